@@ -1,0 +1,96 @@
+"""One database connection per process, chosen by `MONGODB_URI`.
+
+- `mongodb://` / `mongodb+srv://`: a real MongoDB server (checked with a ping at start-up).
+- `mongomock://localhost/NAME`: in memory, for tests.
+- unset: the embedded on-disk store (litemongo: collections in SQLite files) under the
+  instance folder, so a new user needs no server.
+
+litemongo's SQLite handles belong to the thread that opened them, so the embedded store
+is served by process workers, each connecting after the fork (gunicorn without
+`--preload` calls `create_app()` in every worker).
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from urllib.parse import urlparse
+
+import mongoengine
+import mongomock
+from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
+
+ALIAS = "default"
+
+
+class StoreError(RuntimeError):
+    """The store named by the configuration cannot be used; the message says why and what to do."""
+
+
+def describe(uri: str | None, store_path: str) -> str:
+    """Say which store is in use, for start-up messages (never echoes a password)."""
+    if not uri:
+        return f"embedded store in {store_path}"
+    parsed = urlparse(uri)
+    return f"{parsed.scheme}://{parsed.hostname or ''}{parsed.path}"
+
+
+def connect(uri: str | None, store_path: str, db_name: str, timeout_ms: int = 3000) -> None:
+    """Connect MongoEngine's default alias to the configured store, replacing any previous one."""
+    mongoengine.disconnect(ALIAS)
+    if not uri:
+        _connect_embedded(store_path, db_name)
+        return
+    scheme = urlparse(uri).scheme
+    if scheme == "mongomock":
+        name = urlparse(uri).path.strip("/") or db_name
+        mongoengine.connect(db=name, alias=ALIAS, host="mongodb://localhost",
+                            mongo_client_class=mongomock.MongoClient,
+                            uuidRepresentation="standard")
+        return
+    if scheme not in ("mongodb", "mongodb+srv"):
+        raise StoreError(
+            f"MONGODB_URI must start with mongodb://, mongodb+srv:// or mongomock://, "
+            f"not {scheme or 'nothing'}://; unset it to use the embedded store."
+        )
+    _connect_server(uri, db_name, timeout_ms)
+
+
+def _connect_server(uri: str, db_name: str, timeout_ms: int) -> None:
+    try:
+        mongoengine.connect(host=uri, alias=ALIAS, db=db_name,
+                            serverSelectionTimeoutMS=timeout_ms, connect=False,
+                            uuidRepresentation="standard")
+        mongoengine.get_db(ALIAS).command("ping")
+    except (InvalidURI, ConfigurationError, ValueError) as exc:
+        mongoengine.disconnect(ALIAS)
+        raise StoreError(f"MONGODB_URI is not a valid MongoDB address ({exc}).") from exc
+    except PyMongoError as exc:
+        mongoengine.disconnect(ALIAS)
+        host = urlparse(uri).hostname or uri
+        raise StoreError(
+            f"Cannot reach MongoDB at {host} within {timeout_ms} ms; check that the server "
+            f"runs and MONGODB_URI is right, or unset MONGODB_URI to use the embedded store."
+        ) from exc
+
+
+def _connect_embedded(store_path: str, db_name: str) -> None:
+    import litemongo
+
+    try:
+        # Created here with exist_ok: litemongo's own mkdir races when two workers start at once.
+        os.makedirs(os.path.join(store_path, db_name), exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the embedded store folder {store_path}: {exc}.") from exc
+
+    def client(**_settings: t.Any) -> litemongo.MongoClient:
+        # MongoEngine passes pymongo-style settings (host, driver…) that a file store ignores.
+        return litemongo.MongoClient(store_path, database=db_name)
+
+    mongoengine.connect(db=db_name, alias=ALIAS, host="mongodb://localhost",
+                        mongo_client_class=client, uuidRepresentation="standard")
+
+
+def database() -> t.Any:
+    """The pymongo-compatible database handle, for the few raw reads that must be cheap."""
+    return mongoengine.get_db(ALIAS)

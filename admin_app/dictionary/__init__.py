@@ -1,0 +1,34 @@
+"""The data dictionary: the single source of truth for labels, mandatory flags and layouts.
+
+`current()` gives the snapshot for this request: the first call in a request reads the
+stored version (one small read) and reloads the definitions only when it has moved.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+
+from .snapshot import Entity, Field, Level, Section, Snapshot, SnapshotCache
+
+__all__ = ["Entity", "Field", "Level", "Section", "Snapshot", "current", "init_app"]
+
+_EXTENSION = "dictadmin.dictionary"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = SnapshotCache()
+    from .cli import dictionary_cli
+
+    app.cli.add_command(dictionary_cli)
+
+
+def current() -> Snapshot:
+    """The dictionary as of the start of this request (or a fresh read outside one)."""
+    cache: SnapshotCache = current_app.extensions[_EXTENSION]
+    try:
+        snapshot = g.get("dictionary_snapshot")
+    except RuntimeError:  # no request or app context carries g
+        return cache.fresh()
+    if snapshot is None:
+        snapshot = g.dictionary_snapshot = cache.fresh()
+    return snapshot

@@ -1,0 +1,85 @@
+"""How the data dictionary is stored: one collection per kind of definition.
+
+Each definition carries a `revision` so that later edits can refuse a stale save
+(optimistic locking); the `DictionaryVersion` counter moves on every change so that
+every process can tell, with one small read, that what it derived is out of date.
+"""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+FIELD_TYPES = (
+    "text", "longtext", "integer", "decimal", "date", "boolean",
+    "choice", "email", "phone", "url", "reference",
+)
+REFERENCE_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
+
+
+class LevelDefinition(me.EmbeddedDocument):
+    """A Level of an entity (Customer, Org…) and the words the screens use for it."""
+
+    name = me.StringField(required=True)
+    singular = me.StringField(required=True)
+    plural = me.StringField(required=True)
+
+
+class EntityDefinition(me.Document):
+    meta = {"collection": "dictionary_entities"}
+
+    name = me.StringField(primary_key=True)
+    singular = me.StringField(required=True)
+    plural = me.StringField(required=True)
+    levels = me.EmbeddedDocumentListField(LevelDefinition)
+    revision = me.IntField(default=1)
+
+
+class FieldDefinition(me.Document):
+    meta = {
+        "collection": "dictionary_fields",
+        "indexes": [{"fields": ["entity", "name"], "unique": True}],
+    }
+
+    entity = me.StringField(required=True)
+    name = me.StringField(required=True)
+    label = me.StringField(required=True)
+    type = me.StringField(required=True, choices=FIELD_TYPES)
+    mandatory = me.ListField(me.StringField())  # the Levels on which a value is required
+    help_text = me.StringField(default="")
+    choices = me.ListField(me.StringField())
+    max_length = me.IntField()
+    pattern = me.StringField()
+    target = me.StringField(choices=REFERENCE_TARGETS)  # for type "reference"
+    default = me.DynamicField()
+    list_column = me.IntField()  # position in the list, or None for "not listed"
+    searchable = me.BooleanField(default=False)
+    system = me.BooleanField(default=False)
+    brought_forward = me.BooleanField(default=False)
+    retired = me.BooleanField(default=False)
+    revision = me.IntField(default=1)
+
+
+class LayoutSection(me.EmbeddedDocument):
+    title = me.StringField(required=True)
+    fields = me.ListField(me.StringField())
+
+
+class LayoutDefinition(me.Document):
+    meta = {
+        "collection": "dictionary_layouts",
+        "indexes": [{"fields": ["entity", "level"], "unique": True}],
+    }
+
+    entity = me.StringField(required=True)
+    level = me.StringField(required=True)
+    sections = me.EmbeddedDocumentListField(LayoutSection)
+    revision = me.IntField(default=1)
+
+
+class DictionaryVersion(me.Document):
+    """A single counter; its `_id` is fixed so the per-request check is one indexed read."""
+
+    meta = {"collection": "dictionary_version"}
+
+    id = me.StringField(primary_key=True, default="dictionary")
+    number = me.IntField(default=0)

@@ -1,0 +1,153 @@
+"""An immutable, versioned copy of the dictionary that one request works from.
+
+Everything shown to a user is derived from a snapshot; reading the definitions once
+per *version* (not per request) keeps pages fast, and comparing version numbers keeps
+every process in step with the database without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from dataclasses import dataclass, field
+
+from .. import db
+from .documents import DictionaryVersion, EntityDefinition, FieldDefinition, LayoutDefinition
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    singular: str
+    plural: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    singular: str
+    plural: str
+    levels: tuple[Level, ...]
+
+    def level(self, name: str | None) -> Level:
+        """The named Level, or the first one when the name is unknown (e.g. a hand-typed URL)."""
+        for level in self.levels:
+            if level.name == name:
+                return level
+        return self.levels[0]
+
+
+@dataclass(frozen=True)
+class Field:
+    entity: str
+    name: str
+    label: str
+    type: str
+    mandatory: frozenset[str] = frozenset()
+    help_text: str = ""
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    pattern: str | None = None
+    target: str | None = None
+    default: t.Any = None
+    list_column: int | None = None
+    searchable: bool = False
+    system: bool = False
+    brought_forward: bool = False
+    retired: bool = False
+
+    def is_mandatory(self, level: str) -> bool:
+        return level in self.mandatory
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    entities: dict[str, Entity]
+    fields: dict[str, dict[str, Field]]
+    layouts: dict[tuple[str, str], tuple[Section, ...]]
+    derived: dict[t.Any, t.Any] = field(default_factory=dict, compare=False)
+
+    def entity(self, name: str) -> Entity:
+        return self.entities[name]
+
+    def field(self, entity: str, name: str) -> Field:
+        return self.fields[entity][name]
+
+    def live_fields(self, entity: str) -> list[Field]:
+        return [f for f in self.fields.get(entity, {}).values() if not f.retired]
+
+    def layout(self, entity: str, level: str) -> tuple[Section, ...]:
+        """The sections of a Level's form, keeping only live fields that exist."""
+        live = {f.name for f in self.live_fields(entity)}
+        sections = self.layouts.get((entity, level), ())
+        return tuple(
+            Section(s.title, tuple(n for n in s.fields if n in live)) for s in sections
+        )
+
+    def list_columns(self, entity: str) -> list[Field]:
+        listed = [f for f in self.live_fields(entity) if f.list_column is not None]
+        return sorted(listed, key=lambda f: f.list_column)
+
+    def searchable(self, entity: str) -> list[Field]:
+        return [f for f in self.live_fields(entity) if f.searchable]
+
+    def memo(self, key: t.Hashable, build: t.Callable[[], t.Any]) -> t.Any:
+        """Keep something derived (a form class, column lists) for the life of this version."""
+        if key not in self.derived:
+            self.derived[key] = build()
+        return self.derived[key]
+
+
+def read_version() -> int:
+    doc = db.database()[DictionaryVersion._get_collection_name()].find_one(
+        {"_id": "dictionary"}, {"number": 1}
+    )
+    return int(doc["number"]) if doc else 0
+
+
+def load() -> Snapshot:
+    """Read every definition; the version is read first so a concurrent change is caught later."""
+    version = read_version()
+    entities = {
+        e.name: Entity(e.name, e.singular, e.plural,
+                       tuple(Level(lv.name, lv.singular, lv.plural) for lv in e.levels))
+        for e in EntityDefinition.objects
+    }
+    fields: dict[str, dict[str, Field]] = {}
+    for f in FieldDefinition.objects.order_by("entity", "name"):
+        fields.setdefault(f.entity, {})[f.name] = Field(
+            entity=f.entity, name=f.name, label=f.label, type=f.type,
+            mandatory=frozenset(f.mandatory or ()), help_text=f.help_text or "",
+            choices=tuple(f.choices or ()), max_length=f.max_length, pattern=f.pattern,
+            target=f.target, default=f.default, list_column=f.list_column,
+            searchable=bool(f.searchable), system=bool(f.system),
+            brought_forward=bool(f.brought_forward), retired=bool(f.retired),
+        )
+    layouts = {
+        (lay.entity, lay.level): tuple(Section(s.title, tuple(s.fields)) for s in lay.sections)
+        for lay in LayoutDefinition.objects
+    }
+    return Snapshot(version, entities, fields, layouts)
+
+
+class SnapshotCache:
+    """Holds one process's snapshot and swaps it when the stored version has moved."""
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def fresh(self) -> Snapshot:
+        current = self._snapshot
+        if current is not None and current.version == read_version():
+            return current
+        with self._lock:
+            self._snapshot = load()
+            return self._snapshot

@@ -1,0 +1,48 @@
+"""How a value moves between a form field and a stored record, by dictionary type.
+
+MongoDB has no `date` or `Decimal` type that every store supports, so dates are kept
+as midnight datetimes and decimals as floats; references are kept as ObjectIds and
+shown as the record they point to.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import date, datetime
+from decimal import Decimal
+
+from bson import ObjectId
+
+from ..lookups import LOOKUPS
+from .snapshot import Field
+
+
+def to_storage(field: Field, value: t.Any) -> t.Any:
+    if value is None or value == "":
+        return False if field.type == "boolean" else None
+    if field.type == "reference":
+        return value.pk if hasattr(value, "pk") else ObjectId(str(value))
+    if field.type == "date" and isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    if field.type == "decimal" and isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def to_form(field: Field, value: t.Any) -> t.Any:
+    if value is None:
+        return None
+    if field.type == "reference":
+        return LOOKUPS[field.target].get_one(value)
+    if field.type == "date" and isinstance(value, datetime):
+        return value.date()
+    if field.type == "decimal" and isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def record_form_data(record: t.Any, fields: t.Iterable[Field]) -> dict[str, t.Any]:
+    """The values a form shows for an existing record (missing attributes are blank)."""
+    return {f.name: to_form(f, getattr(record, f.name, None)) for f in fields}

@@ -1,0 +1,71 @@
+"""Search-as-you-type loaders for reference fields (Org, Customer, Contract…).
+
+Flask-Admin 2.2.1's `QueryAjaxModelLoader.get_list` names its search-text argument
+`query` and then calls `query.filter(...)` on that string, so every lookup fails with
+`AttributeError: 'str' object has no attribute 'filter'` (or `limit` for an empty
+search). These loaders start from the model's queryset instead, and narrow it to the
+records a reference may point at (Orgs only for `org`, nothing archived).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import mongoengine
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
+from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
+
+from .models import SLA, Contact, Contract, Customer
+
+
+class RecordLookup(QueryAjaxModelLoader):
+    """Finds live records of one model by name, optionally restricted (e.g. level="Org")."""
+
+    def __init__(self, name: str, model: type[mongoengine.Document], **restrict: t.Any) -> None:
+        super().__init__(name, model, fields=["name"])
+        self.restrict = restrict
+
+    def base_query(self) -> mongoengine.QuerySet:
+        return self.model.objects(archived__ne=True, **self.restrict)
+
+    def get_one(self, pk: t.Any) -> mongoengine.Document | None:
+        try:
+            oid = pk if isinstance(pk, ObjectId) else ObjectId(str(pk))
+        except (InvalidId, TypeError):
+            return None
+        # No archived filter: an existing link to an archived record must still display.
+        return self.model.objects(pk=oid, **self.restrict).first()
+
+    def get_list(
+        self, query: str, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE
+    ) -> list[mongoengine.Document]:
+        results = self.base_query()
+        term = (query or "").strip()
+        if term:
+            criteria = None
+            for field in self._cached_fields:
+                # StringField escapes regex characters for icontains, so input is literal text.
+                q = mongoengine.Q(**{f"{field.name}__icontains": term})
+                criteria = q if criteria is None else criteria | q
+            results = results.filter(criteria)
+        results = results.order_by("name")
+        if offset:
+            results = results.skip(offset)
+        return list(results.limit(limit))
+
+
+def build_lookups() -> dict[str, RecordLookup]:
+    """One loader per reference target the dictionary may name."""
+    return {
+        "org": RecordLookup("org", Customer, level="Org"),
+        "customer": RecordLookup("customer", Customer, level="Customer"),
+        "record": RecordLookup("record", Customer),
+        "contact": RecordLookup("contact", Contact),
+        "contract": RecordLookup("contract", Contract),
+        "sla": RecordLookup("sla", SLA),
+    }
+
+
+LOOKUPS = build_lookups()

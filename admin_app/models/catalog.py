@@ -1,0 +1,28 @@
+"""Contracts and Service Level Agreements that customer records link to."""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+
+class Contract(me.Document):
+    meta = {"collection": "contracts", "indexes": ["name"]}
+
+    name = me.StringField(required=True, max_length=200, unique=True)
+    description = me.StringField(max_length=2000)
+    archived = me.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLA(me.Document):
+    meta = {"collection": "slas", "indexes": ["name"]}
+
+    name = me.StringField(required=True, max_length=200, unique=True)
+    response_hours = me.IntField(min_value=0)
+    resolution_hours = me.IntField(min_value=0)
+    archived = me.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.name

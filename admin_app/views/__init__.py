@@ -1,0 +1,45 @@
+"""The admin screens: one Flask-Admin instance whose record views follow the dictionary."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_admin import Admin
+from flask_admin.menu import MenuLink
+from flask_admin.theme import Bootstrap4Theme
+
+from .. import dictionary
+from ..models import SLA, Contact, Contract, Customer
+from .catalog import ContractView, SLAView
+from .records import ContactView, CustomerView, OrgView, RecordView
+from .secure import HomeView
+
+COMPANY = "Your Company"
+
+
+def init_app(app: Flask) -> Admin:
+    admin = Admin(app, name="Dictadmin", index_view=HomeView(url="/admin"),
+                  theme=Bootstrap4Theme(base_template="dictadmin/base.html"))
+    record_views: list[RecordView] = [
+        CustomerView(Customer, name="Customers", endpoint="customer", category=COMPANY),
+        OrgView(Customer, name="Orgs", endpoint="org", category=COMPANY),
+        ContactView(Contact, name="Contacts", endpoint="contact", category=COMPANY),
+    ]
+    for view in record_views:
+        admin.add_view(view)
+    admin.add_view(ContractView(Contract, name="Contracts", endpoint="contract",
+                                category="Service"))
+    admin.add_view(SLAView(SLA, name="SLAs", endpoint="sla", category="Service"))
+    admin.add_link(MenuLink(name="Sign out", url="/logout"))
+
+    @app.before_request
+    def follow_dictionary() -> None:
+        """One version read per request; views rebuild only when the dictionary moved."""
+        if request.endpoint is None or request.endpoint.endswith("static"):
+            return
+        if not request.path.startswith("/admin"):
+            return
+        snapshot = dictionary.current()
+        for view in record_views:
+            view.follow_dictionary(snapshot)
+
+    return admin

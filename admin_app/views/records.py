@@ -1,0 +1,206 @@
+"""Customer, Org and Contact screens, rebuilt from the dictionary when it changes.
+
+Flask-Admin caches columns, search and form classes when a view is constructed; this
+view re-derives them whenever the dictionary version moves (checked once per request
+by `follow_dictionary`), and builds create/edit forms per request for the Level the
+record has or the user just chose.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import typing as t
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask import request, url_for
+from flask_admin.form import BaseForm
+from flask_admin.helpers import get_form_data
+from mongoengine import QuerySet
+
+from .. import dictionary
+from ..dictionary.forms import DictionaryForm, form_class
+from ..dictionary.values import record_form_data, to_form
+from ..lookups import LOOKUPS
+from ..models import Contact
+from . import references
+from .archive import SHOW_ARCHIVED, SHOW_CURRENT, ArchivedFilter
+from .secure import SecureModelView
+
+LEVEL_SWITCH = "_level_switch"
+_refresh_lock = threading.Lock()
+
+
+class RecordView(SecureModelView):
+    """A list of one entity's records at one Level, with dictionary-driven forms."""
+
+    entity = "customer"
+    level = "Customer"
+    create_template = "dictadmin/record_create.html"
+    edit_template = "dictadmin/record_edit.html"
+    list_template = "dictadmin/record_list.html"
+    form_ajax_refs = LOOKUPS
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.dictionary_version: int | None = None
+        self.reference_columns: list[dictionary.Field] = []
+        super().__init__(*args, **kwargs)
+
+    # -- following the dictionary ------------------------------------------------------
+
+    def follow_dictionary(self, snapshot: dictionary.Snapshot) -> None:
+        """Re-derive labels, columns, search and filters when the dictionary has changed."""
+        if self.dictionary_version == snapshot.version or self.entity not in snapshot.entities:
+            return
+        with _refresh_lock:
+            level = snapshot.entity(self.entity).level(self.level)
+            shown = {n for s in snapshot.layout(self.entity, level.name) for n in s.fields}
+            columns = [f for f in snapshot.list_columns(self.entity) if f.name in shown]
+            self.name = level.plural
+            if getattr(self, "menu", None) is not None:
+                self.menu.name = level.plural
+            self.column_list = [f.name for f in columns]
+            self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
+            self.column_sortable_list = [f.name for f in columns if f.type != "reference"]
+            self.column_searchable_list = [f.name for f in snapshot.searchable(self.entity)
+                                           if f.type != "reference"]
+            self.reference_columns = [f for f in columns if f.type == "reference"]
+            self.column_formatters = {f.name: self._reference_formatter(f)
+                                      for f in self.reference_columns}
+            archived = snapshot.fields[self.entity].get("archived")
+            self.column_filters = [ArchivedFilter(archived.label if archived else "Archive")]
+            self._refresh_cache()
+            self.dictionary_version = snapshot.version
+
+    @staticmethod
+    def _reference_formatter(field: dictionary.Field) -> t.Callable[..., str]:
+        def format_reference(view: t.Any, context: t.Any, model: t.Any, name: str) -> str:
+            return references.label(field, getattr(model, name, None))
+
+        return format_reference
+
+    def scaffold_form(self) -> type[BaseForm]:
+        # Forms are built per request (create_form / edit_form); Flask-Admin's cached
+        # class is never used, so the model is not scaffolded.
+        return DictionaryForm
+
+    # -- list ----------------------------------------------------------------------------
+
+    def list_restriction(self) -> dict[str, t.Any]:
+        return {"level": self.level}
+
+    def get_query(self) -> QuerySet:
+        return self.model.objects(**self.list_restriction())
+
+    def get_one(self, id: t.Any) -> t.Any:
+        # Not restricted to this view's Level: after Save switches a record's Level,
+        # the same edit page must still find it.
+        try:
+            return self.model.objects(pk=ObjectId(str(id))).first()
+        except (InvalidId, TypeError):
+            return None
+
+    def init_search(self) -> bool:
+        self._search_fields = list(self.column_searchable_list or [])
+        return bool(self._search_fields)
+
+    def _search(self, query: QuerySet, search_term: str) -> QuerySet:
+        # Escaped, so what the agent types is matched literally, never as a regex.
+        pattern = {"$regex": re.escape(search_term.strip()), "$options": "i"}
+        return query.filter(__raw__={"$or": [{name: pattern} for name in self._search_fields]})
+
+    def get_list(self, page: int | None, sort_column: str, sort_desc: bool, search: str | None,
+                 filters: t.Any, execute: bool = True, page_size: int | None = None) -> t.Any:
+        filters = list(filters or [])
+        archived_index = self._archived_filter_index()
+        if not any(index == archived_index for index, _name, _value in filters):
+            filters.append((archived_index, "archived", SHOW_CURRENT))
+        count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
+                                       execute=execute, page_size=page_size)
+        if execute:
+            rows = list(rows)
+            references.prime(self.reference_columns, rows)
+        return count, rows
+
+    def _archived_filter_index(self) -> int:
+        return next(i for i, f in enumerate(self._filters or []) if isinstance(f, ArchivedFilter))
+
+    def archived_list_url(self, archived: bool) -> str:
+        """The list of current records, or of archived ones (the Archived filter applied)."""
+        if not archived:
+            return url_for(".index_view")
+        index = self._archived_filter_index()
+        arg = f"flt0_{self.get_filter_arg(index, self._filters[index])}"
+        return url_for(".index_view", **{arg: SHOW_ARCHIVED})
+
+    def showing_archived(self) -> bool:
+        suffix = f"_{self._archived_filter_index()}"
+        return any(value == SHOW_ARCHIVED for key, value in request.args.items()
+                   if key.startswith("flt") and key.endswith(suffix))
+
+    # -- forms -------------------------------------------------------------------------
+
+    def requested_level(self, record: t.Any = None) -> str:
+        """The Level to lay the form out for: what the user just chose, else the record's."""
+        asked = request.form.get("level") if request.method == "POST" else None
+        asked = asked or request.args.get("level") or getattr(record, "level", None)
+        return dictionary.current().entity(self.entity).level(asked or self.level).name
+
+    def create_form(self, obj: t.Any = None) -> DictionaryForm:
+        cls = form_class(dictionary.current(), self.entity, self.requested_level())
+        return self._prepare(cls(get_form_data(), data=self._prefill(cls)))
+
+    def edit_form(self, obj: t.Any = None) -> DictionaryForm:
+        cls = form_class(dictionary.current(), self.entity, self.requested_level(obj))
+        data = record_form_data(obj, cls.dictionary_fields)
+        data["level"] = cls.dictionary_level
+        return self._prepare(cls(get_form_data(), data=data))
+
+    def _prefill(self, cls: type[DictionaryForm]) -> dict[str, t.Any]:
+        """Initial values: the Level, and references passed in the URL (e.g. ?customer=<id>)."""
+        data: dict[str, t.Any] = {"level": cls.dictionary_level}
+        for definition in cls.dictionary_fields:
+            if definition.type == "reference" and request.args.get(definition.name):
+                data[definition.name] = to_form(definition, request.args[definition.name])
+        return data
+
+    def _prepare(self, form: DictionaryForm) -> DictionaryForm:
+        # Values typed into fields this Level does not show travel along as hidden
+        # inputs, so switching Level and back loses nothing.
+        if request.method == "POST":
+            shown = set(form._fields)
+            form.carried_values = [
+                (key, value) for key in request.form if key not in shown
+                and not key.startswith("_") and key != "csrf_token"
+                for value in request.form.getlist(key)
+            ]
+        return form
+
+    def validate_form(self, form: t.Any) -> bool:
+        if request.form.get(LEVEL_SWITCH):
+            return False  # the Level changed: show its layout, keep values, save nothing
+        return super().validate_form(form)
+
+    # -- linked records --------------------------------------------------------------------
+
+    def linked_contacts(self, record: t.Any) -> list[Contact]:
+        if self.entity != "customer" or record is None:
+            return []
+        return list(Contact.objects(customer=record.pk).order_by("archived", "name"))
+
+
+class CustomerView(RecordView):
+    level = "Customer"
+
+
+class OrgView(RecordView):
+    level = "Org"
+
+
+class ContactView(RecordView):
+    entity = "contact"
+    level = "Contact"
+
+    def list_restriction(self) -> dict[str, t.Any]:
+        return {}

@@ -1,0 +1,41 @@
+"""Access control for every admin page, in one place."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.mongoengine import ModelView
+from flask_login import current_user
+
+
+class SignedInOnly:
+    """Mixin: anonymous visitors are sent to the sign-in page and brought back afterwards."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated)
+
+    def inaccessible_callback(self, name: str, **kwargs: t.Any) -> t.Any:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+class HomeView(SignedInOnly, AdminIndexView):
+    @expose("/")
+    def index(self) -> t.Any:
+        from ..models import Contact, Customer
+
+        counts = {
+            "customers": Customer.objects(level="Customer", archived__ne=True).count(),
+            "orgs": Customer.objects(level="Org", archived__ne=True).count(),
+            "contacts": Contact.objects(archived__ne=True).count(),
+        }
+        return self.render("dictadmin/home.html", counts=counts)
+
+
+class SecureModelView(SignedInOnly, ModelView):
+    """A plain model view behind sign-in, with no hard delete."""
+
+    can_delete = False
+    page_size = 20
+    can_set_page_size = True

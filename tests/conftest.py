@@ -1,0 +1,69 @@
+"""Fixtures: an app on a fresh database per test, a signed-in client, a CLI runner.
+
+`app` runs on mongomock; `store_app` is parametrised over mongomock and the embedded
+on-disk store (litemongo), for the tests that must hold on both.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import mongoengine
+import pytest
+
+from admin_app import create_app
+from admin_app.dictionary import defaults
+from admin_app.models.users import ensure_first_admin
+
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login
+
+
+def make_app(tmp_path, store: str = "mongomock", **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MONGODB_URI": f"mongomock://localhost/test_{uuid.uuid4().hex}" if store == "mongomock"
+        else None,
+        "ADMIN_EMAIL": ADMIN_EMAIL,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **overrides,
+    }
+    app = create_app(config)
+    with app.app_context():
+        defaults.install()
+        ensure_first_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    yield app
+    mongoengine.disconnect()
+
+
+@pytest.fixture(params=["mongomock", "embedded"])
+def store_app(request, tmp_path):
+    app = make_app(tmp_path, request.param)
+    yield app
+    mongoengine.disconnect()
+
+
+@pytest.fixture
+def client(app):
+    with app.test_client() as client:
+        assert login(client).status_code == 302
+        yield client
+
+
+@pytest.fixture
+def store_client(store_app):
+    with store_app.test_client() as client:
+        assert login(client).status_code == 302
+        yield client
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

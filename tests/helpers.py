@@ -1,0 +1,35 @@
+"""Small helpers that act as a person in a browser would: read the page, post the form."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def submit(client: t.Any, url: str, data: dict[str, t.Any], **kwargs: t.Any) -> t.Any:
+    """GET the page for its CSRF token, then POST the form to the same URL."""
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    payload = {"csrf_token": csrf_token(page.get_data(as_text=True)), **data}
+    return client.post(url, data=payload, **kwargs)
+
+
+def login(client: t.Any, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> t.Any:
+    return submit(client, "/login", {"email": email, "password": password})
+
+
+def field_error(html: str, message: str) -> bool:
+    """True when `message` is rendered as a field error (not merely somewhere on the page)."""
+    return re.search(r'class="invalid-feedback">\s*<ul[^>]*>\s*<li>' + re.escape(message), html) \
+        is not None
