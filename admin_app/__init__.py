@@ -14,11 +14,10 @@ from .config import from_environment
 
 def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     """Build the app: environment settings, overridden by `config` (tests, embedding)."""
+    settings = {**from_environment(), **(config or {})}
     app = Flask(__name__, instance_relative_config=True,
-                instance_path=(config or {}).get("INSTANCE_PATH"))
-    app.config.update(from_environment())
-    if config:
-        app.config.update(config)
+                instance_path=settings.get("INSTANCE_PATH") or None)
+    app.config.update(settings)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("STORE_PATH", os.path.join(app.instance_path, "store"))
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(app)

@@ -6,6 +6,7 @@ import os
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from . import db, demo
 from .dictionary import defaults
@@ -14,6 +15,7 @@ from .models.users import ROLES, ensure_first_admin
 
 
 @click.command("setup")
+@with_appcontext
 @click.option("--no-demo", is_flag=True, help="Do not load the demo data set.")
 def setup_command(no_demo: bool) -> None:
     """Prepare a store for first use: dictionary, demo data (empty store only), first admin."""
@@ -36,9 +38,7 @@ def setup_command(no_demo: bool) -> None:
         click.echo(f"Sign in as {admin.email} (the admin created on first run).")
 
 
-@click.group("demo")
-def demo_cli() -> None:
-    """Demo data."""
+demo_cli = AppGroup("demo", help="Demo data.")
 
 
 @demo_cli.command("load")
@@ -51,9 +51,7 @@ def demo_load_command() -> None:
     click.echo("Loaded " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ".")
 
 
-@click.group("user")
-def user_cli() -> None:
-    """Admin and agent logins."""
+user_cli = AppGroup("user", help="Admin and agent logins.")
 
 
 @user_cli.command("create")

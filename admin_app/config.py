@@ -17,6 +17,8 @@ def from_environment() -> dict[str, t.Any]:
     return {
         "MONGODB_URI": os.environ.get("MONGODB_URI") or None,
         "MONGODB_DB": os.environ.get("MONGODB_DB", "dictadmin"),
+        # Where the embedded store, the generated secret key and other local data live.
+        "INSTANCE_PATH": os.environ.get("INSTANCE_PATH") or None,
         # Unset means "generate one per instance folder" (see __init__._secret_key).
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "ADMIN_EMAIL": os.environ.get("ADMIN_EMAIL", "admin@example.com"),

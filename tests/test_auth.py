@@ -62,4 +62,5 @@ def test_record_forms_require_csrf_token(client):
     response = client.post("/admin/customer/new/", data={"name": "No Token", "level": "Customer"})
     assert response.status_code == 200
     assert Customer.objects(name="No Token").count() == 0
-    assert "security token is missing or has expired; nothing was saved" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "security token is missing or has expired; nothing was saved" in html

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from . import defaults
 
-
-@click.group("dictionary")
-def dictionary_cli() -> None:
-    """Manage the data dictionary (field labels, mandatory flags, layouts)."""
+dictionary_cli = AppGroup(
+    "dictionary", help="Manage the data dictionary (field labels, mandatory flags, layouts).")
 
 
 @dictionary_cli.command("init")
