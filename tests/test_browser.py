@@ -1,0 +1,71 @@
+"""What a person sees in headless Chromium: the Level switch and the Org search box.
+
+Uses Debian's chromium (installed by `make test` / `.ci/run`); Playwright drives it
+through `executable_path`, so no browser is downloaded.
+"""
+
+import shutil
+
+import mongoengine
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from admin_app.models import Customer
+
+from .conftest import make_app
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD
+from .servers import dictadmin_server
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def page(tmp_path):
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required: run `make test` (it installs it)"
+    make_app(tmp_path, "embedded")
+    Customer(name="Acme Ltd", level="Org").save()
+    Customer(name="Acme Retired", level="Org", archived=True).save()
+    with dictadmin_server(tmp_path / "instance") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(base_url=base)
+        page.goto("/login")
+        page.fill("#email", ADMIN_EMAIL)
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/")
+        yield page
+        browser.close()
+    mongoengine.disconnect()
+
+
+def test_choosing_org_level_refreshes_the_form_and_keeps_typed_values(page):
+    page.goto("/admin/customer/new/")
+    expect(page.locator("#department")).to_be_visible()
+    page.fill("#name", "Globex")
+    page.fill("#email", "info@globex.example")
+    page.select_option("#level", "Org")
+    page.wait_for_load_state()
+    expect(page.locator("#address")).to_be_visible()
+    expect(page.locator("#department")).to_have_count(0)
+    expect(page.locator("#name")).to_have_value("Globex")
+    expect(page.locator("#email")).to_have_value("info@globex.example")
+    page.click("input[value=OK]")
+    page.wait_for_url("**/admin/customer/")
+    assert Customer.objects.get(name="Globex").level == "Org"
+
+
+def test_org_dropdown_searches_live_orgs_as_you_type(page):
+    page.goto("/admin/customer/new/")
+    page.fill("#name", "Ann Lee")
+    page.click("#s2id_org")
+    page.keyboard.type("acm")
+    results = page.locator(".select2-result-label")
+    expect(results).to_have_text(["Acme Ltd"])
+    results.first.click()
+    page.click("input[value=OK]")
+    page.wait_for_url("**/admin/customer/")
+    ann = Customer.objects.get(name="Ann Lee")
+    assert ann.org == Customer.objects.get(name="Acme Ltd").pk
