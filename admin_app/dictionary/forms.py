@@ -82,6 +82,7 @@ def _choice(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
 
 
 def _reference(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
+    kw["render_kw"] = {"data-placeholder": f"Type to search {field.label}"}
     return ReferenceField(LOOKUPS[field.target], allow_blank=not field.is_mandatory(level), **kw)
 
 

@@ -189,6 +189,17 @@ class RecordView(SecureModelView):
             return []
         return list(Contact.objects(customer=record.pk).order_by("archived", "name"))
 
+    def linked_contact_columns(self) -> list[dictionary.Field]:
+        """The contact list's columns, minus the link back to this record."""
+        return [f for f in dictionary.current().list_columns("contact") if f.type != "reference"]
+
+    def contact_words(self) -> dictionary.Entity:
+        return dictionary.current().entity("contact")
+
+    def search_placeholder(self) -> str | None:
+        labels = [self.column_labels.get(n, n) for n in self._search_fields]
+        return f"Search {', '.join(labels)}" if labels else None
+
 
 class CustomerView(RecordView):
     level = "Customer"
