@@ -6,7 +6,8 @@ from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, submit
 def test_anonymous_admin_pages_redirect_to_login(app):
     client = app.test_client()
     for url in ("/admin/", "/admin/customer/", "/admin/org/new/", "/admin/contact/",
-                "/admin/customer/ajax/lookup/?name=org&query=a"):
+                "/admin/customer/ajax/lookup/?name=org&query=a", "/admin/contract/",
+                "/admin/sla/new/"):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/login?next=")
