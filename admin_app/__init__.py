@@ -8,7 +8,7 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, db, dictionary, views
+from . import auth, cli, db, dictionary, importer, views
 from .config import from_environment
 
 
@@ -32,6 +32,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     dictionary.init_app(app)
     auth.init_app(app)
     views.init_app(app)
+    importer.init_app(app)
     cli.init_app(app)
     return app
 

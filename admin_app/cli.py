@@ -24,8 +24,11 @@ def setup_command(no_demo: bool) -> None:
     added = defaults.install()
     click.echo(f"Dictionary: {'added ' + str(added) + ' definitions' if added else 'up to date'}.")
     if not no_demo and demo.is_empty():
-        counts = demo.load()
-        click.echo("Demo data: loaded " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ".")
+        report = demo.load()
+        click.echo(f"Demo data: {report.summary()}")
+        if not report.ok:
+            raise click.ClickException("The demo data did not load: "
+                                       + "; ".join(report.failure_lines(5)))
     admin, password = ensure_first_admin(config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
     port = os.environ.get("PORT", "5000")
     click.echo(f"\nDictadmin: http://127.0.0.1:{port}/admin/")
@@ -47,8 +50,10 @@ def demo_load_command() -> None:
     if not demo.is_empty():
         raise click.ClickException("The store already has records; demo data loads only "
                                    "into an empty store.")
-    counts = demo.load()
-    click.echo("Loaded " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ".")
+    report = demo.load()
+    click.echo(report.summary())
+    if not report.ok:
+        raise click.ClickException("; ".join(report.failure_lines(5)))
 
 
 user_cli = AppGroup("user", help="Admin and agent logins.")
