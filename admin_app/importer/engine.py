@@ -22,7 +22,7 @@ from ..dictionary.values import to_storage
 from .identities import AMBIGUOUS, Identities
 from .kinds import BY_NAME, KINDS, TIERS, Kind
 from .report import Failure, Report
-from .schemas import CATALOG_SCHEMAS, record_schema
+from .schemas import CATALOG_SCHEMAS, record_schema, record_schema_class
 from .source import Item, SeedFileError, Source, open_source
 
 BATCH = 1000
@@ -178,19 +178,22 @@ class _Run:
             labels = {name: name.replace("_", " ").capitalize() for name in schema.fields}
         else:
             level = kind.level or self.snapshot.entity(kind.entity).levels[0].name
-            schema = record_schema(self.snapshot, kind.entity, level)
+            schema = record_schema_class(self.snapshot, kind.entity, level)._declared_fields
             labels = {f.name: f.label for f in self.snapshot.live_fields(kind.entity)}
             if "level" in raw and raw["level"] != level:
                 raise _Reject([fail(labels.get("level", "Level"),
                                     f"must be {level} for records in {kind.name!r}.")])
-        unknown = sorted(str(k) for k in raw if k not in schema.fields)
+        declared = schema.fields if kind.entity is None else schema
+        unknown = sorted(str(k) for k in raw if k not in declared)
         if unknown and not self.options.ignore_unknown:
             raise _Reject([fail("", f"unknown field{'s' if len(unknown) > 1 else ''} "
                                     f"{', '.join(unknown)}; check the names against the "
                                     f"dictionary, or load with --ignore-unknown to skip them.")])
-        data = {k: v for k, v in raw.items() if k in schema.fields}
+        data = {k: v for k, v in raw.items() if k in declared}
         if kind.level:
             data["level"] = kind.level
+        if kind.entity is not None:
+            schema = record_schema(self.snapshot, kind.entity, level, frozenset(data))
         try:
             loaded = schema.load(data)
         except ValidationError as exc:

@@ -12,7 +12,7 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
-from .kinds import BY_NAME, LIST_NAMES, Kind
+from .kinds import BY_NAME, KINDS, LIST_NAMES, Kind
 
 
 class SeedFileError(ValueError):
@@ -81,9 +81,15 @@ class JsonLinesSource:
 
     def items(self, tier: int, first_pass: bool) -> t.Iterator[Item]:
         """Lines of this tier; unreadable lines are reported on the first pass only."""
+        # After the first pass has reported bad lines, a line that cannot name an entity
+        # of this tier is skipped without parsing it (a cheap byte test, superset-safe).
+        names = [f'"{k.name}"'.encode() for k in KINDS if k.tier == tier] + \
+            [f'"{k.singular}"'.encode() for k in KINDS if k.tier == tier]
         with self.path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
+                    continue
+                if not first_pass and not any(name in line for name in names):
                     continue
                 position = f"{self.path.name} line {number}"
                 try:

@@ -12,6 +12,7 @@ from ..models import SLA, Contact, Contract, Customer
 from .catalog import ContractView, SLAView
 from .records import ContactView, CustomerView, OrgView, RecordView
 from .secure import HomeView
+from .seed_upload import SeedUploadView
 
 COMPANY = "Your Company"
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ContractView(Contract, name="Contracts", endpoint="contract",
                                 category="Service"))
     admin.add_view(SLAView(SLA, name="SLAs", endpoint="sla", category="Service"))
+    admin.add_view(SeedUploadView(name="Import / Export", endpoint="seed", category="Data"))
     admin.add_link(MenuLink(name="Sign out", url="/logout"))
 
     @app.before_request
