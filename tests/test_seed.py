@@ -9,7 +9,8 @@ from admin_app.dictionary.changes import bump_version, update_field
 from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition
 from admin_app.models import Contact, Customer
 
-DEMO = "seed/demo.json"
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = str(ROOT / "seed" / "demo.json")
 
 
 def write(tmp_path, data, name="load.json"):
@@ -257,3 +258,11 @@ def test_missing_file(runner, tmp_path):
     result = seed(runner, "load", str(tmp_path / "nope.json"))
     assert result.exit_code == 2
     assert "nope.json does not exist or is not a file." in result.output
+
+
+@pytest.mark.parametrize("profile", ["itsm", "csm", "cafm"])
+def test_each_solution_profile_demo_file_loads_cleanly(runner, profile):
+    path = ROOT / "seed" / "profiles" / f"demo-{profile}.json"
+    result = seed(runner, "load", "--atomic", str(path))
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output and Customer.objects.count() > 0
