@@ -16,17 +16,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class Customer(me.DynamicDocument):
-    """A customer record at any Level: Level = Org makes it an organisation."""
+class Record(me.DynamicDocument):
+    """What every record has: a name, the Archive flag, an optional external id."""
 
-    meta = {
-        "collection": "customers",
-        "indexes": [("level", "archived", "name"), "org", "external_id"],
-    }
+    meta = {"abstract": True}
 
     name = me.StringField()
-    level = me.StringField(default="Customer")
-    org = me.ObjectIdField()
     archived = me.BooleanField(default=False)
     external_id = me.StringField()
     updated_at = me.DateTimeField(default=_now)
@@ -38,7 +33,19 @@ class Customer(me.DynamicDocument):
         self.updated_at = _now()
 
 
-class Contact(me.DynamicDocument):
+class Customer(Record):
+    """A customer record at any Level: Level = Org makes it an organisation."""
+
+    meta = {
+        "collection": "customers",
+        "indexes": [("level", "archived", "name"), "org", "email", "external_id"],
+    }
+
+    level = me.StringField(default="Customer")
+    org = me.ObjectIdField()
+
+
+class Contact(Record):
     """A person at a Customer or an Org (`customer` may point at either Level)."""
 
     meta = {
@@ -46,14 +53,4 @@ class Contact(me.DynamicDocument):
         "indexes": [("archived", "name"), "customer", "external_id"],
     }
 
-    name = me.StringField()
     customer = me.ObjectIdField()
-    archived = me.BooleanField(default=False)
-    external_id = me.StringField()
-    updated_at = me.DateTimeField(default=_now)
-
-    def __str__(self) -> str:
-        return self.name or ""
-
-    def clean(self) -> None:
-        self.updated_at = _now()
