@@ -164,3 +164,14 @@ def test_list_is_paginated(store_client):
 def test_edit_of_unknown_record_says_so(store_client):
     response = store_client.get("/admin/customer/edit/?id=not-an-id", follow_redirects=True)
     assert "Record does not exist." in response.get_data(as_text=True)
+
+
+def test_user_text_is_escaped_on_the_form_and_in_the_list(store_client):
+    ann = Customer(name="Ann <img src=x onerror=alert(1)>", level="Customer",
+                   department="<b>Sales</b>", news="<script>alert('news')</script>").save()
+    listing = store_client.get("/admin/customer/").get_data(as_text=True)
+    assert "<b>Sales</b>" not in listing and "&lt;b&gt;Sales&lt;/b&gt;" in listing
+    assert "<img src=x" not in listing
+    form = store_client.get(f"/admin/customer/edit/?id={ann.pk}").get_data(as_text=True)
+    assert "<script>alert('news')</script>" not in form
+    assert "&lt;script&gt;alert(" in form
