@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from . import defaults
+from . import defaults, filing
 
 dictionary_cli = AppGroup(
     "dictionary", help="Manage the data dictionary (field labels, mandatory flags, layouts).")
@@ -23,3 +23,30 @@ def init_command(path: Path) -> None:
         click.echo(f"Dictionary: added {added} definitions from {path}.")
     else:
         click.echo("Dictionary: already installed; nothing changed.")
+
+
+@dictionary_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_command(file: Path) -> None:
+    """Write the whole dictionary to FILE as stable, sorted JSON."""
+    count = filing.export(file)
+    click.echo(f"Exported {count} definitions to {file}.")
+
+
+@dictionary_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+def import_command(file: Path, dry_run: bool) -> None:
+    """Make the dictionary match FILE (fields missing from it are retired, not deleted)."""
+    try:
+        result = filing.plan(file) if dry_run else filing.apply(file)
+    except filing.DictionaryFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in result.changes:
+        click.echo(f"  {line}")
+    if result.empty:
+        click.echo("The dictionary already matches the file; nothing to change.")
+    elif dry_run:
+        click.echo(f"Dry run: {len(result.changes)} changes planned; nothing was changed.")
+    else:
+        click.echo(f"Applied {len(result.changes)} changes.")
