@@ -1,16 +1,74 @@
-"""Writes to the dictionary; every write moves the shared version so all processes notice."""
+"""Writes to the dictionary; every write moves the shared version so all processes notice.
+
+Guard rails live here, so every way of changing the dictionary (screens, CLI, file
+import) gets them: names are checked, system fields keep their type, a type change that
+would strand existing values is refused with the count, and a save based on a stale
+copy of a definition is refused rather than overwriting someone else's change.
+"""
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from mongoengine.errors import DoesNotExist
 
-from .documents import DictionaryVersion, FieldDefinition
+from . import impact
+from .documents import FIELD_TYPES, DictionaryVersion, FieldDefinition, LayoutDefinition
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Names a custom field cannot take: MongoDB and MongoEngine internals, record columns the
+# code uses, and attributes of the generated forms (WTForms and DictionaryForm).
+RESERVED = frozenset({
+    "id", "pk", "objects", "updated_at", "external_id", "entity",
+    "data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
+    "form_errors", "hidden_tag", "dictionary_fields", "layout_sections", "dictionary_level",
+    "carried_values",
+})
 
 
 class DictionaryError(ValueError):
     """A dictionary change that cannot be applied; the message is for the admin."""
+
+
+class StaleDefinition(DictionaryError):
+    """Someone saved this definition after the admin opened it."""
+
+
+def check_name(entity: str, name: str) -> None:
+    if not NAME.match(name or ""):
+        raise DictionaryError(
+            f"{name!r} cannot be a field name: use 1 to 40 lower-case letters, digits and "
+            f"underscores, starting with a letter (no '$', '.' or spaces).")
+    if name in RESERVED:
+        raise DictionaryError(f"{name!r} is reserved by Dictadmin; choose another name.")
+    if FieldDefinition.objects(entity=entity, name=name).first() is not None:
+        raise DictionaryError(f"{entity} already has a field named {name!r}.")
+
+
+def add_field(entity: str, name: str, label: str, type: str, *,
+              sections: dict[str, str] | None = None, **attributes: t.Any) -> FieldDefinition:
+    """Add a custom field; `sections` maps a Level to the layout section that shows it."""
+    check_name(entity, name)
+    if type not in FIELD_TYPES:
+        raise DictionaryError(f"{type!r} is not a field type; choose one of "
+                              f"{', '.join(FIELD_TYPES)}.")
+    if not (label or "").strip():
+        raise DictionaryError("A field needs a label.")
+    definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
+                                 system=False, **attributes)
+    definition.validate()
+    definition.save()
+    for level, title in (sections or {}).items():
+        layout = LayoutDefinition.objects.get(entity=entity, level=level)
+        section = next((s for s in layout.sections if s.title == title), None)
+        if section is None:
+            raise DictionaryError(f"The {level} layout has no section {title!r}.")
+        section.fields.append(name)
+        layout.revision += 1
+        layout.save()
+    bump_version()
+    return definition
 
 
 def bump_version() -> int:
@@ -20,18 +78,50 @@ def bump_version() -> int:
     return doc.number
 
 
-def update_field(entity: str, name: str, **changes: t.Any) -> FieldDefinition:
-    """Change attributes of one field definition (label, mandatory, help_text…)."""
+def update_field(entity: str, name: str, *, expected_revision: int | None = None,
+                 **changes: t.Any) -> FieldDefinition:
+    """Change attributes of one field definition (label, mandatory, help_text…).
+
+    `expected_revision` is the revision the admin's screen showed; if the stored one has
+    moved since, the save is refused instead of silently overwriting the other change.
+    """
     try:
         definition = FieldDefinition.objects.get(entity=entity, name=name)
     except DoesNotExist as exc:
         raise DictionaryError(f"There is no field {name!r} on {entity}.") from exc
-    unknown = set(changes) - set(FieldDefinition._fields)
+    unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
     if unknown:
-        raise DictionaryError(f"Field definitions have no attribute {', '.join(sorted(unknown))}.")
+        raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
+    _check_change(definition, changes)
+    revision = definition.revision if expected_revision is None else expected_revision
+    stored_label = definition.label
     for key, value in changes.items():
         setattr(definition, key, value)
-    definition.revision += 1
-    definition.save()
+    definition.validate()
+    # Compare-and-set on the revision: of two admins saving the same definition, one wins.
+    updated = FieldDefinition.objects(pk=definition.pk, revision=revision).update_one(
+        inc__revision=1, **{f"set__{k}": v for k, v in changes.items()})
+    if not updated:
+        raise StaleDefinition(
+            f"{stored_label} was changed by someone else after you opened it; reload to "
+            f"see their change, then make yours again.")
     bump_version()
-    return definition
+    return FieldDefinition.objects.get(pk=definition.pk)
+
+
+def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:
+    if definition.system and changes.get("retired"):
+        raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
+                              f"but not retired.")
+    new_type = changes.get("type", definition.type)
+    if new_type == definition.type:
+        return
+    if definition.system:
+        raise DictionaryError(f"{definition.label} is a system field: its type cannot change.")
+    if new_type not in FIELD_TYPES:
+        raise DictionaryError(f"{new_type!r} is not a field type.")
+    stranded = impact.not_converting(definition.entity, definition.name, new_type)
+    if stranded:
+        raise DictionaryError(
+            f"{stranded} existing records hold a {definition.label} that is not a valid "
+            f"{new_type}; the type was not changed. Correct those values first.")

@@ -13,7 +13,7 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models import Contact, Customer
+from . import impact
 from .changes import bump_version
 from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
 
@@ -25,7 +25,6 @@ KINDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "layouts": (LayoutDefinition, ("entity", "level")),
 }
 SINGULAR = {"entities": "entity", "fields": "field", "layouts": "layout"}
-RECORDS = {"customer": Customer, "contact": Contact}
 
 
 def _plain(document: t.Any) -> dict[str, t.Any]:
@@ -112,22 +111,14 @@ def plan(path: str | Path) -> Plan:
 def _effect(kind: str, new: dict[str, t.Any], attribute: str) -> str:
     if kind != "fields" or attribute != "mandatory" or not new.get("mandatory"):
         return ""
-    model = RECORDS.get(new["entity"])
-    if model is None:
+    if new["entity"] not in impact.RECORDS:
         return ""
-    levels = new["mandatory"] if new["entity"] == "customer" else None
-    query = {"$or": [{new["name"]: None}, {new["name"]: ""}]}
-    if levels:
-        query["level"] = {"$in": levels}
-    lacking = model._get_collection().count_documents(query)
+    lacking = impact.lacking(new["entity"], new["name"], new["mandatory"])
     return f" ({lacking} existing records lack a value)"
 
 
 def _records_with_value(entity: str, name: str) -> int:
-    model = RECORDS.get(entity)
-    if model is None:
-        return 0
-    return model._get_collection().count_documents({name: {"$nin": [None, ""]}})
+    return impact.holding(entity, name) if entity in impact.RECORDS else 0
 
 
 def apply(path: str | Path) -> Plan:

@@ -1,0 +1,90 @@
+"""Guard rails on dictionary changes: whatever screen or command makes them."""
+
+import pytest
+
+from admin_app.dictionary import impact
+from admin_app.dictionary.changes import (
+    DictionaryError,
+    StaleDefinition,
+    add_field,
+    update_field,
+)
+from admin_app.dictionary.documents import FieldDefinition
+from admin_app.models import Customer
+
+from .helpers import field_error, submit
+
+
+@pytest.mark.parametrize("name, message", [
+    ("cost$centre", "cannot be a field name"),
+    ("cost.centre", "cannot be a field name"),
+    ("Cost Centre", "cannot be a field name"),
+    ("data", "is reserved by Dictadmin"),
+    ("csrf_token", "is reserved by Dictadmin"),
+    ("department", "customer already has a field named 'department'"),
+])
+def test_bad_field_names_are_refused(app, name, message):
+    with app.app_context(), pytest.raises(DictionaryError, match=message):
+        add_field("customer", name, "X", "text")
+
+
+def test_custom_field_appears_on_the_form_mandatory_for_customers_only(client):
+    with client.application.app_context():
+        add_field("customer", "contract_start", "Contract Start", "date",
+                  mandatory=["Customer"], sections={"Customer": "Service"})
+    html = client.get("/admin/customer/new/").get_data(as_text=True)
+    assert 'id="contract_start"' in html
+    assert 'id="contract_start"' not in client.get("/admin/org/new/").get_data(as_text=True)
+    response = submit(client, "/admin/customer/new/", {"name": "Ann", "level": "Customer"})
+    assert field_error(response.get_data(as_text=True), "Contract Start is mandatory.")
+    ok = submit(client, "/admin/customer/new/", {"name": "Ann", "level": "Customer",
+                                                 "contract_start": "2026-05-01", "_ok": "OK"})
+    assert ok.status_code == 302
+    assert Customer.objects.get(name="Ann").contract_start.year == 2026
+
+
+def test_second_save_from_a_stale_copy_is_refused(app):
+    with app.app_context():
+        opened = FieldDefinition.objects.get(entity="customer", name="department").revision
+        update_field("customer", "department", expected_revision=opened, label="Cost Centre")
+        with pytest.raises(StaleDefinition, match="Cost Centre was changed by someone else"):
+            update_field("customer", "department", expected_revision=opened, label="Division")
+        assert FieldDefinition.objects.get(entity="customer", name="department").label \
+            == "Cost Centre"
+
+
+def test_type_change_that_strands_values_is_refused_with_the_count(app):
+    Customer(name="A", level="Customer", location="12").save()
+    Customer(name="B", level="Customer", location="Building 7").save()
+    Customer(name="C", level="Customer", location="Annex").save()
+    with app.app_context():
+        with pytest.raises(DictionaryError, match="2 existing records hold a Location that is "
+                                                  "not a valid integer"):
+            update_field("customer", "location", type="integer")
+        assert FieldDefinition.objects.get(entity="customer", name="location").type == "text"
+        with pytest.raises(DictionaryError, match="system field: its type cannot change"):
+            update_field("customer", "name", type="integer")
+        with pytest.raises(DictionaryError, match="system field: it can be relabelled but not"):
+            update_field("customer", "archived", retired=True)
+
+
+def test_making_a_field_mandatory_counts_records_lacking_it(app):
+    Customer(name="A", level="Customer", department="IT").save()
+    Customer(name="B", level="Customer").save()
+    Customer(name="C", level="Org").save()
+    with app.app_context():
+        assert impact.lacking("customer", "department", ["Customer"]) == 1
+        assert impact.lacking("customer", "department", ["Customer", "Org"]) == 2
+
+
+def test_retired_field_leaves_the_form_and_its_data_comes_back_on_restore(client):
+    ann = Customer(name="Ann", level="Customer", location="HQ").save()
+    with client.application.app_context():
+        update_field("customer", "location", retired=True)
+    edit = f"/admin/customer/edit/?id={ann.pk}"
+    assert 'id="location"' not in client.get(edit).get_data(as_text=True)
+    submit(client, edit, {"name": "Ann", "level": "Customer", "_ok": "OK"})
+    assert Customer.objects.get(pk=ann.pk).location == "HQ"
+    with client.application.app_context():
+        update_field("customer", "location", retired=False)
+    assert 'value="HQ"' in client.get(edit).get_data(as_text=True)
