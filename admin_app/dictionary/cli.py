@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from . import defaults, filing
+from . import defaults, filing, profiles
+from .changes import DictionaryError
 
 dictionary_cli = AppGroup(
     "dictionary", help="Manage the data dictionary (field labels, mandatory flags, layouts).")
@@ -50,3 +51,20 @@ def import_command(file: Path, dry_run: bool) -> None:
         click.echo(f"Dry run: {len(result.changes)} changes planned; nothing was changed.")
     else:
         click.echo(f"Applied {len(result.changes)} changes.")
+
+
+@dictionary_cli.command("profile")
+@click.argument("name", required=False)
+def profile_command(name: str | None) -> None:
+    """Apply a solution profile's terms (itsm, csm, cafm); without NAME, list them."""
+    if not name:
+        for key, description in profiles.available().items():
+            click.echo(f"{key:6} {description}")
+        return
+    try:
+        changed = profiles.apply(name)
+    except DictionaryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in changed:
+        click.echo(f"  {line}")
+    click.echo(f"Profile {name} applied." if changed else f"Profile {name} was already in use.")
