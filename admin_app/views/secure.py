@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.mongoengine import ModelView
 from flask_login import current_user
@@ -18,6 +18,18 @@ class SignedInOnly:
 
     def inaccessible_callback(self, name: str, **kwargs: t.Any) -> t.Any:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+class AdminOnly(SignedInOnly):
+    """Mixin: admins only; a signed-in agent gets 403, an anonymous visitor the sign-in page."""
+
+    def is_accessible(self) -> bool:
+        return super().is_accessible() and getattr(current_user, "role", None) == "admin"
+
+    def inaccessible_callback(self, name: str, **kwargs: t.Any) -> t.Any:
+        if current_user.is_authenticated:
+            abort(403)
+        return super().inaccessible_callback(name, **kwargs)
 
 
 class HomeView(SignedInOnly, AdminIndexView):

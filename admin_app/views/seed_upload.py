@@ -15,16 +15,15 @@ import time
 import typing as t
 from pathlib import Path
 
-from flask import abort, after_this_request, current_app, send_file
+from flask import after_this_request, current_app, send_file
 from flask_admin import BaseView, expose
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.utils import secure_filename
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField
 
 from .. import importer
-from .secure import SignedInOnly
+from .secure import AdminOnly
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 STALE_SECONDS = 24 * 3600
@@ -54,16 +53,8 @@ class ConfirmForm(OptionsForm):
     token = HiddenField()
 
 
-class SeedUploadView(SignedInOnly, BaseView):
+class SeedUploadView(AdminOnly, BaseView):
     """Admins only: a load can change thousands of records at once."""
-
-    def is_accessible(self) -> bool:
-        return super().is_accessible() and getattr(current_user, "role", None) == "admin"
-
-    def _handle_view(self, name: str, **kwargs: t.Any) -> t.Any:
-        if current_user.is_authenticated and not self.is_accessible():
-            abort(403)
-        return super()._handle_view(name, **kwargs)
 
     def _folder(self) -> Path:
         folder = Path(current_app.instance_path) / "uploads"
