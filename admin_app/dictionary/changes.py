@@ -55,6 +55,10 @@ def add_field(entity: str, name: str, label: str, type: str, *,
                               f"{', '.join(FIELD_TYPES)}.")
     if not (label or "").strip():
         raise DictionaryError("A field needs a label.")
+    if type == "reference" and not attributes.get("target"):
+        raise DictionaryError("A reference field must say what it refers to.")
+    if type == "choice" and not attributes.get("choices"):
+        raise DictionaryError("A choice list needs at least one choice.")
     definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
                                  system=False, **attributes)
     definition.validate()

@@ -10,6 +10,7 @@ from flask_admin.theme import Bootstrap4Theme
 from .. import dictionary
 from ..models import SLA, Contact, Contract, Customer
 from .catalog import ContractView, SLAView
+from .dictionary_admin import DictionaryView
 from .records import ContactView, CustomerView, OrgView, RecordView
 from .secure import HomeView
 from .seed_upload import SeedUploadView
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ContractView(Contract, name="Contracts", endpoint="contract",
                                 category="Service"))
     admin.add_view(SLAView(SLA, name="SLAs", endpoint="sla", category="Service"))
+    admin.add_view(DictionaryView(name="Dictionary", endpoint="dictionary", category="Data"))
     admin.add_view(SeedUploadView(name="Import / Export", endpoint="seed", category="Data"))
     admin.add_link(MenuLink(name="Sign out", url="/logout"))
 

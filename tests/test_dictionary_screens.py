@@ -1,0 +1,88 @@
+"""The dictionary screens: admins change the dictionary live; agents cannot."""
+
+import re
+
+from admin_app.dictionary.documents import FieldDefinition
+from admin_app.models import Customer, User
+
+from .helpers import csrf_token, field_error, login, submit
+
+DEPT = "/admin/dictionary/customer/department/"
+
+
+def field_form(client, url):
+    html = client.get(url).get_data(as_text=True)
+    revision = re.search(r'name="revision" type="hidden" value="(\d+)"', html).group(1)
+    return html, revision
+
+
+def test_relabel_department_shows_on_the_next_form_and_list(client):
+    html, revision = field_form(client, DEPT)
+    response = client.post(DEPT, data={"csrf_token": csrf_token(html), "revision": revision,
+                                       "label": "Cost Centre"})
+    assert response.status_code == 302
+    assert 'for="department"' in client.get("/admin/customer/new/").get_data(as_text=True)
+    assert "Cost Centre" in client.get("/admin/customer/new/").get_data(as_text=True)
+    Customer(name="Ann", level="Customer", department="F1").save()
+    assert "Cost Centre" in client.get("/admin/customer/").get_data(as_text=True)
+
+
+def test_making_mandatory_shows_the_count_first_and_saves_after_confirmation(client):
+    Customer(name="No dept", level="Customer").save()
+    html, revision = field_form(client, DEPT)
+    data = {"csrf_token": csrf_token(html), "revision": revision, "label": "Department",
+            "mandatory": ["Customer"]}
+    preview = client.post(DEPT, data=data).get_data(as_text=True)
+    assert "1 existing records lack a Department; they stay editable" in preview
+    assert FieldDefinition.objects.get(entity="customer", name="department").mandatory == []
+    saved = client.post(DEPT, data={**data, "confirm": "y"})
+    assert saved.status_code == 302
+    assert FieldDefinition.objects.get(entity="customer", name="department").mandatory \
+        == ["Customer"]
+    response = submit(client, "/admin/customer/new/", {"name": "Bo", "level": "Customer"})
+    assert field_error(response.get_data(as_text=True), "Department is mandatory.")
+
+
+def test_concurrent_edit_second_save_is_refused(client):
+    html, revision = field_form(client, DEPT)
+    first = client.post(DEPT, data={"csrf_token": csrf_token(html), "revision": revision,
+                                    "label": "Cost Centre"})
+    assert first.status_code == 302
+    second = client.post(DEPT, data={"csrf_token": csrf_token(html), "revision": revision,
+                                     "label": "Division"})
+    assert second.status_code == 409
+    assert "Cost Centre was changed by someone else after you opened it" in \
+        second.get_data(as_text=True)
+    assert FieldDefinition.objects.get(entity="customer", name="department").label \
+        == "Cost Centre"
+
+
+def test_add_custom_field_from_the_screen(client):
+    response = submit(client, "/admin/dictionary/customer/new/", {
+        "name": "contract_start", "label": "Contract Start", "type": "date",
+        "shown_on": ["Customer"], "mandatory": ["Customer"], "list_column": "7"})
+    assert response.status_code == 302
+    assert 'id="contract_start"' in client.get("/admin/customer/new/").get_data(as_text=True)
+    assert 'id="contract_start"' not in client.get("/admin/org/new/").get_data(as_text=True)
+    assert "Contract Start" in client.get("/admin/customer/").get_data(as_text=True)
+    bad = submit(client, "/admin/dictionary/customer/new/", {
+        "name": "cost.centre", "label": "Cost", "type": "text"})
+    assert "cannot be a field name" in bad.get_data(as_text=True)
+
+
+def test_profile_button_switches_terms(client):
+    page = client.get("/admin/dictionary/").get_data(as_text=True)
+    client.post("/admin/dictionary/profile/", data={"csrf_token": csrf_token(page),
+                                                     "profile": "itsm"})
+    assert "<title>Your Company - Users - Dictadmin</title>" in \
+        client.get("/admin/customer/").get_data(as_text=True)
+
+
+def test_agents_get_403_on_dictionary_screens(app):
+    agent = User(email="agent@example.com", role="agent")
+    agent.set_password("agent-pass")
+    agent.save()
+    with app.test_client() as client:
+        login(client, "agent@example.com", "agent-pass")
+        assert client.get("/admin/dictionary/").status_code == 403
+        assert client.get(DEPT).status_code == 403
