@@ -67,3 +67,16 @@ def store_client(store_app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def agent_client(app):
+    """Signed in as an agent: can manage records, not the dictionary or bulk loads."""
+    from admin_app.models import User
+
+    agent = User(email="agent@example.com", role="agent")
+    agent.set_password("agent-pass")
+    agent.save()
+    with app.test_client() as client:
+        assert login(client, "agent@example.com", "agent-pass").status_code == 302
+        yield client

@@ -3,9 +3,9 @@
 import re
 
 from admin_app.dictionary.documents import FieldDefinition
-from admin_app.models import Customer, User
+from admin_app.models import Customer
 
-from .helpers import csrf_token, field_error, login, submit
+from .helpers import csrf_token, field_error, submit
 
 DEPT = "/admin/dictionary/customer/department/"
 
@@ -78,11 +78,6 @@ def test_profile_button_switches_terms(client):
         client.get("/admin/customer/").get_data(as_text=True)
 
 
-def test_agents_get_403_on_dictionary_screens(app):
-    agent = User(email="agent@example.com", role="agent")
-    agent.set_password("agent-pass")
-    agent.save()
-    with app.test_client() as client:
-        login(client, "agent@example.com", "agent-pass")
-        assert client.get("/admin/dictionary/").status_code == 403
-        assert client.get(DEPT).status_code == 403
+def test_agents_get_403_on_dictionary_screens(agent_client):
+    assert agent_client.get("/admin/dictionary/").status_code == 403
+    assert agent_client.get(DEPT).status_code == 403

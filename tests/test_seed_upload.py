@@ -4,9 +4,9 @@ import io
 import json
 import re
 
-from admin_app.models import Customer, User
+from admin_app.models import Customer
 
-from .helpers import csrf_token, login
+from .helpers import csrf_token
 
 FILE = {"orgs": [{"name": "Acme"}],
         "customers": [{"name": "Ann", "org": "Acme"}, {"name": "Bo", "email": "bad"}]}
@@ -63,11 +63,6 @@ def test_export_download(client):
     response.close()
 
 
-def test_agents_cannot_load_files(app):
-    agent = User(email="agent@example.com", role="agent")
-    agent.set_password("agent-pass")
-    agent.save()
-    with app.test_client() as client:
-        login(client, "agent@example.com", "agent-pass")
-        assert client.get("/admin/seed/").status_code == 403
-        assert client.get("/admin/customer/").status_code == 200
+def test_agents_cannot_load_files(agent_client):
+    assert agent_client.get("/admin/seed/").status_code == 403
+    assert agent_client.get("/admin/customer/").status_code == 200
