@@ -13,7 +13,7 @@ import typing as t
 
 from mongoengine.errors import DoesNotExist
 
-from . import impact
+from . import history, impact
 from .documents import FIELD_TYPES, DictionaryVersion, FieldDefinition, LayoutDefinition
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -63,6 +63,8 @@ def add_field(entity: str, name: str, label: str, type: str, *,
                                  system=False, **attributes)
     definition.validate()
     definition.save()
+    history.record("field", entity, name, f"added {definition.label}", {},
+                   history.plain(definition))
     for level, title in (sections or {}).items():
         layout = LayoutDefinition.objects.get(entity=entity, level=level)
         section = next((s for s in layout.sections if s.title == title), None)
@@ -99,6 +101,7 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     _check_change(definition, changes)
     revision = definition.revision if expected_revision is None else expected_revision
     stored_label = definition.label
+    before = history.plain(definition)
     for key, value in changes.items():
         setattr(definition, key, value)
     definition.validate()
@@ -110,7 +113,25 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
             f"{stored_label} was changed by someone else after you opened it; reload to "
             f"see their change, then make yours again.")
     bump_version()
-    return FieldDefinition.objects.get(pk=definition.pk)
+    saved = FieldDefinition.objects.get(pk=definition.pk)
+    after = history.plain(saved)
+    history.record("field", entity, name, history.describe(before, after), before, after)
+    return saved
+
+
+def revert(change_id: t.Any) -> FieldDefinition:
+    """Put a field back as it was before the recorded change (retire it if it was added)."""
+    change = history.DictionaryChange.objects(pk=change_id).first()
+    if change is None or change.kind != "field":
+        raise DictionaryError("That change is not in the history.")
+    if not change.before:
+        return update_field(change.entity, change.name, retired=True)
+    wanted = {k: v for k, v in change.before.items() if k not in ("entity", "name")}
+    current = history.plain(FieldDefinition.objects.get(entity=change.entity, name=change.name))
+    changes = {k: v for k, v in wanted.items() if current.get(k) != v}
+    if not changes:
+        raise DictionaryError("The field is already as it was before that change.")
+    return update_field(change.entity, change.name, **changes)
 
 
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:

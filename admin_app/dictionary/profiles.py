@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .changes import DictionaryError, bump_version
+from . import history
+from .changes import DictionaryError, bump_version, update_field
 from .documents import EntityDefinition, FieldDefinition
 
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "profiles"
@@ -48,17 +49,18 @@ def apply(key: str) -> list[str]:
         if before != after:
             entity.revision += 1
             entity.save()
-            changed.append(f"{name}: {before[1]} → {after[1]}, "
-                           + ", ".join(f"{b[1]} → {a[1]}" for b, a in zip(before[2], after[2],
-                                                                          strict=True)))
+            words = (f"{name}: {before[1]} → {after[1]}, "
+                     + ", ".join(f"{b[1]} → {a[1]}" for b, a in zip(before[2], after[2],
+                                                                   strict=True)))
+            changed.append(words)
+            history.record("entity", name, None, f"profile {key}: {words}",
+                           {"words": repr(before)}, {"words": repr(after)})
     for dotted, label in profile.get("fields", {}).items():
         entity_name, field_name = dotted.split(".", 1)
         definition = FieldDefinition.objects(entity=entity_name, name=field_name).first()
         if definition is not None and definition.label != label:
             changed.append(f"{dotted}: {definition.label} → {label}")
-            definition.label = label
-            definition.revision += 1
-            definition.save()
+            update_field(entity_name, field_name, label=label)
     if changed:
         bump_version()
     return changed

@@ -12,6 +12,7 @@ import typing as t
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_wtf import FlaskForm
+from mongoengine.errors import ValidationError
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -26,8 +27,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
-from ..dictionary import impact, profiles
-from ..dictionary.changes import DictionaryError, add_field, update_field
+from ..dictionary import history, impact, profiles
+from ..dictionary.changes import DictionaryError, add_field, revert, update_field
 from ..dictionary.documents import FIELD_TYPES, REFERENCE_TARGETS, FieldDefinition
 from .secure import AdminOnly
 
@@ -160,6 +161,23 @@ class DictionaryView(AdminOnly, BaseView):
                 flash(f"Added {form.label.data}.", "success")
                 return redirect(url_for(".index"))
         return self.render("dictadmin/dictionary_new.html", form=form, entity=entity)
+
+    @expose("/history/")
+    def history(self) -> t.Any:
+        changes = history.DictionaryChange.objects.order_by("-at").limit(200)
+        return self.render("dictadmin/dictionary_history.html", changes=changes,
+                           revert_form=FlaskForm())
+
+    @expose("/history/<change>/revert/", methods=["POST"])
+    def revert(self, change: str) -> t.Any:
+        if FlaskForm().validate_on_submit():
+            try:
+                reverted = revert(change)
+            except (DictionaryError, ValidationError) as exc:
+                flash(str(exc), "error")
+            else:
+                flash(f"Reverted: {reverted.label} is as it was before that change.", "success")
+        return redirect(url_for(".history"))
 
     @expose("/profile/", methods=["POST"])
     def profile(self) -> t.Any:
