@@ -81,3 +81,39 @@ def test_profile_button_switches_terms(client):
 def test_agents_get_403_on_dictionary_screens(agent_client):
     assert agent_client.get("/admin/dictionary/").status_code == 403
     assert agent_client.get(DEPT).status_code == 403
+
+
+def test_relabel_entity_renames_menu_list_title_and_create_button_words(client):
+    url = "/admin/dictionary/entity/customer/"
+    html = client.get(url).get_data(as_text=True)
+    response = client.post(url, data={
+        "csrf_token": csrf_token(html), "revision": re.search(
+            r'name="revision" value="(\d+)"', html).group(1),
+        "Customer-singular": "User", "Customer-plural": "Users",
+        "Org-singular": "Department", "Org-plural": "Departments"})
+    assert response.status_code == 302
+    home = client.get("/admin/").get_data(as_text=True)
+    assert re.search(r'href="/admin/customer/">\s*Users</a>', home)
+    assert re.search(r'href="/admin/org/">\s*Departments</a>', home)
+    stale = client.post(url, data={"csrf_token": csrf_token(html), "revision": "1",
+                                   "Customer-singular": "Client", "Customer-plural": "Clients",
+                                   "Org-singular": "Org", "Org-plural": "Orgs"})
+    assert stale.status_code == 409
+    assert "was changed by someone else" in stale.get_data(as_text=True)
+
+
+def test_arrange_layout_moves_fields_and_refuses_dropping_mandatory_ones(client):
+    url = "/admin/dictionary/layout/customer/Customer/"
+    html = client.get(url).get_data(as_text=True)
+    revision = re.search(r'name="revision" value="(\d+)"', html).group(1)
+    bad = client.post(url, data={"csrf_token": csrf_token(html), "revision": revision,
+                                 "sections": "Who: level, org"})
+    assert bad.status_code == 409
+    assert "Mandatory fields must stay on the Customer form: Name." in bad.get_data(as_text=True)
+    ok = client.post(url, data={"csrf_token": csrf_token(html), "revision": revision,
+                                "sections": "Reach: email, phone_1\nWho: name, level, org"})
+    assert ok.status_code == 302
+    form = client.get("/admin/customer/new/").get_data(as_text=True)
+    assert form.index('id="email"') < form.index('id="name"')
+    assert 'id="department"' not in form
+    assert "<legend class=\"h5\">Reach</legend>" in form

@@ -150,3 +150,73 @@ def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> Non
         raise DictionaryError(
             f"{stranded} existing records hold a {definition.label} that is not a valid "
             f"{new_type}; the type was not changed. Correct those values first.")
+
+
+def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | None,
+                     what: str, **values: t.Any) -> None:
+    revision = definition.revision if expected_revision is None else expected_revision
+    updated = model.objects(pk=definition.pk, revision=revision).update_one(
+        inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
+    if not updated:
+        raise StaleDefinition(f"{what} was changed by someone else after you opened it; reload "
+                              f"to see their change, then make yours again.")
+
+
+def relabel_entity(entity: str, words: dict[str, tuple[str, str]], *,
+                   expected_revision: int | None = None) -> None:
+    """Rename an entity's Levels: `words` maps a Level to (singular, plural)."""
+    from .documents import EntityDefinition, LevelDefinition
+
+    definition = EntityDefinition.objects(name=entity).first()
+    if definition is None:
+        raise DictionaryError(f"There is no entity {entity!r}.")
+    before = history.plain(definition)
+    levels = []
+    for level in definition.levels:
+        singular, plural = (w.strip() for w in words.get(level.name,
+                                                         (level.singular, level.plural)))
+        if not singular or not plural:
+            raise DictionaryError(f"The {level.name} Level needs a singular and a plural word.")
+        levels.append(LevelDefinition(name=level.name, singular=singular, plural=plural))
+    _compare_and_set(EntityDefinition, definition, expected_revision,
+                     f"The words for {definition.plural}", levels=levels,
+                     singular=levels[0].singular, plural=levels[0].plural)
+    bump_version()
+    after = history.plain(EntityDefinition.objects.get(pk=entity))
+    history.record("entity", entity, None, history.describe(before, after), before, after)
+
+
+def arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]], *,
+                   expected_revision: int | None = None) -> None:
+    """Set a Level's form layout: sections in order, each with its fields in order."""
+    from .documents import LayoutSection
+
+    layout = LayoutDefinition.objects(entity=entity, level=level).first()
+    if layout is None:
+        raise DictionaryError(f"There is no {level} layout for {entity}.")
+    known = {f.name for f in FieldDefinition.objects(entity=entity)}
+    placed: list[str] = []
+    for title, names in sections:
+        if not title.strip():
+            raise DictionaryError("Every section needs a title.")
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise DictionaryError(f"Section {title!r} names fields that do not exist: "
+                                  f"{', '.join(unknown)}.")
+        placed += names
+    twice = sorted({n for n in placed if placed.count(n) > 1})
+    if twice:
+        raise DictionaryError(f"These fields are placed more than once: {', '.join(twice)}.")
+    if entity == "customer" and "level" not in placed:
+        raise DictionaryError("The Level field must stay on the form: it switches the layout.")
+    mandatory = [f.label for f in FieldDefinition.objects(entity=entity, retired__ne=True)
+                 if level in (f.mandatory or []) and f.name not in placed]
+    if mandatory:
+        raise DictionaryError(f"Mandatory fields must stay on the {level} form: "
+                              f"{', '.join(mandatory)}.")
+    before = history.plain(layout)
+    _compare_and_set(LayoutDefinition, layout, expected_revision, f"The {level} layout",
+                     sections=[LayoutSection(title=t_.strip(), fields=n) for t_, n in sections])
+    bump_version()
+    after = history.plain(LayoutDefinition.objects.get(pk=layout.pk))
+    history.record("layout", entity, level, history.describe(before, after), before, after)

@@ -28,8 +28,21 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
 from ..dictionary import history, impact, profiles
-from ..dictionary.changes import DictionaryError, add_field, revert, update_field
-from ..dictionary.documents import FIELD_TYPES, REFERENCE_TARGETS, FieldDefinition
+from ..dictionary.changes import (
+    DictionaryError,
+    add_field,
+    arrange_layout,
+    relabel_entity,
+    revert,
+    update_field,
+)
+from ..dictionary.documents import (
+    FIELD_TYPES,
+    REFERENCE_TARGETS,
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+)
 from .secure import AdminOnly
 
 
@@ -62,6 +75,22 @@ class NewFieldForm(FieldForm):
                          choices=[SelectChoice("")] + [SelectChoice(r) for r in REFERENCE_TARGETS],
                          default="")
     shown_on = LevelChoices("Show on the form of", choices=[])
+
+
+def _parse_sections(text: str) -> list[tuple[str, list[str]]]:
+    """One section a line: `Title: field_a, field_b`."""
+    sections = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        title, sep, names = line.partition(":")
+        if not sep:
+            raise DictionaryError(f"Line {number} needs a colon after the section title, "
+                                  f"as in 'Contact details: phone_1, email'.")
+        sections.append((title.strip(), [n.strip() for n in names.split(",") if n.strip()]))
+    if not sections:
+        raise DictionaryError("A layout needs at least one section.")
+    return sections
 
 
 def _level_choices(entity: dictionary.Entity) -> list[SelectChoice]:
@@ -161,6 +190,53 @@ class DictionaryView(AdminOnly, BaseView):
                 flash(f"Added {form.label.data}.", "success")
                 return redirect(url_for(".index"))
         return self.render("dictadmin/dictionary_new.html", form=form, entity=entity)
+
+    @expose("/entity/<entity>/", methods=["GET", "POST"])
+    def entity_words(self, entity: str) -> t.Any:
+        definition = EntityDefinition.objects(name=entity).first()
+        if definition is None:
+            abort(404)
+        form = FlaskForm()
+        if form.validate_on_submit():
+            words = {lv.name: (request.form.get(f"{lv.name}-singular", ""),
+                               request.form.get(f"{lv.name}-plural", ""))
+                     for lv in definition.levels}
+            try:
+                relabel_entity(entity, words,
+                               expected_revision=int(request.form.get("revision") or 0))
+            except DictionaryError as exc:
+                flash(str(exc), "error")
+                return self.render("dictadmin/dictionary_entity.html", form=form,
+                                   definition=definition, words=words), 409
+            flash("Saved: the menu, list titles and buttons use the new words.", "success")
+            return redirect(url_for(".index"))
+        words = {lv.name: (lv.singular, lv.plural) for lv in definition.levels}
+        return self.render("dictadmin/dictionary_entity.html", form=form, definition=definition,
+                           words=words)
+
+    @expose("/layout/<entity>/<level>/", methods=["GET", "POST"])
+    def layout(self, entity: str, level: str) -> t.Any:
+        layout = LayoutDefinition.objects(entity=entity, level=level).first()
+        if layout is None:
+            abort(404)
+        form = FlaskForm()
+        text = "\n".join(f"{s.title}: {', '.join(s.fields)}" for s in layout.sections)
+        status = 200
+        if form.validate_on_submit():
+            text = request.form.get("sections", "")
+            try:
+                arrange_layout(entity, level, _parse_sections(text),
+                               expected_revision=int(request.form.get("revision") or 0))
+            except DictionaryError as exc:
+                flash(str(exc), "error")
+                status = 409
+            else:
+                flash(f"Saved the {level} layout.", "success")
+                return redirect(url_for(".index"))
+        placed = {n for s in layout.sections for n in s.fields}
+        unplaced = [f for f in dictionary.current().live_fields(entity) if f.name not in placed]
+        return self.render("dictadmin/dictionary_layout.html", form=form, definition=layout,
+                           text=text, unplaced=unplaced), status
 
     @expose("/history/")
     def history(self) -> t.Any:
