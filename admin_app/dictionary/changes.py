@@ -105,13 +105,7 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     for key, value in changes.items():
         setattr(definition, key, value)
     definition.validate()
-    # Compare-and-set on the revision: of two admins saving the same definition, one wins.
-    updated = FieldDefinition.objects(pk=definition.pk, revision=revision).update_one(
-        inc__revision=1, **{f"set__{k}": v for k, v in changes.items()})
-    if not updated:
-        raise StaleDefinition(
-            f"{stored_label} was changed by someone else after you opened it; reload to "
-            f"see their change, then make yours again.")
+    _compare_and_set(FieldDefinition, definition, revision, stored_label, **changes)
     bump_version()
     saved = FieldDefinition.objects.get(pk=definition.pk)
     after = history.plain(saved)
@@ -154,6 +148,7 @@ def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> Non
 
 def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | None,
                      what: str, **values: t.Any) -> None:
+    """Save only if nobody saved since `expected_revision`: of two admins, one wins."""
     revision = definition.revision if expected_revision is None else expected_revision
     updated = model.objects(pk=definition.pk, revision=revision).update_one(
         inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
