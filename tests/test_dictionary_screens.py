@@ -117,3 +117,27 @@ def test_arrange_layout_moves_fields_and_refuses_dropping_mandatory_ones(client)
     assert form.index('id="email"') < form.index('id="name"')
     assert 'id="department"' not in form
     assert "<legend class=\"h5\">Reach</legend>" in form
+
+
+def test_renaming_a_choice_updates_records_and_removing_one_counts_them(client):
+    with client.application.app_context():
+        from admin_app.dictionary.changes import add_field
+
+        add_field("customer", "tier", "Tier", "choice", choices=["Gold", "Silver", "Bronze"],
+                  sections={"Customer": "Customer"})
+    Customer(name="A", level="Customer", tier="Gold").save()
+    Customer(name="B", level="Customer", tier="Bronze").save()
+    url = "/admin/dictionary/customer/tier/"
+    html = client.get(url).get_data(as_text=True)
+    revision = re.search(r'name="revision" type="hidden" value="(\d+)"', html).group(1)
+    data = {"csrf_token": csrf_token(html), "revision": revision, "label": "Tier",
+            "choices_text": "Gold => Platinum\nSilver", "update_records": "y"}
+    preview = client.post(url, data=data).get_data(as_text=True)
+    assert "Renaming &#39;Gold&#39; to &#39;Platinum&#39;: 1 records hold &#39;Gold&#39;." \
+        in preview
+    assert "Removing &#39;Bronze&#39;: 1 records hold it" in preview
+    assert Customer.objects.get(name="A").tier == "Gold"
+    assert client.post(url, data={**data, "confirm": "y"}).status_code == 302
+    assert FieldDefinition.objects.get(name="tier").choices == ["Platinum", "Silver"]
+    assert Customer.objects.get(name="A").tier == "Platinum"
+    assert Customer.objects.get(name="B").tier == "Bronze", "removal never erases data"

@@ -215,3 +215,46 @@ def arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]
     bump_version()
     after = history.plain(LayoutDefinition.objects.get(pk=layout.pk))
     history.record("layout", entity, level, history.describe(before, after), before, after)
+
+
+def parse_choices(text: str) -> tuple[list[str], dict[str, str]]:
+    """One choice a line; `Old => New` renames a choice. Returns (choices, renames)."""
+    choices: list[str] = []
+    renames: dict[str, str] = {}
+    for line in text.splitlines():
+        old, arrow, new = line.partition("=>")
+        value = (new if arrow else old).strip()
+        if not value:
+            continue
+        if arrow and old.strip():
+            renames[old.strip()] = value
+        if value in choices:
+            raise DictionaryError(f"The choice {value!r} is listed twice.")
+        choices.append(value)
+    if not choices:
+        raise DictionaryError("A choice list needs at least one choice.")
+    return choices, renames
+
+
+def choice_effects(definition: FieldDefinition, choices: list[str],
+                   renames: dict[str, str]) -> list[str]:
+    """What renaming or removing choices means for the records that hold them."""
+    if definition.entity not in impact.RECORDS:
+        return []
+    collection = impact.RECORDS[definition.entity]._get_collection()
+    effects = []
+    for old, new in renames.items():
+        held = collection.count_documents({definition.name: old})
+        effects.append(f"Renaming {old!r} to {new!r}: {held} records hold {old!r}.")
+    for removed in sorted(set(definition.choices or ()) - set(choices) - set(renames)):
+        held = collection.count_documents({definition.name: removed})
+        effects.append(f"Removing {removed!r}: {held} records hold it; they keep the value "
+                       f"until edited.")
+    return effects
+
+
+def rename_choice_values(definition: FieldDefinition, renames: dict[str, str]) -> int:
+    """Update the records that hold renamed choices; return how many changed."""
+    collection = impact.RECORDS[definition.entity]._get_collection()
+    return sum(collection.update_many({definition.name: old}, {"$set": {definition.name: new}})
+               .modified_count for old, new in renames.items())

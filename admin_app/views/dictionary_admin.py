@@ -32,7 +32,10 @@ from ..dictionary.changes import (
     DictionaryError,
     add_field,
     arrange_layout,
+    choice_effects,
+    parse_choices,
     relabel_entity,
+    rename_choice_values,
     revert,
     update_field,
 )
@@ -62,6 +65,9 @@ class FieldForm(FlaskForm):
     searchable = BooleanField("Searchable")
     brought_forward = BooleanField("Brought forward to tickets")
     retired = BooleanField("Retired (hidden from forms and lists; values are kept)")
+    choices_text = TextAreaField("Choices (one a line; write 'Old => New' to rename)",
+                                 validators=[Optional()])
+    update_records = BooleanField("Update records that hold a renamed choice", default=True)
     revision = HiddenField()
     confirm = BooleanField("I have read the effect above; save anyway")
 
@@ -112,6 +118,8 @@ class DictionaryView(AdminOnly, BaseView):
             abort(404)
         snapshot = dictionary.current()
         form = FieldForm(obj=definition)
+        if request.method == "GET":
+            form.choices_text.data = "\n".join(definition.choices or ())
         form.mandatory.choices = _level_choices(snapshot.entity(entity))
         effects: list[str] = []
         if form.validate_on_submit():
@@ -119,13 +127,20 @@ class DictionaryView(AdminOnly, BaseView):
                 "label", "help_text", "mandatory", "max_length", "pattern", "list_column",
                 "searchable", "brought_forward", "retired")}
             changes["pattern"] = changes["pattern"] or None
-            effects = self._effects(definition, changes)
-            if effects and not form.confirm.data:
-                return self.render("dictadmin/dictionary_field.html", form=form,
-                                   definition=definition, effects=effects)
+            renames: dict[str, str] = {}
             try:
+                if definition.type == "choice":
+                    changes["choices"], renames = parse_choices(form.choices_text.data or "")
+                    effects = choice_effects(definition, changes["choices"], renames)
+                effects += self._effects(definition, changes)
+                if effects and not form.confirm.data:
+                    return self.render("dictadmin/dictionary_field.html", form=form,
+                                       definition=definition, effects=effects)
                 update_field(entity, name, expected_revision=int(form.revision.data or 0),
                              **changes)
+                if renames and form.update_records.data:
+                    moved = rename_choice_values(definition, renames)
+                    flash(f"{moved} records now hold the renamed choices.", "success")
             except DictionaryError as exc:
                 flash(str(exc), "error")
                 return self.render("dictadmin/dictionary_field.html", form=form,
