@@ -10,7 +10,7 @@ from admin_app.dictionary.documents import EntityDefinition, FieldDefinition
 from admin_app.models import Customer
 
 from .conftest import make_app
-from .helpers import field_error, submit
+from .helpers import csrf_token, field_error, login, submit
 from .servers import Browser, dictadmin_server
 
 
@@ -94,3 +94,20 @@ def test_second_process_sees_a_dictionary_change_without_restart(tmp_path):
         assert label_of(html, "department") == "Cost Centre"
         dept = re.search(r'<label for="department".*?</label>', html, re.S).group(0)
         assert "text-danger" in dept, "the mandatory mark follows too"
+
+
+def test_relabel_on_the_screen_shows_in_another_process(tmp_path):
+    app = make_app(tmp_path, "embedded")
+    with dictadmin_server(tmp_path / "instance") as base, app.test_client() as admin:
+        other = Browser(base)
+        other.login()
+        assert label_of(other.get("/admin/customer/new/"), "department") == "Department"
+        login(admin)
+        url = "/admin/dictionary/customer/department/"
+        html = admin.get(url).get_data(as_text=True)
+        revision = re.search(r'name="revision" type="hidden" value="(\d+)"', html).group(1)
+        saved = admin.post(url, data={"csrf_token": csrf_token(html), "revision": revision,
+                                      "label": "Cost Centre", "max_length": "100"})
+        assert saved.status_code == 302
+        assert label_of(other.get("/admin/customer/new/"), "department") == "Cost Centre"
+        assert "Cost Centre" in other.get("/admin/customer/")
