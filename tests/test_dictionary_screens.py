@@ -141,3 +141,34 @@ def test_renaming_a_choice_updates_records_and_removing_one_counts_them(client):
     assert FieldDefinition.objects.get(name="tier").choices == ["Platinum", "Silver"]
     assert Customer.objects.get(name="A").tier == "Platinum"
     assert Customer.objects.get(name="B").tier == "Bronze", "removal never erases data"
+
+
+def test_range_and_default_are_previewed_then_enforced_by_form_and_importer(client, tmp_path):
+    with client.application.app_context():
+        from admin_app.dictionary.changes import add_field
+
+        add_field("customer", "seats", "Seats", "integer", sections={"Customer": "Customer"})
+    Customer(name="A", level="Customer", seats=0).save()
+    Customer(name="B", level="Customer", seats=600).save()
+    Customer(name="C", level="Customer", seats=20).save()
+    url = "/admin/dictionary/customer/seats/"
+    html = client.get(url).get_data(as_text=True)
+    revision = re.search(r'name="revision" type="hidden" value="(\d+)"', html).group(1)
+    data = {"csrf_token": csrf_token(html), "revision": revision, "label": "Seats",
+            "minimum": "1", "maximum": "500", "default": "10"}
+    preview = client.post(url, data=data).get_data(as_text=True)
+    assert "2 existing values are outside the new range." in preview
+    assert client.post(url, data={**data, "confirm": "y"}).status_code == 302
+
+    new = client.get("/admin/customer/new/").get_data(as_text=True)
+    assert re.search(r'id="seats"[^>]*value="10"', new)
+    response = submit(client, "/admin/customer/new/", {"name": "D", "level": "Customer",
+                                                       "seats": "501"})
+    assert field_error(response.get_data(as_text=True), "Seats must be between 1 and 500.")
+    bad = client.post(url, data={**data, "minimum": "one"})
+    assert "Minimum (numbers and dates) must be a whole number." in bad.get_data(as_text=True)
+
+    path = tmp_path / "seats.json"
+    path.write_text('{"customers": [{"name": "E", "seats": 0}]}')
+    result = client.application.test_cli_runner().invoke(args=["seed", "load", str(path)])
+    assert "customers #1 (E): Seats: Seats must be between 1 and 500." in result.output

@@ -258,3 +258,28 @@ def rename_choice_values(definition: FieldDefinition, renames: dict[str, str]) -
     collection = impact.RECORDS[definition.entity]._get_collection()
     return sum(collection.update_many({definition.name: old}, {"$set": {definition.name: new}})
                .modified_count for old, new in renames.items())
+
+
+def parse_value(field_type: str, text: str | None, what: str) -> t.Any:
+    """Read a typed value (a default, a bound) typed by an admin; blank means none."""
+    from datetime import date
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if field_type == "integer":
+            return int(text)
+        if field_type == "decimal":
+            return float(text)
+        if field_type == "date":
+            return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        kind = {"integer": "a whole number", "decimal": "a number",
+                "date": "a date written YYYY-MM-DD"}[field_type]
+        raise DictionaryError(f"{what} must be {kind}.") from exc
+    if field_type == "boolean":
+        if text.lower() not in ("true", "false"):
+            raise DictionaryError(f"{what} must be true or false.")
+        return text.lower() == "true"
+    return text

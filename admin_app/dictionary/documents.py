@@ -49,6 +49,9 @@ class FieldDefinition(me.Document):
     choices = me.ListField(me.StringField())
     max_length = me.IntField()
     pattern = me.StringField()
+    # Range for integer, decimal and date fields: numbers, or dates as YYYY-MM-DD.
+    minimum = me.DynamicField()
+    maximum = me.DynamicField()
     target = me.StringField(choices=REFERENCE_TARGETS)  # for type "reference"
     default = me.DynamicField()
     list_column = me.IntField()  # position in the list, or None for "not listed"

@@ -9,6 +9,7 @@ change shows on the next request and a shared class is never mutated.
 from __future__ import annotations
 
 import typing as t
+from datetime import date
 
 from flask_admin.form.widgets import DatePickerWidget
 from flask_admin.model.fields import AjaxSelectField
@@ -73,6 +74,9 @@ def _validators(field: Field, level: str) -> list[t.Any]:
     if field.pattern:
         checks.append(v.Regexp(field.pattern,
                                message=f"{field.label} does not have the expected format."))
+    low, high = field.bounds()
+    if (low is not None or high is not None) and field.type in ("integer", "decimal", "date"):
+        checks.append(v.NumberRange(min=low, max=high, message=field.range_message()))
     return checks
 
 
@@ -130,7 +134,8 @@ def _form_field(field: Field, level: str) -> wtf.Field:
         "validators": _validators(field, level),
     }
     if field.default is not None:
-        kw["default"] = field.default
+        kw["default"] = date.fromisoformat(field.default) if field.type == "date" \
+            and isinstance(field.default, str) else field.default
     return CONVERTERS[field.type](field, kw, level)
 
 

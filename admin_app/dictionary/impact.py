@@ -78,3 +78,16 @@ def not_matching(entity: str, name: str, pattern: str) -> int:
     compiled = re.compile(pattern)
     return sum(1 for value in _values(entity, name) if isinstance(value, str)
                and not compiled.fullmatch(value))
+
+
+def out_of_range(entity: str, name: str, low: t.Any, high: t.Any) -> int:
+    """Values outside [low, high]; stored dates are datetimes, bounds are dates."""
+    def outside(value: t.Any) -> bool:
+        if isinstance(value, datetime):
+            value = value.date()
+        try:
+            return (low is not None and value < low) or (high is not None and value > high)
+        except TypeError:
+            return False  # a value of another type is the type check's business
+
+    return sum(1 for value in _values(entity, name) if outside(value))

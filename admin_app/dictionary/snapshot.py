@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import typing as t
 from dataclasses import dataclass, field
+from datetime import date
 
 from .. import db
 from .documents import DictionaryVersion, EntityDefinition, FieldDefinition, LayoutDefinition
@@ -48,6 +49,8 @@ class Field:
     choices: tuple[str, ...] = ()
     max_length: int | None = None
     pattern: str | None = None
+    minimum: t.Any = None
+    maximum: t.Any = None
     target: str | None = None
     default: t.Any = None
     list_column: int | None = None
@@ -58,6 +61,19 @@ class Field:
 
     def is_mandatory(self, level: str) -> bool:
         return level in self.mandatory
+
+    def bounds(self) -> tuple[t.Any, t.Any]:
+        """The range as values comparable with what a form or file yields (dates as dates)."""
+        return tuple(date.fromisoformat(b) if self.type == "date" and isinstance(b, str) else b
+                     for b in (self.minimum, self.maximum))
+
+    def range_message(self) -> str:
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            return f"{self.label} must be between {low} and {high}."
+        if low is not None:
+            return f"{self.label} must be at least {low}."
+        return f"{self.label} must be at most {high}."
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ def load() -> Snapshot:
             entity=f.entity, name=f.name, label=f.label, type=f.type,
             mandatory=frozenset(f.mandatory or ()), help_text=f.help_text or "",
             choices=tuple(f.choices or ()), max_length=f.max_length, pattern=f.pattern,
+            minimum=f.minimum, maximum=f.maximum,
             target=f.target, default=f.default, list_column=f.list_column,
             searchable=bool(f.searchable), system=bool(f.system),
             brought_forward=bool(f.brought_forward), retired=bool(f.retired),

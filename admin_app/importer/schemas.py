@@ -42,6 +42,9 @@ def _field(definition: Field, level: str) -> fields.Field:
         if definition.pattern:
             checks.append(validate.Regexp(definition.pattern,
                                           error=f"{label} does not have the expected format."))
+    low, high = definition.bounds()
+    if (low is not None or high is not None) and kind in ("integer", "decimal", "date"):
+        checks.append(validate.Range(min=low, max=high, error=definition.range_message()))
     if kind == "choice":
         allowed = ", ".join(definition.choices)
         checks.append(validate.OneOf(definition.choices,

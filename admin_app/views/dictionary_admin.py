@@ -34,6 +34,7 @@ from ..dictionary.changes import (
     arrange_layout,
     choice_effects,
     parse_choices,
+    parse_value,
     relabel_entity,
     rename_choice_values,
     revert,
@@ -65,6 +66,9 @@ class FieldForm(FlaskForm):
     searchable = BooleanField("Searchable")
     brought_forward = BooleanField("Brought forward to tickets")
     retired = BooleanField("Retired (hidden from forms and lists; values are kept)")
+    default = StringField("Default value", validators=[Optional()])
+    minimum = StringField("Minimum (numbers and dates)", validators=[Optional()])
+    maximum = StringField("Maximum (numbers and dates)", validators=[Optional()])
     choices_text = TextAreaField("Choices (one a line; write 'Old => New' to rename)",
                                  validators=[Optional()])
     update_records = BooleanField("Update records that hold a renamed choice", default=True)
@@ -129,6 +133,9 @@ class DictionaryView(AdminOnly, BaseView):
             changes["pattern"] = changes["pattern"] or None
             renames: dict[str, str] = {}
             try:
+                for key in ("default", "minimum", "maximum"):
+                    changes[key] = parse_value(definition.type, getattr(form, key).data,
+                                               getattr(form, key).label.text)
                 if definition.type == "choice":
                     changes["choices"], renames = parse_choices(form.choices_text.data or "")
                     effects = choice_effects(definition, changes["choices"], renames)
@@ -167,6 +174,14 @@ class DictionaryView(AdminOnly, BaseView):
             if long:
                 effects.append(f"{long} existing values are longer than {changes['max_length']} "
                                f"characters.")
+        if (changes.get("minimum"), changes.get("maximum")) != (definition.minimum,
+                                                                definition.maximum):
+            bounds = dictionary.Field(definition.entity, definition.name, changes["label"],
+                                      definition.type, minimum=changes.get("minimum"),
+                                      maximum=changes.get("maximum")).bounds()
+            outside = impact.out_of_range(definition.entity, definition.name, *bounds)
+            if outside:
+                effects.append(f"{outside} existing values are outside the new range.")
         if changes["pattern"] and changes["pattern"] != definition.pattern:
             try:
                 odd = impact.not_matching(definition.entity, definition.name, changes["pattern"])
