@@ -78,3 +78,17 @@ def test_a_file_that_is_not_a_dictionary_is_refused(runner, tmp_path):
     result = dictionary(runner, "import", str(path))
     assert result.exit_code == 1
     assert "bad.json must be an object with the keys entities, fields, layouts." in result.output
+
+
+def test_file_import_is_recorded_in_the_history(runner, tmp_path):
+    from admin_app.dictionary.history import DictionaryChange
+
+    path = tmp_path / "dict.json"
+    dictionary(runner, "export", str(path))
+    data = json.loads(path.read_text())
+    next(f for f in data["fields"] if f["name"] == "location")["label"] = "Site"
+    path.write_text(json.dumps(data))
+    dictionary(runner, "import", str(path))
+    change = DictionaryChange.objects.get(name="location")
+    assert change.summary == "file import: label: 'Location' → 'Site'"
+    assert change.actor == "command line"

@@ -13,7 +13,7 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import impact
+from . import history, impact
 from .changes import bump_version
 from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
 
@@ -128,13 +128,18 @@ def apply(path: str | Path) -> Plan:
         model, key = KINDS[kind]
         query = {("pk" if kind == "entities" else k): values[k] for k in key}
         existing = model.objects(**query).first()
+        before = history.plain(existing) if existing is not None else {}
         if existing is None:
-            model(**values).save()
+            existing = model(**values)
         else:
             for attribute, value in values.items():
                 setattr(existing, attribute, value)
             existing.revision = (existing.revision or 0) + 1
-            existing.save()
+        existing.save()
+        after = history.plain(existing)
+        history.record(SINGULAR[kind], values.get("entity", values.get("name")),
+                       values.get("name") if kind == "fields" else values.get("level"),
+                       f"file import: {history.describe(before, after)}", before, after)
     if result.writes:
         bump_version()
     return result
