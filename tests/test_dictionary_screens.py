@@ -172,3 +172,29 @@ def test_range_and_default_are_previewed_then_enforced_by_form_and_importer(clie
     path.write_text('{"customers": [{"name": "E", "seats": 0}]}')
     result = client.application.test_cli_runner().invoke(args=["seed", "load", str(path)])
     assert "customers #1 (E): Seats: Seats must be between 1 and 500." in result.output
+
+
+def test_type_change_is_refused_with_the_count_unless_values_are_kept_aside(client):
+    Customer(name="A", level="Customer", location="12").save()
+    Customer(name="B", level="Customer", location="Building 7").save()
+    url = "/admin/dictionary/customer/location/type/"
+    html = client.get(url).get_data(as_text=True)
+    revision = re.search(r'name="revision" type="hidden" value="(\d+)"', html).group(1)
+    refused = client.post(url, data={"csrf_token": csrf_token(html), "revision": revision,
+                                     "type": "integer"})
+    assert refused.status_code == 409
+    assert "1 existing records hold a Location that is not a valid integer" in \
+        refused.get_data(as_text=True)
+    assert FieldDefinition.objects.get(name="location", entity="customer").type == "text"
+
+    done = client.post(url, data={"csrf_token": csrf_token(html), "revision": revision,
+                                  "type": "integer", "keep_unconverted": "y"})
+    assert done.status_code == 302
+    assert FieldDefinition.objects.get(name="location", entity="customer").type == "integer"
+    assert Customer.objects.get(name="A").location == 12
+    b = Customer.objects.get(name="B")
+    assert b.location_old == "Building 7" and getattr(b, "location", None) is None
+    backup = FieldDefinition.objects.get(entity="customer", name="location_old")
+    assert backup.retired is True and backup.label == "Location (before integer)"
+    a_id = Customer.objects.get(name="A").pk
+    assert 'value="12"' in client.get(f"/admin/customer/edit/?id={a_id}").get_data(as_text=True)

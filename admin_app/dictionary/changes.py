@@ -16,6 +16,7 @@ from mongoengine.errors import DoesNotExist
 from . import history, impact
 from .documents import FIELD_TYPES, DictionaryVersion, FieldDefinition, LayoutDefinition
 
+CONVERTIBLE = tuple(t_ for t_ in FIELD_TYPES if t_ not in ("reference", "choice"))
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Names a custom field cannot take: MongoDB and MongoEngine internals, record columns the
 # code uses, and attributes of the generated forms (WTForms and DictionaryForm).
@@ -85,11 +86,12 @@ def bump_version() -> int:
 
 
 def update_field(entity: str, name: str, *, expected_revision: int | None = None,
-                 **changes: t.Any) -> FieldDefinition:
+                 values_converted: bool = False, **changes: t.Any) -> FieldDefinition:
     """Change attributes of one field definition (label, mandatory, help_text…).
 
     `expected_revision` is the revision the admin's screen showed; if the stored one has
     moved since, the save is refused instead of silently overwriting the other change.
+    `values_converted` is for `change_type`, which has already converted the values.
     """
     try:
         definition = FieldDefinition.objects.get(entity=entity, name=name)
@@ -98,7 +100,7 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
     if unknown:
         raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
-    _check_change(definition, changes)
+    _check_change(definition, changes, values_converted)
     revision = definition.revision if expected_revision is None else expected_revision
     stored_label = definition.label
     before = history.plain(definition)
@@ -128,7 +130,51 @@ def revert(change_id: t.Any) -> FieldDefinition:
     return update_field(change.entity, change.name, **changes)
 
 
-def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:
+def change_type(entity: str, name: str, new_type: str, *, keep_unconverted: bool,
+                expected_revision: int | None = None) -> tuple[int, int]:
+    """Change a field's type, converting stored values.
+
+    Values that do not convert are never dropped: with `keep_unconverted` they move to a
+    retired text field `<name>_old` (restore it to see them); without it a change that
+    would strand any value is refused. Returns (converted, kept aside).
+    """
+    definition = FieldDefinition.objects(entity=entity, name=name).first()
+    if definition is None:
+        raise DictionaryError(f"There is no field {name!r} on {entity}.")
+    if definition.system:
+        raise DictionaryError(f"{definition.label} is a system field: its type cannot change.")
+    if new_type not in CONVERTIBLE:
+        raise DictionaryError(f"Fields can be converted to {', '.join(CONVERTIBLE)}, "
+                              f"not {new_type!r}.")
+    stranded = impact.not_converting(entity, name, new_type)
+    if stranded and not keep_unconverted:
+        raise DictionaryError(
+            f"{stranded} existing records hold a {definition.label} that is not a valid "
+            f"{new_type}; the type was not changed. Choose to keep those values aside, or "
+            f"correct them first.")
+    backup = f"{name}_old"
+    if stranded and FieldDefinition.objects(entity=entity, name=backup).first() is None:
+        FieldDefinition(entity=entity, name=backup, label=f"{definition.label} (before "
+                        f"{new_type})", type="text", retired=True).save()
+    collection = impact.RECORDS[entity]._get_collection()
+    converted = kept = 0
+    for doc in collection.find({name: {"$nin": [None, ""]}}, {name: 1}):
+        value = doc[name]
+        if impact.converts(value, new_type):
+            collection.update_one({"_id": doc["_id"]},
+                                  {"$set": {name: impact.convert(value, new_type)}})
+            converted += 1
+        else:
+            collection.update_one({"_id": doc["_id"]},
+                                  {"$set": {backup: value}, "$unset": {name: ""}})
+            kept += 1
+    update_field(entity, name, expected_revision=expected_revision, values_converted=True,
+                 type=new_type)
+    return converted, kept
+
+
+def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
+                  values_converted: bool) -> None:
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
                               f"but not retired.")
@@ -139,6 +185,8 @@ def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> Non
         raise DictionaryError(f"{definition.label} is a system field: its type cannot change.")
     if new_type not in FIELD_TYPES:
         raise DictionaryError(f"{new_type!r} is not a field type.")
+    if values_converted:
+        return
     stranded = impact.not_converting(definition.entity, definition.name, new_type)
     if stranded:
         raise DictionaryError(

@@ -29,9 +29,11 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 from .. import dictionary
 from ..dictionary import history, impact, profiles
 from ..dictionary.changes import (
+    CONVERTIBLE,
     DictionaryError,
     add_field,
     arrange_layout,
+    change_type,
     choice_effects,
     parse_choices,
     parse_value,
@@ -85,6 +87,13 @@ class NewFieldForm(FieldForm):
                          choices=[SelectChoice("")] + [SelectChoice(r) for r in REFERENCE_TARGETS],
                          default="")
     shown_on = LevelChoices("Show on the form of", choices=[])
+
+
+class TypeForm(FlaskForm):
+    type = SelectField("New type", choices=[])
+    keep_unconverted = BooleanField("Keep values that do not convert in a retired field "
+                                    "(restore it to see them)")
+    revision = HiddenField()
 
 
 def _parse_sections(text: str) -> list[tuple[str, list[str]]]:
@@ -190,6 +199,31 @@ class DictionaryView(AdminOnly, BaseView):
             if odd:
                 effects.append(f"{odd} existing values do not match the new pattern.")
         return effects
+
+    @expose("/<entity>/<field>/type/", methods=["GET", "POST"])
+    def retype(self, entity: str, field: str) -> t.Any:
+        definition = FieldDefinition.objects(entity=entity, name=field).first()
+        if definition is None or definition.system:
+            abort(404)
+        form = TypeForm()
+        form.type.choices = [SelectChoice(t_) for t_ in CONVERTIBLE if t_ != definition.type]
+        status = 200
+        if form.validate_on_submit():
+            try:
+                converted, kept = change_type(entity, field, form.type.data,
+                                              keep_unconverted=form.keep_unconverted.data,
+                                              expected_revision=int(form.revision.data or 0))
+            except DictionaryError as exc:
+                flash(str(exc), "error")
+                status = 409
+            else:
+                aside = f"; {kept} kept aside in the retired field {field}_old" if kept else ""
+                flash(f"{definition.label} is now {form.type.data}: {converted} values "
+                      f"converted{aside}.", "success")
+                return redirect(url_for(".index"))
+        form.revision.data = definition.revision
+        return self.render("dictadmin/dictionary_type.html", form=form,
+                           definition=definition), status
 
     @expose("/<entity>/new/", methods=["GET", "POST"])
     def new(self, entity: str) -> t.Any:
