@@ -57,7 +57,7 @@ def test_profiles_are_recorded(client):
     client.post("/admin/dictionary/profile/", data={"csrf_token": csrf_token(page),
                                                      "profile": "itsm"})
     assert DictionaryChange.objects(kind="entity").first().summary.startswith(
-        "profile itsm: customer: Customers → Users")
+        "profile itsm: Customers → Users, Orgs → Orgs")
 
 
 def test_revert_needs_csrf(client):
@@ -71,3 +71,26 @@ def test_changes_from_the_command_line_are_recorded_as_such(app):
     with app.app_context():
         add_field("customer", "seats", "Seats", "integer")
     assert DictionaryChange.objects.get(name="seats").actor == "command line"
+
+
+def test_entity_and_layout_changes_can_be_reverted(client):
+    page = client.get("/admin/dictionary/").get_data(as_text=True)
+    client.post("/admin/dictionary/profile/", data={"csrf_token": csrf_token(page),
+                                                     "profile": "itsm"})
+    change = DictionaryChange.objects(kind="entity", entity="customer").first()
+    history_page = client.get("/admin/dictionary/history/").get_data(as_text=True)
+    client.post(f"/admin/dictionary/history/{change.pk}/revert/",
+                data={"csrf_token": csrf_token(history_page)})
+    assert "<title>Your Company - Customers - Dictadmin</title>" in \
+        client.get("/admin/customer/").get_data(as_text=True)
+
+    url = "/admin/dictionary/layout/customer/Customer/"
+    html = client.get(url).get_data(as_text=True)
+    revision = re.search(r'name="revision" value="(\d+)"', html).group(1)
+    client.post(url, data={"csrf_token": csrf_token(html), "revision": revision,
+                           "sections": "Only: name, level"})
+    assert 'id="email"' not in client.get("/admin/customer/new/").get_data(as_text=True)
+    layout_change = DictionaryChange.objects(kind="layout").first()
+    client.post(f"/admin/dictionary/history/{layout_change.pk}/revert/",
+                data={"csrf_token": csrf_token(history_page)})
+    assert 'id="email"' in client.get("/admin/customer/new/").get_data(as_text=True)

@@ -115,19 +115,36 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     return saved
 
 
-def revert(change_id: t.Any) -> FieldDefinition:
-    """Put a field back as it was before the recorded change (retire it if it was added)."""
+def revert(change_id: t.Any) -> str:
+    """Put a definition back as it was before the recorded change; say what was reverted.
+
+    Reverting the addition of a field retires it (its data stays in the records).
+    """
     change = history.DictionaryChange.objects(pk=change_id).first()
-    if change is None or change.kind != "field":
+    if change is None:
         raise DictionaryError("That change is not in the history.")
-    if not change.before:
-        return update_field(change.entity, change.name, retired=True)
-    wanted = {k: v for k, v in change.before.items() if k not in ("entity", "name")}
-    current = history.plain(FieldDefinition.objects.get(entity=change.entity, name=change.name))
-    changes = {k: v for k, v in wanted.items() if current.get(k) != v}
-    if not changes:
-        raise DictionaryError("The field is already as it was before that change.")
-    return update_field(change.entity, change.name, **changes)
+    before = change.before or {}
+    if change.kind == "field":
+        if not before:
+            update_field(change.entity, change.name, retired=True)
+            return f"{change.entity}.{change.name} is retired again"
+        current = history.plain(FieldDefinition.objects.get(entity=change.entity,
+                                                            name=change.name))
+        changes = {k: v for k, v in before.items()
+                   if k not in ("entity", "name") and current.get(k) != v}
+        if not changes:
+            raise DictionaryError("The field is already as it was before that change.")
+        update_field(change.entity, change.name, **changes)
+    elif not before:
+        raise DictionaryError(f"That change added the {change.kind}; it can be edited, not "
+                              f"removed.")
+    elif change.kind == "entity":
+        relabel_entity(change.entity, {lv["name"]: (lv["singular"], lv["plural"])
+                                       for lv in before["levels"]})
+    elif change.kind == "layout":
+        arrange_layout(change.entity, change.name,
+                       [(s["title"], list(s["fields"])) for s in before["sections"]])
+    return f"{change.entity}{'.' + change.name if change.name else ''} is as it was before"
 
 
 def change_type(entity: str, name: str, new_type: str, *, keep_unconverted: bool,
@@ -206,7 +223,7 @@ def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | N
 
 
 def relabel_entity(entity: str, words: dict[str, tuple[str, str]], *,
-                   expected_revision: int | None = None) -> None:
+                   expected_revision: int | None = None, reason: str = "") -> None:
     """Rename an entity's Levels: `words` maps a Level to (singular, plural)."""
     from .documents import EntityDefinition, LevelDefinition
 
@@ -226,7 +243,10 @@ def relabel_entity(entity: str, words: dict[str, tuple[str, str]], *,
                      singular=levels[0].singular, plural=levels[0].plural)
     bump_version()
     after = history.plain(EntityDefinition.objects.get(pk=entity))
-    history.record("entity", entity, None, history.describe(before, after), before, after)
+    summary = ", ".join(f"{old['plural']} → {new['plural']}"
+                        for old, new in zip(before["levels"], after["levels"], strict=True))
+    history.record("entity", entity, None, f"{reason}: {summary}" if reason else summary,
+                   before, after)
 
 
 def arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]], *,

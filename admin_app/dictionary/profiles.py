@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import history
-from .changes import DictionaryError, bump_version, update_field
+from .changes import DictionaryError, bump_version, relabel_entity, update_field
 from .documents import EntityDefinition, FieldDefinition
 
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "profiles"
@@ -39,22 +38,15 @@ def apply(key: str) -> list[str]:
         entity = EntityDefinition.objects(name=name).first()
         if entity is None:
             continue
-        before = _words(entity)
-        entity.singular, entity.plural = words["singular"], words["plural"]
-        for level in entity.levels:
-            wanted = words["levels"].get(level.name)
-            if wanted:
-                level.singular, level.plural = wanted["singular"], wanted["plural"]
-        after = _words(entity)
-        if before != after:
-            entity.revision += 1
-            entity.save()
-            words = (f"{name}: {before[1]} → {after[1]}, "
-                     + ", ".join(f"{b[1]} → {a[1]}" for b, a in zip(before[2], after[2],
-                                                                   strict=True)))
-            changed.append(words)
-            history.record("entity", name, None, f"profile {key}: {words}",
-                           {"words": repr(before)}, {"words": repr(after)})
+        wanted = {lv.name: (words["levels"][lv.name]["singular"],
+                            words["levels"][lv.name]["plural"])
+                  if lv.name in words["levels"] else (lv.singular, lv.plural)
+                  for lv in entity.levels}
+        current = {lv.name: (lv.singular, lv.plural) for lv in entity.levels}
+        if wanted != current:
+            relabel_entity(name, wanted, reason=f"profile {key}")
+            changed.append(f"{name}: " + ", ".join(f"{current[lv][1]} → {wanted[lv][1]}"
+                                                   for lv in current))
     for dotted, label in profile.get("fields", {}).items():
         entity_name, field_name = dotted.split(".", 1)
         definition = FieldDefinition.objects(entity=entity_name, name=field_name).first()
@@ -64,7 +56,3 @@ def apply(key: str) -> list[str]:
     if changed:
         bump_version()
     return changed
-
-
-def _words(entity: EntityDefinition) -> tuple:
-    return entity.singular, entity.plural, [(lv.singular, lv.plural) for lv in entity.levels]

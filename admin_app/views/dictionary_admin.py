@@ -316,7 +316,7 @@ class DictionaryView(AdminOnly, BaseView):
             except (DictionaryError, ValidationError) as exc:
                 flash(str(exc), "error")
             else:
-                flash(f"Reverted: {reverted.label} is as it was before that change.", "success")
+                flash(f"Reverted: {reverted} that change.", "success")
         return redirect(url_for(".history"))
 
     @expose("/profile/", methods=["POST"])
