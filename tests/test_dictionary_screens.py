@@ -57,7 +57,7 @@ def test_concurrent_edit_second_save_is_refused(client):
         == "Cost Centre"
 
 
-def test_add_custom_field_from_the_screen(client):
+def test_add_custom_field_from_the_screen(client, tmp_path):
     response = submit(client, "/admin/dictionary/customer/new/", {
         "name": "contract_start", "label": "Contract Start", "type": "date",
         "shown_on": ["Customer"], "mandatory": ["Customer"], "list_column": "7"})
@@ -65,6 +65,12 @@ def test_add_custom_field_from_the_screen(client):
     assert 'id="contract_start"' in client.get("/admin/customer/new/").get_data(as_text=True)
     assert 'id="contract_start"' not in client.get("/admin/org/new/").get_data(as_text=True)
     assert "Contract Start" in client.get("/admin/customer/").get_data(as_text=True)
+    path = tmp_path / "load.json"
+    path.write_text('{"customers": [{"name": "Ann"}, {"name": "Bo", "contract_start": '
+                    '"2026-03-01"}], "orgs": [{"name": "Acme"}]}')
+    result = client.application.test_cli_runner().invoke(args=["seed", "load", str(path)])
+    assert "customers #1 (Ann): Contract Start: Contract Start is mandatory." in result.output
+    assert "2 created, 0 updated, 0 unchanged, 1 failed" in result.output
     bad = submit(client, "/admin/dictionary/customer/new/", {
         "name": "cost.centre", "label": "Cost", "type": "text"})
     assert "cannot be a field name" in bad.get_data(as_text=True)
