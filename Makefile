@@ -41,6 +41,7 @@ test: system-deps $(VENV)/.installed-dev lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/list_bench.py
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/dictionary_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
