@@ -9,15 +9,15 @@ render a create form of the default layout and of a 60-field layout. Not a test.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import mongoengine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_ms  # noqa: E402
 
 from admin_app.dictionary import snapshot as snapshots  # noqa: E402
 from admin_app.dictionary.changes import bump_version  # noqa: E402
@@ -25,15 +25,6 @@ from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition  # 
 from admin_app.dictionary.forms import form_class  # noqa: E402
 from tests.conftest import make_app  # noqa: E402
 from tests.helpers import login  # noqa: E402
-
-
-def median_ms(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def widen_layout(total_fields: int) -> None:

@@ -11,7 +11,6 @@ page, so the framework's overhead shows as a ratio. Not a test: it asserts nothi
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -21,18 +20,11 @@ import mongoengine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_ms  # noqa: E402
+
 from admin_app.models import Customer  # noqa: E402
 from tests.conftest import make_app  # noqa: E402
 from tests.helpers import login  # noqa: E402
-
-
-def timed(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def seed(orgs: int, customers: int) -> None:
@@ -69,14 +61,15 @@ def run(store: str, orgs: int, customers: int, repeat: int) -> None:
             def lookup(term: str):
                 return lambda: client.get(f"/admin/customer/ajax/lookup/?name=org&query={term}")
 
-            first, first_raw = timed(page(0), repeat), timed(raw(0), repeat)
-            deep, deep_raw = timed(page(last_page), repeat), timed(raw(last_page), repeat)
+            first, first_raw = median_ms(page(0), repeat), median_ms(raw(0), repeat)
+            deep, deep_raw = median_ms(page(last_page), repeat), median_ms(raw(last_page), repeat)
             print(f"[{store}] list page 1:    {first:8.1f} ms  (raw query {first_raw:7.1f} ms, "
                   f"ratio {first / first_raw:5.1f}x)")
             print(f"[{store}] list page {last_page}: {deep:8.1f} ms  (raw query {deep_raw:7.1f} "
                   f"ms, ratio {deep / deep_raw:5.1f}x)")
             for term in ("", "Org 0999", "99999"):
-                print(f"[{store}] org lookup {term!r:11}: {timed(lookup(term), repeat):8.1f} ms")
+                took = median_ms(lookup(term), repeat)
+                print(f"[{store}] org lookup {term!r:11}: {took:8.1f} ms")
         mongoengine.disconnect()
 
 
