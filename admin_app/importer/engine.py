@@ -39,6 +39,13 @@ class Options:
     create_missing_orgs: bool = False
 
 
+@dataclass(frozen=True)
+class _Rules:
+    declared: frozenset[str]  # the keys a record may carry
+    labels: dict[str, str]  # field name → label, for messages
+    schema: t.Callable[[frozenset[str]], t.Any]  # the schema for records with these keys
+
+
 class _Reject(Exception):
     def __init__(self, failures: list[Failure]) -> None:
         self.failures = failures
@@ -78,6 +85,7 @@ class _Run:
         self.snapshot = dictionary.current()
         self.identities: dict[str, Identities] = {}
         self.seen: dict[tuple[str, t.Any], str] = {}
+        self._rules: dict[str, _Rules] = {}
         self.now = datetime.now(UTC).replace(tzinfo=None)
 
     def ids(self, kind_name: str) -> Identities:
@@ -172,34 +180,43 @@ class _Run:
             self.ids(kind.name).add(values, values["_id"])
         return kind, values, existing
 
+    def rules(self, kind: Kind) -> _Rules:
+        """What a record of this kind may hold, worked out once per load, not per record."""
+        if kind.name not in self._rules:
+            if kind.entity is None:
+                schema = CATALOG_SCHEMAS[kind.name]
+                self._rules[kind.name] = _Rules(
+                    frozenset(schema.fields),
+                    {name: name.replace("_", " ").capitalize() for name in schema.fields},
+                    lambda present: schema)
+            else:
+                entity = kind.entity
+                level = kind.level or self.snapshot.entity(entity).levels[0].name
+                declared = record_schema_class(self.snapshot, entity, level)._declared_fields
+                self._rules[kind.name] = _Rules(
+                    frozenset(declared),
+                    {f.name: f.label for f in self.snapshot.live_fields(entity)},
+                    lambda present: record_schema(self.snapshot, entity, level, present))
+        return self._rules[kind.name]
+
     def _validate(self, kind: Kind, raw: dict, fail: t.Callable[..., Failure]) -> dict:
-        if kind.entity is None:
-            schema = CATALOG_SCHEMAS[kind.name]
-            labels = {name: name.replace("_", " ").capitalize() for name in schema.fields}
-        else:
-            level = kind.level or self.snapshot.entity(kind.entity).levels[0].name
-            schema = record_schema_class(self.snapshot, kind.entity, level)._declared_fields
-            labels = {f.name: f.label for f in self.snapshot.live_fields(kind.entity)}
-            if "level" in raw and raw["level"] != level:
-                raise _Reject([fail(labels.get("level", "Level"),
-                                    f"must be {level} for records in {kind.name!r}.")])
-        declared = schema.fields if kind.entity is None else schema
-        unknown = sorted(str(k) for k in raw if k not in declared)
+        rules = self.rules(kind)
+        if kind.level and "level" in raw and raw["level"] != kind.level:
+            raise _Reject([fail(rules.labels.get("level", "Level"),
+                                f"must be {kind.level} for records in {kind.name!r}.")])
+        unknown = sorted(str(k) for k in raw if k not in rules.declared)
         if unknown and not self.options.ignore_unknown:
             raise _Reject([fail("", f"unknown field{'s' if len(unknown) > 1 else ''} "
                                     f"{', '.join(unknown)}; check the names against the "
                                     f"dictionary, or load with --ignore-unknown to skip them.")])
-        data = {k: v for k, v in raw.items() if k in declared}
+        data = {k: v for k, v in raw.items() if k in rules.declared}
         if kind.level:
             data["level"] = kind.level
-        if kind.entity is not None:
-            schema = record_schema(self.snapshot, kind.entity, level, frozenset(data))
         try:
-            loaded = schema.load(data)
+            return rules.schema(frozenset(data)).load(data)
         except ValidationError as exc:
-            raise _Reject([fail(labels.get(name, name), " ".join(_messages(msgs)))
+            raise _Reject([fail(rules.labels.get(name, name), " ".join(_messages(msgs)))
                            for name, msgs in sorted(exc.normalized_messages().items())]) from exc
-        return loaded
 
     def _resolve(self, kind: Kind, values: dict, fail: t.Callable[..., Failure]) -> None:
         """Turn reference texts into ids; convert other values to their stored form."""

@@ -32,7 +32,8 @@ def export(path: str | Path, entities: t.Sequence[str] = (), include_archived: b
         if not lines:
             out.write("{")
         for index, kind in enumerate(sorted(kinds, key=lambda k: k.name)):
-            records = sorted((_record(kind, doc, names)
+            fields = dictionary.current().fields.get(kind.entity, {}) if kind.entity else {}
+            records = sorted((_record(doc, fields, names)
                               for doc in _documents(kind, include_archived)), key=_order)
             counts[kind.name] = len(records)
             if lines:
@@ -57,8 +58,7 @@ def _documents(kind: Kind, include_archived: bool) -> t.Iterator[dict]:
     return kind.model._get_collection().find(query)
 
 
-def _record(kind: Kind, doc: dict, names: _NaturalNames) -> dict:
-    fields = dictionary.current().fields.get(kind.entity, {}) if kind.entity else {}
+def _record(doc: dict, fields: t.Mapping[str, dictionary.Field], names: _NaturalNames) -> dict:
     record = {}
     for key, value in doc.items():
         if key in SKIPPED or value is None or value == "" or (key == "archived" and not value):
