@@ -88,3 +88,9 @@ def test_retired_field_leaves_the_form_and_its_data_comes_back_on_restore(client
     with client.application.app_context():
         update_field("customer", "location", retired=False)
     assert 'value="HQ"' in client.get(edit).get_data(as_text=True)
+
+
+def test_add_field_with_a_bad_section_writes_nothing(app):
+    with app.app_context(), pytest.raises(DictionaryError, match="has no section 'Nowhere'"):
+        add_field("customer", "seats", "Seats", "integer", sections={"Customer": "Nowhere"})
+    assert FieldDefinition.objects(name="seats").count() == 0

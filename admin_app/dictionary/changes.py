@@ -21,7 +21,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Names a custom field cannot take: MongoDB and MongoEngine internals, record columns the
 # code uses, and attributes of the generated forms (WTForms and DictionaryForm).
 RESERVED = frozenset({
-    "id", "pk", "objects", "updated_at", "external_id", "entity",
+    "id", "pk", "objects", "updated_at", "external_id", "entity", "level",
     "data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
     "form_errors", "hidden_tag", "dictionary_fields", "layout_sections", "dictionary_level",
     "carried_values",
@@ -50,6 +50,8 @@ def check_name(entity: str, name: str) -> None:
 def add_field(entity: str, name: str, label: str, type: str, *,
               sections: dict[str, str] | None = None, **attributes: t.Any) -> FieldDefinition:
     """Add a custom field; `sections` maps a Level to the layout section that shows it."""
+    if entity not in impact.RECORDS:
+        raise DictionaryError(f"There is no entity {entity!r}.")
     check_name(entity, name)
     if type not in FIELD_TYPES:
         raise DictionaryError(f"{type!r} is not a field type; choose one of "
@@ -60,18 +62,21 @@ def add_field(entity: str, name: str, label: str, type: str, *,
         raise DictionaryError("A reference field must say what it refers to.")
     if type == "choice" and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
+    layouts = []
+    for level, title in (sections or {}).items():
+        layout = LayoutDefinition.objects(entity=entity, level=level).first()
+        section = next((s for s in layout.sections if s.title == title), None) if layout else None
+        if section is None:
+            raise DictionaryError(f"The {level} layout of {entity} has no section {title!r}.")
+        section.fields.append(name)
+        layouts.append(layout)
     definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
                                  system=False, **attributes)
-    definition.validate()
+    definition.validate()  # everything is checked before anything is written
     definition.save()
     history.record("field", entity, name, f"added {definition.label}", {},
                    history.plain(definition))
-    for level, title in (sections or {}).items():
-        layout = LayoutDefinition.objects.get(entity=entity, level=level)
-        section = next((s for s in layout.sections if s.title == title), None)
-        if section is None:
-            raise DictionaryError(f"The {level} layout has no section {title!r}.")
-        section.fields.append(name)
+    for layout in layouts:
         layout.revision += 1
         layout.save()
     bump_version()
@@ -86,12 +91,13 @@ def bump_version() -> int:
 
 
 def update_field(entity: str, name: str, *, expected_revision: int | None = None,
-                 values_converted: bool = False, **changes: t.Any) -> FieldDefinition:
+                 keep_unconverted: bool = False, **changes: t.Any) -> FieldDefinition:
     """Change attributes of one field definition (label, mandatory, help_text…).
 
     `expected_revision` is the revision the admin's screen showed; if the stored one has
     moved since, the save is refused instead of silently overwriting the other change.
-    `values_converted` is for `change_type`, which has already converted the values.
+    A new `type` converts the stored values; values that would not convert make it refuse,
+    unless `keep_unconverted` moves them to a retired text field `<name>_old`.
     """
     try:
         definition = FieldDefinition.objects.get(entity=entity, name=name)
@@ -100,13 +106,19 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
     if unknown:
         raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
-    _check_change(definition, changes, values_converted)
+    _check_change(definition, changes, keep_unconverted)
     revision = definition.revision if expected_revision is None else expected_revision
     stored_label = definition.label
     before = history.plain(definition)
+    retyped = changes.get("type", definition.type) != definition.type
     for key, value in changes.items():
         setattr(definition, key, value)
     definition.validate()
+    if retyped:
+        # Check the revision before touching records: a stale save must change nothing.
+        if not FieldDefinition.objects(pk=definition.pk, revision=revision).count():
+            raise _stale(stored_label)
+        _convert_values(definition, definition.type)
     _compare_and_set(FieldDefinition, definition, revision, stored_label, **changes)
     bump_version()
     saved = FieldDefinition.objects.get(pk=definition.pk)
@@ -149,49 +161,36 @@ def revert(change_id: t.Any) -> str:
 
 def change_type(entity: str, name: str, new_type: str, *, keep_unconverted: bool,
                 expected_revision: int | None = None) -> tuple[int, int]:
-    """Change a field's type, converting stored values.
+    """Change a field's type (see `update_field`); return (values converted, kept aside)."""
+    if entity not in impact.RECORDS:
+        raise DictionaryError(f"There is no entity {entity!r}.")
+    held = impact.holding(entity, name)
+    aside = impact.not_converting(entity, name, new_type)
+    update_field(entity, name, expected_revision=expected_revision,
+                 keep_unconverted=keep_unconverted, type=new_type)
+    return held - aside, aside
 
-    Values that do not convert are never dropped: with `keep_unconverted` they move to a
-    retired text field `<name>_old` (restore it to see them); without it a change that
-    would strand any value is refused. Returns (converted, kept aside).
-    """
-    definition = FieldDefinition.objects(entity=entity, name=name).first()
-    if definition is None:
-        raise DictionaryError(f"There is no field {name!r} on {entity}.")
-    if definition.system:
-        raise DictionaryError(f"{definition.label} is a system field: its type cannot change.")
-    if new_type not in CONVERTIBLE:
-        raise DictionaryError(f"Fields can be converted to {', '.join(CONVERTIBLE)}, "
-                              f"not {new_type!r}.")
-    stranded = impact.not_converting(entity, name, new_type)
-    if stranded and not keep_unconverted:
-        raise DictionaryError(
-            f"{stranded} existing records hold a {definition.label} that is not a valid "
-            f"{new_type}; the type was not changed. Choose to keep those values aside, or "
-            f"correct them first.")
+
+def _convert_values(definition: FieldDefinition, new_type: str) -> None:
+    """Convert stored values to `new_type`; move those that do not convert to `<name>_old`."""
+    name, entity = definition.name, definition.entity
     backup = f"{name}_old"
-    if stranded and FieldDefinition.objects(entity=entity, name=backup).first() is None:
-        FieldDefinition(entity=entity, name=backup, label=f"{definition.label} (before "
-                        f"{new_type})", type="text", retired=True).save()
     collection = impact.RECORDS[entity]._get_collection()
-    converted = kept = 0
     for doc in collection.find({name: {"$nin": [None, ""]}}, {name: 1}):
         value = doc[name]
         if impact.converts(value, new_type):
             collection.update_one({"_id": doc["_id"]},
                                   {"$set": {name: impact.convert(value, new_type)}})
-            converted += 1
-        else:
-            collection.update_one({"_id": doc["_id"]},
-                                  {"$set": {backup: value}, "$unset": {name: ""}})
-            kept += 1
-    update_field(entity, name, expected_revision=expected_revision, values_converted=True,
-                 type=new_type)
-    return converted, kept
+            continue
+        if FieldDefinition.objects(entity=entity, name=backup).first() is None:
+            FieldDefinition(entity=entity, name=backup, label=f"{definition.label} (before "
+                            f"{new_type})", type="text", retired=True).save()
+        collection.update_one({"_id": doc["_id"]},
+                              {"$set": {backup: value}, "$unset": {name: ""}})
 
 
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
-                  values_converted: bool) -> None:
+                  keep_unconverted: bool) -> None:
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
                               f"but not retired.")
@@ -200,15 +199,17 @@ def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
         return
     if definition.system:
         raise DictionaryError(f"{definition.label} is a system field: its type cannot change.")
-    if new_type not in FIELD_TYPES:
-        raise DictionaryError(f"{new_type!r} is not a field type.")
-    if values_converted:
+    if new_type not in CONVERTIBLE:
+        raise DictionaryError(f"Fields can be converted to {', '.join(CONVERTIBLE)}, "
+                              f"not {new_type!r}.")
+    if definition.entity not in impact.RECORDS or keep_unconverted:
         return
     stranded = impact.not_converting(definition.entity, definition.name, new_type)
     if stranded:
         raise DictionaryError(
             f"{stranded} existing records hold a {definition.label} that is not a valid "
-            f"{new_type}; the type was not changed. Correct those values first.")
+            f"{new_type}; the type was not changed. Choose to keep those values aside, or "
+            f"correct them first.")
 
 
 def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | None,
@@ -218,8 +219,12 @@ def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | N
     updated = model.objects(pk=definition.pk, revision=revision).update_one(
         inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
     if not updated:
-        raise StaleDefinition(f"{what} was changed by someone else after you opened it; reload "
-                              f"to see their change, then make yours again.")
+        raise _stale(what)
+
+
+def _stale(what: str) -> StaleDefinition:
+    return StaleDefinition(f"{what} was changed by someone else after you opened it; reload "
+                           f"to see their change, then make yours again.")
 
 
 def relabel_entity(entity: str, words: dict[str, tuple[str, str]], *,
