@@ -23,12 +23,7 @@ def prime(fields: t.Iterable[Field], rows: t.Iterable[t.Any]) -> None:
     cache = _cache()
     for field in fields:
         ids = {getattr(row, field.name, None) for row in rows} - {None}
-        missing = [i for i in ids if (field.target, i) not in cache]
-        if not missing:
-            continue
-        model = LOOKUPS[field.target].model
-        for doc in model.objects(pk__in=missing).only("name"):
-            cache[(field.target, doc.pk)] = doc.name or ""
+        _fetch(field, [i for i in ids if (field.target, i) not in cache], cache)
 
 
 def label(field: Field, value: t.Any) -> str:
@@ -36,11 +31,15 @@ def label(field: Field, value: t.Any) -> str:
         return ""
     cache = _cache()
     if (field.target, value) not in cache:
-        prime([field], [_Row(field.name, value)])
-    # A dangling link is shown as such rather than as an empty cell.
-    return cache.get((field.target, value), f"(missing {field.label})")
+        _fetch(field, [value], cache)
+    return cache[(field.target, value)]
 
 
-class _Row:
-    def __init__(self, name: str, value: t.Any) -> None:
-        setattr(self, name, value)
+def _fetch(field: Field, ids: list[t.Any], cache: dict[tuple[str, t.Any], str]) -> None:
+    if not ids:
+        return
+    for oid in ids:
+        # A dangling link is shown as such, and remembered so it is not looked up again.
+        cache[(field.target, oid)] = f"(missing {field.label})"
+    for doc in LOOKUPS[field.target].model.objects(pk__in=ids).only("name"):
+        cache[(field.target, doc.pk)] = doc.name or ""
