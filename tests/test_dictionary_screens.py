@@ -200,3 +200,12 @@ def test_type_change_is_refused_with_the_count_unless_values_are_kept_aside(clie
     assert backup.retired is True and backup.label == "Location (before integer)"
     a_id = Customer.objects.get(name="A").pk
     assert 'value="12"' in client.get(f"/admin/customer/edit/?id={a_id}").get_data(as_text=True)
+
+
+def test_an_invalid_pattern_is_refused_and_forms_keep_working(client):
+    html, revision = field_form(client, DEPT)
+    response = client.post(DEPT, data={"csrf_token": csrf_token(html), "revision": revision,
+                                       "label": "Department", "pattern": "([A-Z"})
+    assert response.status_code == 409
+    assert "The pattern is not a valid regular expression" in response.get_data(as_text=True)
+    assert client.get("/admin/customer/new/").status_code == 200

@@ -15,6 +15,7 @@ from mongoengine.errors import DoesNotExist
 
 from . import history, impact
 from .documents import FIELD_TYPES, DictionaryVersion, FieldDefinition, LayoutDefinition
+from .snapshot import Field
 
 CONVERTIBLE = tuple(t_ for t_ in FIELD_TYPES if t_ not in ("reference", "choice"))
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -62,6 +63,7 @@ def add_field(entity: str, name: str, label: str, type: str, *,
         raise DictionaryError("A reference field must say what it refers to.")
     if type == "choice" and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
+    _check_pattern(attributes.get("pattern"))
     layouts = []
     for level, title in (sections or {}).items():
         layout = LayoutDefinition.objects(entity=entity, level=level).first()
@@ -189,8 +191,47 @@ def _convert_values(definition: FieldDefinition, new_type: str) -> None:
                               {"$set": {backup: value}, "$unset": {name: ""}})
 
 
+def preview(definition: FieldDefinition, changes: dict[str, t.Any]) -> list[str]:
+    """What a field change would mean for existing records, for the admin to confirm."""
+    if definition.entity not in impact.RECORDS:
+        return []
+    entity, name, label = definition.entity, definition.name, changes.get("label",
+                                                                          definition.label)
+    effects = []
+    added = set(changes.get("mandatory", ())) - set(definition.mandatory or ())
+    if added and (lacking := impact.lacking(entity, name, sorted(added))):
+        effects.append(f"{lacking} existing records lack a {label}; they stay editable and "
+                       f"will be asked for it when next saved.")
+    max_length = changes.get("max_length")
+    if max_length and max_length < (definition.max_length or 10**9) \
+            and (long := impact.too_long(entity, name, max_length)):
+        effects.append(f"{long} existing values are longer than {max_length} characters.")
+    low, high = changes.get("minimum"), changes.get("maximum")
+    if (low, high) != (definition.minimum, definition.maximum):
+        bounds = Field(entity, name, label, definition.type, minimum=low, maximum=high).bounds()
+        if outside := impact.out_of_range(entity, name, *bounds):
+            effects.append(f"{outside} existing values are outside the new range.")
+    pattern = changes.get("pattern")
+    if pattern and pattern != definition.pattern:
+        _check_pattern(pattern)
+        if odd := impact.not_matching(entity, name, pattern):
+            effects.append(f"{odd} existing values do not match the new pattern.")
+    return effects
+
+
+def _check_pattern(pattern: str | None) -> None:
+    """A pattern that does not compile would break every form that shows the field."""
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise DictionaryError(f"The pattern is not a valid regular expression ({exc}).") \
+                from exc
+
+
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
                   keep_unconverted: bool) -> None:
+    _check_pattern(changes.get("pattern"))
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
                               f"but not retired.")

@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
-from ..dictionary import history, impact, profiles
+from ..dictionary import history, profiles
 from ..dictionary.changes import (
     CONVERTIBLE,
     DictionaryError,
@@ -37,6 +37,7 @@ from ..dictionary.changes import (
     choice_effects,
     parse_choices,
     parse_value,
+    preview,
     relabel_entity,
     rename_choice_values,
     revert,
@@ -148,7 +149,7 @@ class DictionaryView(AdminOnly, BaseView):
                 if definition.type == "choice":
                     changes["choices"], renames = parse_choices(form.choices_text.data or "")
                     effects = choice_effects(definition, changes["choices"], renames)
-                effects += self._effects(definition, changes)
+                effects += preview(definition, changes)
                 if effects and not form.confirm.data:
                     return self.render("dictadmin/dictionary_field.html", form=form,
                                        definition=definition, effects=effects)
@@ -165,40 +166,6 @@ class DictionaryView(AdminOnly, BaseView):
             return redirect(url_for(".index"))
         return self.render("dictadmin/dictionary_field.html", form=form, definition=definition,
                            effects=effects)
-
-    @staticmethod
-    def _effects(definition: FieldDefinition, changes: dict[str, t.Any]) -> list[str]:
-        """What the change would do to existing records, for the admin to confirm."""
-        if definition.entity not in impact.RECORDS:
-            return []
-        effects = []
-        added = set(changes["mandatory"]) - set(definition.mandatory or ())
-        if added:
-            lacking = impact.lacking(definition.entity, definition.name, sorted(added))
-            if lacking:
-                effects.append(f"{lacking} existing records lack a {changes['label']}; they stay "
-                               f"editable and will be asked for it when next saved.")
-        if changes["max_length"] and changes["max_length"] < (definition.max_length or 10**9):
-            long = impact.too_long(definition.entity, definition.name, changes["max_length"])
-            if long:
-                effects.append(f"{long} existing values are longer than {changes['max_length']} "
-                               f"characters.")
-        if (changes.get("minimum"), changes.get("maximum")) != (definition.minimum,
-                                                                definition.maximum):
-            bounds = dictionary.Field(definition.entity, definition.name, changes["label"],
-                                      definition.type, minimum=changes.get("minimum"),
-                                      maximum=changes.get("maximum")).bounds()
-            outside = impact.out_of_range(definition.entity, definition.name, *bounds)
-            if outside:
-                effects.append(f"{outside} existing values are outside the new range.")
-        if changes["pattern"] and changes["pattern"] != definition.pattern:
-            try:
-                odd = impact.not_matching(definition.entity, definition.name, changes["pattern"])
-            except Exception:  # noqa: BLE001 - an invalid regex is reported by validation below
-                odd = 0
-            if odd:
-                effects.append(f"{odd} existing values do not match the new pattern.")
-        return effects
 
     @expose("/<entity>/<field>/type/", methods=["GET", "POST"])
     def retype(self, entity: str, field: str) -> t.Any:
