@@ -92,3 +92,25 @@ def test_file_import_is_recorded_in_the_history(runner, tmp_path):
     change = DictionaryChange.objects.get(name="location")
     assert change.summary == "file import: label: 'Location' → 'Site'"
     assert change.actor == "command line"
+
+
+def test_file_import_gets_the_screens_guard_rails(runner, tmp_path):
+    Customer(name="Ann", level="Customer", location="12").save()
+    path = tmp_path / "dict.json"
+    dictionary(runner, "export", str(path))
+    data = json.loads(path.read_text())
+    fields = {(f["entity"], f["name"]): f for f in data["fields"]}
+    fields[("customer", "location")]["type"] = "integer"
+    fields[("customer", "phone_1")]["label"] = "Mobile"
+    fields[("customer", "email")]["pattern"] = "([A"
+    path.write_text(json.dumps(data))
+    refused = dictionary(runner, "import", str(path))
+    assert refused.exit_code == 1
+    assert "The pattern is not a valid regular expression" in refused.output
+    assert FieldDefinition.objects.get(entity="customer", name="phone_1").label == "Phone 1"
+
+    del fields[("customer", "email")]["pattern"]
+    path.write_text(json.dumps(data))
+    assert dictionary(runner, "import", str(path)).exit_code == 0
+    assert Customer.objects.get(name="Ann").location == 12, "values are converted with the type"
+    assert "nothing to change" in dictionary(runner, "import", str(path)).output

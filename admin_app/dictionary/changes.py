@@ -93,7 +93,8 @@ def bump_version() -> int:
 
 
 def update_field(entity: str, name: str, *, expected_revision: int | None = None,
-                 keep_unconverted: bool = False, **changes: t.Any) -> FieldDefinition:
+                 keep_unconverted: bool = False, reason: str = "",
+                 **changes: t.Any) -> FieldDefinition:
     """Change attributes of one field definition (label, mandatory, help_text…).
 
     `expected_revision` is the revision the admin's screen showed; if the stored one has
@@ -125,7 +126,9 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     bump_version()
     saved = FieldDefinition.objects.get(pk=definition.pk)
     after = history.plain(saved)
-    history.record("field", entity, name, history.describe(before, after), before, after)
+    summary = history.describe(before, after)
+    history.record("field", entity, name, f"{reason}: {summary}" if reason else summary,
+                   before, after)
     return saved
 
 
@@ -189,6 +192,14 @@ def _convert_values(definition: FieldDefinition, new_type: str) -> None:
                             f"{new_type})", type="text", retired=True).save()
         collection.update_one({"_id": doc["_id"]},
                               {"$set": {backup: value}, "$unset": {name: ""}})
+
+
+def check_field_change(entity: str, name: str, changes: dict[str, t.Any]) -> None:
+    """Raise DictionaryError if `update_field` would refuse these changes (writes nothing)."""
+    definition = FieldDefinition.objects(entity=entity, name=name).first()
+    if definition is None:
+        raise DictionaryError(f"There is no field {name!r} on {entity}.")
+    _check_change(definition, changes, keep_unconverted=False)
 
 
 def preview(definition: FieldDefinition, changes: dict[str, t.Any]) -> list[str]:

@@ -41,7 +41,7 @@ def import_command(file: Path, dry_run: bool) -> None:
     """Make the dictionary match FILE (fields missing from it are retired, not deleted)."""
     try:
         result = filing.plan(file) if dry_run else filing.apply(file)
-    except filing.DictionaryFileError as exc:
+    except (filing.DictionaryFileError, DictionaryError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in result.changes:
         click.echo(f"  {line}")

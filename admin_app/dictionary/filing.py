@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import history, impact
-from .changes import bump_version
+from .changes import bump_version, check_field_change, update_field
 from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
 
 # Local bookkeeping that does not belong in a shared file.
@@ -28,9 +28,9 @@ SINGULAR = {"entities": "entity", "fields": "field", "layouts": "layout"}
 
 
 def _plain(document: t.Any) -> dict[str, t.Any]:
-    data = document.to_mongo().to_dict()
+    data = history.plain(document)
     if isinstance(document, EntityDefinition):
-        data["name"] = data.pop("_id")
+        data["name"] = document.pk
     return {k: v for k, v in data.items() if k not in NOT_FILED and v is not None}
 
 
@@ -82,7 +82,7 @@ def plan(path: str | Path) -> Plan:
     wanted = _read(path)
     current = snapshot_definitions()
     result = Plan()
-    for kind, (_model, key) in KINDS.items():
+    for kind, (model, key) in KINDS.items():
         have = {tuple(d.get(k) for k in key): d for d in current[kind]}
         for new in wanted.get(kind, []):
             ident = tuple(new.get(k) for k in key)
@@ -92,15 +92,25 @@ def plan(path: str | Path) -> Plan:
                 result.changes.append(f"add {label}")
                 result.writes.append((kind, new))
                 continue
-            diffs = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            # A key the file leaves out means the attribute's default, not "no change".
+            diffs = {k: (_value(model, old, k), _value(model, new, k))
+                     for k in sorted(set(old) | set(new))
+                     if _value(model, old, k) != _value(model, new, k)}
             if diffs:
-                for k in diffs:
-                    result.changes.append(f"change {label}: {k} {old.get(k)!r} → {new.get(k)!r}"
+                if kind == "fields":
+                    # Refuse the whole file now rather than fail half-way through applying it.
+                    check_field_change(new["entity"], new["name"],
+                                       {k: after for k, (_before, after) in diffs.items()})
+                for k, (before, after) in diffs.items():
+                    result.changes.append(f"change {label}: {k} {before!r} → {after!r}"
                                           + _effect(kind, new, k))
                 result.writes.append((kind, new))
         if kind == "fields":
             for ident, old in sorted(have.items()):
-                if not old.get("retired"):
+                if old.get("system"):
+                    result.changes.append(f"keep field {'.'.join(ident)} (not in the file, but "
+                                          f"system fields cannot be retired)")
+                elif not old.get("retired"):
                     held = _records_with_value(old["entity"], old["name"])
                     result.changes.append(f"retire field {'.'.join(ident)} (not in the file; "
                                           f"{held} records keep their values)")
@@ -122,12 +132,23 @@ def _records_with_value(entity: str, name: str) -> int:
 
 
 def apply(path: str | Path) -> Plan:
-    """Import `path`: upsert every changed definition, then move the version once."""
+    """Import `path`: upsert every changed definition, then move the version once.
+
+    Changes to existing fields go through `update_field`, so a file gets the same guard
+    rails as the screens (type conversion, pattern check, system fields kept).
+    """
     result = plan(path)
     for kind, values in result.writes:
         model, key = KINDS[kind]
         query = {("pk" if kind == "entities" else k): values[k] for k in key}
         existing = model.objects(**query).first()
+        if kind == "fields" and existing is not None:
+            current = _plain(existing)
+            changes = {k: _value(model, values, k) for k in set(current) | set(values)
+                       if k not in ("entity", "name")
+                       and _value(model, current, k) != _value(model, values, k)}
+            update_field(existing.entity, existing.name, reason="file import", **changes)
+            continue
         before = history.plain(existing) if existing is not None else {}
         if existing is None:
             existing = model(**values)
@@ -143,3 +164,12 @@ def apply(path: str | Path) -> Plan:
     if result.writes:
         bump_version()
     return result
+
+
+def _value(model: t.Any, definition: dict[str, t.Any], attribute: str) -> t.Any:
+    """The attribute's value, or its default when the definition leaves it out."""
+    if attribute in definition:
+        return definition[attribute]
+    field = model._fields.get(attribute)
+    default = field.default if field is not None else None
+    return default() if callable(default) else default
