@@ -13,6 +13,7 @@ import time
 import typing as t
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from bson import ObjectId
 from marshmallow import ValidationError
@@ -162,7 +163,7 @@ class _Run:
             raise _Reject([Failure(entity_name, item.position, "", "",
                                    "must be a JSON object of field names and values.")])
         key_text = _key_text(kind, raw)
-        fail = lambda label, msg: Failure(kind.name, item.position, key_text, label, msg)  # noqa: E731
+        fail = partial(Failure, kind.name, item.position, key_text)  # fail(label, message)
         values = self._validate(kind, raw, fail)
         self._resolve(kind, values, fail)
         field, key, existing = self.ids(kind.name).identify(values)
