@@ -36,6 +36,13 @@ def test_customer_with_mandatory_fields_is_saved_and_listed(store_client):
     assert "Ann Lee" in listing and "Finance" in listing and "Acme Ltd" in listing
 
 
+def test_email_is_kept_in_lower_case_so_it_identifies_the_customer(store_client):
+    response = submit(store_client, "/admin/customer/new/", {
+        "name": "Ann Lee", "level": "Customer", "email": "Ann.Lee@Example.COM", "_ok": "OK"})
+    assert response.status_code == 302
+    assert Customer.objects.get(name="Ann Lee").email == "ann.lee@example.com"
+
+
 def test_invalid_values_are_reported_next_to_the_field(store_client):
     response = submit(store_client, "/admin/customer/new/",
                       {"name": "Ann Lee", "level": "Customer", "email": "not-an-email"})

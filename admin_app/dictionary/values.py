@@ -2,7 +2,8 @@
 
 MongoDB has no `date` or `Decimal` type that every store supports, so dates are kept
 as midnight datetimes and decimals as floats; references are kept as ObjectIds and
-shown as the record they point to.
+shown as the record they point to. Email addresses are kept in lower case: they
+identify customers, and a match must not depend on how someone typed the capitals.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def to_storage(field: Field, value: t.Any) -> t.Any:
         return datetime(value.year, value.month, value.day)
     if field.type == "decimal" and isinstance(value, Decimal):
         return float(value)
+    if field.type == "email" and isinstance(value, str):
+        return value.strip().lower()
     if isinstance(value, str):
         return value.strip()
     return value

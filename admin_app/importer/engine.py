@@ -20,15 +20,13 @@ from marshmallow import ValidationError
 
 from .. import dictionary
 from ..dictionary.values import to_storage
-from .identities import AMBIGUOUS, Identities
+from .identities import AMBIGUOUS, BatchKeys, Finder, identity
 from .kinds import BY_NAME, KINDS, TIERS, Kind
 from .report import Failure, Report
 from .schemas import CATALOG_SCHEMAS, record_schema, record_schema_class
 from .source import Item, SeedFileError, Source, open_source
 
 BATCH = 1000
-TARGET_KINDS = {"org": ("orgs",), "customer": ("customers",), "record": ("customers", "orgs"),
-                "contact": ("contacts",), "contract": ("contracts",), "sla": ("slas",)}
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,7 @@ class _Rules:
     declared: frozenset[str]  # the keys a record may carry
     labels: dict[str, str]  # field name → label, for messages
     schema: t.Callable[[frozenset[str]], t.Any]  # the schema for records with these keys
+    references: dict[str, str]  # reference field → its target
 
 
 class _Reject(Exception):
@@ -84,38 +83,46 @@ class _Run:
         self.progress = progress or (lambda n: None)
         self.report = Report(dry_run=options.dry_run)
         self.snapshot = dictionary.current()
-        self.identities: dict[str, Identities] = {}
-        self.seen: dict[tuple[str, t.Any], str] = {}
         self._rules: dict[str, _Rules] = {}
         self.now = datetime.now(UTC).replace(tzinfo=None)
 
-    def ids(self, kind_name: str) -> Identities:
-        if kind_name not in self.identities:
-            self.identities[kind_name] = Identities(BY_NAME[kind_name])
-        return self.identities[kind_name]
-
     def run(self) -> Report:
-        for number, tier in enumerate(TIERS):
-            for source in self.sources:
-                batch: list[Item] = []
-                for item in source.items(tier, first_pass=number == 0):
-                    batch.append(item)
-                    if len(batch) >= BATCH:
-                        self._batch(batch)
-                        batch = []
-                if batch:
-                    self._batch(batch)
+        finder = Finder()
+        try:
+            for number, tier in enumerate(TIERS):
+                for source in self.sources:
+                    batch: list[Item] = []
+                    for item in source.items(tier, first_pass=number == 0):
+                        batch.append(item)
+                        if len(batch) >= BATCH:
+                            self._batch(batch, finder.batch())
+                            batch = []
+                    if batch:
+                        self._batch(batch, finder.batch())
+        finally:
+            finder.close()
         return self.report
 
     # -- one batch ---------------------------------------------------------------------
 
-    def _batch(self, items: list[Item]) -> None:
-        prepared: list[tuple[Kind, dict, t.Any]] = []
+    def _batch(self, items: list[Item], keys: BatchKeys) -> None:
+        """Check every record, ask about all their keys at once, then settle each in order."""
+        checked: list[tuple[Item, Kind, dict, t.Callable[..., Failure]]] = []
         for item in items:
             try:
-                prepared.append(self._prepare(item))
+                kind, values, fail = self._check(item)
             except _Reject as rejected:
                 self.report.fail(rejected.failures)
+                continue
+            keys.want_record(kind, values, self.rules(kind).references)
+            checked.append((item, kind, values, fail))
+        prepared: list[tuple[Kind, dict, t.Any]] = []
+        for item, kind, values, fail in checked:
+            try:
+                prepared.append(self._settle(item, kind, values, fail, keys))
+            except _Reject as rejected:
+                self.report.fail(rejected.failures)
+        keys.commit()
         by_kind: dict[str, list[tuple[dict, t.Any]]] = {}
         for kind, values, existing in prepared:
             by_kind.setdefault(kind.name, []).append((values, existing))
@@ -153,7 +160,7 @@ class _Run:
 
     # -- one record --------------------------------------------------------------------
 
-    def _prepare(self, item: Item) -> tuple[Kind, dict, t.Any]:
+    def _check(self, item: Item) -> tuple[Kind, dict, t.Callable[..., Failure]]:
         kind = item.kind
         entity_name = kind.name if kind else "record"
         if item.problem:
@@ -164,21 +171,25 @@ class _Run:
                                    "must be a JSON object of field names and values.")])
         key_text = _key_text(kind, raw)
         fail = partial(Failure, kind.name, item.position, key_text)  # fail(label, message)
-        values = self._validate(kind, raw, fail)
-        self._resolve(kind, values, fail)
-        field, key, existing = self.ids(kind.name).identify(values)
+        return kind, self._validate(kind, raw, fail), fail
+
+    def _settle(self, item: Item, kind: Kind, values: dict, fail: t.Callable[..., Failure],
+                keys: BatchKeys) -> tuple[Kind, dict, t.Any]:
+        """Resolve references, then decide: new record, existing one, or a duplicate."""
+        self._resolve(kind, values, fail, keys, item.position)
+        key = identity(kind, values)
+        if key is None:
+            return kind, self._new_document(kind, values), None
+        words = key.field.replace("+", " and ")
+        first, existing = keys.existing(kind, key)
         if existing is AMBIGUOUS:
-            raise _Reject([fail("", f"its {field.replace('+', ' and ')} matches more than one "
-                                    f"existing record; add an external_id to say which.")])
-        if key is not None:
-            first = self.seen.get((kind.name, key))
-            if first is not None:
-                raise _Reject([fail("", f"duplicate of {first} (same {field.replace('+', ' and ')})"
-                                        f" in this load.")])
-            self.seen[(kind.name, key)] = item.position
+            raise _Reject([fail("", f"its {words} matches more than one existing record; add an "
+                                    f"external_id to say which.")])
+        if first is not None:
+            raise _Reject([fail("", f"duplicate of {first} (same {words}) in this load.")])
         if existing is None:
             values = self._new_document(kind, values)
-            self.ids(kind.name).add(values, values["_id"])
+        keys.register(kind, values, existing or values["_id"], item.position)
         return kind, values, existing
 
     def rules(self, kind: Kind) -> _Rules:
@@ -189,7 +200,7 @@ class _Run:
                 self._rules[kind.name] = _Rules(
                     frozenset(schema.fields),
                     {name: name.replace("_", " ").capitalize() for name in schema.fields},
-                    lambda present: schema)
+                    lambda present: schema, {})
             else:
                 entity = kind.entity
                 level = kind.level or self.snapshot.entity(entity).levels[0].name
@@ -197,7 +208,9 @@ class _Run:
                 self._rules[kind.name] = _Rules(
                     frozenset(declared),
                     {f.name: f.label for f in self.snapshot.live_fields(entity)},
-                    lambda present: record_schema(self.snapshot, entity, level, present))
+                    lambda present: record_schema(self.snapshot, entity, level, present),
+                    {f.name: f.target for f in self.snapshot.live_fields(entity)
+                     if f.type == "reference"})
         return self._rules[kind.name]
 
     def _validate(self, kind: Kind, raw: dict, fail: t.Callable[..., Failure]) -> dict:
@@ -219,7 +232,8 @@ class _Run:
             raise _Reject([fail(rules.labels.get(name, name), " ".join(_messages(msgs)))
                            for name, msgs in sorted(exc.normalized_messages().items())]) from exc
 
-    def _resolve(self, kind: Kind, values: dict, fail: t.Callable[..., Failure]) -> None:
+    def _resolve(self, kind: Kind, values: dict, fail: t.Callable[..., Failure],
+                 keys: BatchKeys, position: str) -> None:
         """Turn reference texts into ids; convert other values to their stored form."""
         if kind.entity is None:
             return
@@ -231,9 +245,9 @@ class _Run:
             if definition.type != "reference":
                 values[name] = to_storage(definition, value)
                 continue
-            found = self._find(definition.target, value)
+            found = keys.reference(definition.target, value)
             if found is None and definition.target == "org" and self.options.create_missing_orgs:
-                found = self._create_org(value)
+                found = self._create_org(value, keys, position)
             if found is None:
                 problems.append(fail(definition.label, f"{value!r} does not match any "
                                      f"{_target_words(definition.target)}; load it first"
@@ -247,18 +261,11 @@ class _Run:
         if problems:
             raise _Reject(problems)
 
-    def _find(self, target: str, text: str) -> t.Any:
-        hits = {found for name in TARGET_KINDS[target]
-                if (found := self.ids(name).lookup(text)) is not None}
-        if len(hits) > 1:
-            return AMBIGUOUS
-        return hits.pop() if hits else None
-
-    def _create_org(self, name: str) -> ObjectId:
+    def _create_org(self, name: str, keys: BatchKeys, position: str) -> ObjectId:
         org = self._new_document(BY_NAME["orgs"], {"name": name, "level": "Org"})
         if not self.options.dry_run:
             BY_NAME["orgs"].model._get_collection().insert_one(org)
-        self.ids("orgs").add(org, org["_id"])
+        keys.register(BY_NAME["orgs"], org, org["_id"], position)
         self.report.count("orgs", "created")
         return org["_id"]
 

@@ -1,69 +1,209 @@
-"""Natural keys → record ids, so a load can create-or-update and resolve references.
+"""Natural keys → records, for create-or-update and for references, a batch at a time.
 
-Each map is filled once per load with a projection read of the identity fields only
-(a scan the embedded store and mongomock do as fast as any query), then kept current
-as records are created, so a reference to an org created earlier in the same load
-resolves. Its size follows the store, not the file.
+A batch first says every key it will ask about, then each (kind, field) is asked once:
+of the load's own keys (`LoadKeys`, on disk) and of the store (an `$in` query: hash-indexed
+on the embedded store, a B-tree on MongoDB). A store that held no record of a kind when
+the load began is not asked about that kind: only this load can have made one. Records
+earlier in the same batch are seen through the batch's own entries. Nothing outlives a
+batch in memory, so a load's memory does not grow with its file.
+
+An email matches as written or in lower case (a stored address is compared lowercased).
 """
 
 from __future__ import annotations
 
 import typing as t
+from collections import defaultdict
 
 from bson import ObjectId
 
-from .kinds import Kind
+from .kinds import BY_NAME, KINDS, Kind
+from .load_keys import Entry, LoadKeys
 
 AMBIGUOUS = object()
+# A reference names its record by one of these, tried in this order.
+REFERENCE_FIELDS = ("external_id", "email", "name")
+TARGET_KINDS = {"org": ("orgs",), "customer": ("customers",), "record": ("customers", "orgs"),
+                "contact": ("contacts",), "contract": ("contracts",), "sla": ("slas",)}
+# For each target, field by field: the kinds whose records a reference may name that way.
+_TARGET_FIELDS = {target: tuple((field, tuple(k for k in kinds if field in BY_NAME[k].identity))
+                                for field in REFERENCE_FIELDS)
+                  for target, kinds in TARGET_KINDS.items()}
+_TARGETS_OF = {kind.name: tuple(t for t, kinds in TARGET_KINDS.items() if kind.name in kinds)
+               for kind in KINDS}
 
 
-def _email(value: t.Any) -> t.Any:
-    return value.strip().lower() if isinstance(value, str) else value
+class Key(t.NamedTuple):
+    """How a record is identified: `field` as messages say it, looked up as `lookup`."""
+
+    field: str  # "email", or "customer+name" for a contact
+    lookup: str  # the stored field holding the key
+    key: str
+    scope: str  # the contact's customer, or ""
 
 
-class Identities:
-    """The identity maps of one kind (orgs, customers…)."""
-
-    def __init__(self, kind: Kind) -> None:
-        self.kind = kind
-        self.maps: dict[str, dict[t.Any, t.Any]] = {f: {} for f in kind.identity}
-        collection = kind.model._get_collection()
-        query = {"level": kind.level} if kind.level else {}
-        wanted = {"external_id": 1, "name": 1, "email": 1, "customer": 1}
-        for doc in collection.find(query, wanted):
-            self.add(doc, doc["_id"])
-
-    def add(self, values: t.Mapping[str, t.Any], oid: ObjectId) -> None:
-        for field, mapping in self.maps.items():
-            key = self._key(field, values)
-            if key is None:
-                continue
-            previous = mapping.get(key)
-            mapping[key] = oid if previous in (None, oid) else AMBIGUOUS
-
-    def identify(self, values: t.Mapping[str, t.Any]) -> tuple[str, t.Any, t.Any]:
-        """(field used, key, existing id | None | AMBIGUOUS) for a record about to load."""
-        for field in self.kind.identity:
-            key = self._key(field, values)
-            if key is not None:
-                return field, key, self.maps[field].get(key)
-        return "", None, None
-
-    def lookup(self, text: str) -> t.Any:
-        """Resolve a reference written as external id, email or name (in that order)."""
-        for field in ("external_id", "email", "name"):
-            if field in self.maps:
-                found = self.maps[field].get(_email(text) if field == "email" else text)
-                if found is not None:
-                    return found
+def normalise(field: str, value: t.Any) -> str | None:
+    if value is None or value == "":
         return None
+    if field == "email" and isinstance(value, str):
+        return value.strip().lower()
+    return value
 
-    @staticmethod
-    def _key(field: str, values: t.Mapping[str, t.Any]) -> t.Any:
+
+def _keys(kind: Kind, values: t.Mapping[str, t.Any]) -> t.Iterator[Key]:
+    """Every key the record carries, the one that identifies it first."""
+    for field in kind.identity:
         if field == "customer+name":
             customer, name = values.get("customer"), values.get("name")
-            return (customer, name) if customer is not None and name else None
-        value = values.get(field)
-        if value in (None, ""):
-            return None
-        return _email(value) if field == "email" else value
+            if customer is not None and name:
+                yield Key(field, "name", name, str(customer))
+            continue
+        key = normalise(field, values.get(field))
+        if key is not None:
+            yield Key(field, field, key, "")
+
+
+def identity(kind: Kind, values: t.Mapping[str, t.Any]) -> Key | None:
+    return next(_keys(kind, values), None)
+
+
+class Finder:
+    """One load's view of who is who; ask it for a `BatchKeys` per batch."""
+
+    def __init__(self) -> None:
+        self.load_keys = LoadKeys()
+        # Asked before anything is written: afterwards the store holds this load's records.
+        self.store_had = {kind.name: _store_has(kind) for kind in KINDS}
+
+    def batch(self) -> BatchKeys:
+        return BatchKeys(self)
+
+    def close(self) -> None:
+        self.load_keys.close()
+
+
+class BatchKeys:
+    """The keys one batch asks about, fetched together, plus the records it has met."""
+
+    def __init__(self, finder: Finder) -> None:
+        self.finder = finder
+        self.pending: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(dict)
+        self.fetched: dict[tuple[str, str], dict[str, dict[ObjectId, Entry]]] = \
+            defaultdict(dict)
+        self.local: dict[tuple[str, str, str], dict[ObjectId, Entry]] = defaultdict(dict)
+        self.rows: list[tuple[str, str, str, str, ObjectId, str]] = []
+        self.asked: set[tuple[str, t.Any]] = set()  # (target, text) wanted already
+        self.answers: dict[str, dict[str, t.Any]] = defaultdict(dict)  # target → text → id
+
+    # -- saying what will be asked -------------------------------------------------------
+
+    def want(self, kind: str, field: str, text: t.Any) -> None:
+        key = normalise(field, text)
+        if isinstance(key, str) and key not in self.fetched[(kind, field)]:
+            self.pending[(kind, field)].setdefault(key, set()).add(text)
+
+    def want_record(self, kind: Kind, values: t.Mapping[str, t.Any],
+                    references: t.Mapping[str, str]) -> None:
+        """Before the batch's questions: this record's identity and the texts it refers by."""
+        key = identity(kind, values)
+        if key is not None:
+            self.want(kind.name, key.lookup, key.key)
+        for name, target in references.items():
+            text = values.get(name)
+            if text is None or (target, text) in self.asked:
+                continue
+            self.asked.add((target, text))
+            for field, kind_names in _TARGET_FIELDS[target]:
+                for kind_name in kind_names:
+                    self.want(kind_name, field, text)
+
+    # -- asking --------------------------------------------------------------------------
+
+    def reference(self, target: str, text: str) -> t.Any:
+        """The record `text` names (by external id, email or name), None, or AMBIGUOUS."""
+        answers = self.answers[target]
+        if text not in answers:
+            answers[text] = self._reference(target, text)
+        return answers[text]
+
+    def _reference(self, target: str, text: str) -> t.Any:
+        for field, kind_names in _TARGET_FIELDS[target]:
+            hits = {entry.oid for kind_name in kind_names
+                    for entry in self._entries(kind_name, field, text)}
+            if hits:
+                return hits.pop() if len(hits) == 1 else AMBIGUOUS
+        return None
+
+    def existing(self, kind: Kind, key: Key) -> tuple[str | None, t.Any]:
+        """(position this load met the record at, or None; its id, None or AMBIGUOUS)."""
+        entries = [e for e in self._entries(kind.name, key.lookup, key.key)
+                   if e.scope == key.scope]
+        met = sorted(e.position for e in entries if e.position is not None)
+        if met:
+            return met[0], None
+        if len(entries) > 1:
+            return None, AMBIGUOUS
+        return None, entries[0].oid if entries else None
+
+    def register(self, kind: Kind, values: t.Mapping[str, t.Any], oid: ObjectId,
+                 position: str) -> None:
+        """This load has met the record: later records see it as theirs."""
+        for key in _keys(kind, values):
+            self.local[(kind.name, key.lookup, key.key)][oid] = Entry(oid, key.scope, position)
+            self.rows.append((kind.name, key.lookup, key.key, key.scope, oid, position))
+        for target in _TARGETS_OF[kind.name]:  # answers naming this kind may change now
+            self.answers.pop(target, None)
+
+    def commit(self) -> None:
+        if self.rows:
+            self.finder.load_keys.add(self.rows)
+
+    # -- fetching ------------------------------------------------------------------------
+
+    def _entries(self, kind: str, field: str, text: t.Any) -> t.Iterable[Entry]:
+        key = normalise(field, text)
+        if not isinstance(key, str):
+            return ()
+        found = self.fetched[(kind, field)].get(key)
+        if found is None:
+            self.want(kind, field, text)
+            self._fetch()
+            found = self.fetched[(kind, field)][key]
+        local = self.local.get((kind, field, key))
+        return ({**found, **local} if local else found).values()
+
+    def _fetch(self) -> None:
+        for (kind_name, field), wanted in self.pending.items():
+            found = self.fetched[(kind_name, field)]
+            for key in wanted:
+                found[key] = {}
+            kind = BY_NAME[kind_name]
+            if self.finder.store_had[kind_name]:
+                for key, entry in _store_entries(kind, field, wanted):
+                    if key in found:
+                        found[key][entry.oid] = entry
+            for key, entries in self.finder.load_keys.find(kind_name, field, wanted).items():
+                found[key].update((e.oid, e) for e in entries)
+        self.pending.clear()
+
+
+def _store_has(kind: Kind) -> bool:
+    query = {"level": kind.level} if kind.level else {}
+    return kind.model._get_collection().find_one(query, {"_id": 1}) is not None
+
+
+def _store_entries(kind: Kind, field: str,
+                   wanted: dict[str, set[str]]) -> t.Iterator[tuple[str, Entry]]:
+    """Stored records of `kind` whose `field` is one of the wanted keys."""
+    texts = sorted({text for variants in wanted.values() for text in variants} | set(wanted))
+    # Only the key field is queried (the level is checked here): the embedded store
+    # intersects hash-index candidates, and a level's set is most of the collection.
+    query = {field: {"$in": texts}}
+    projection = {field: 1, "level": 1, "customer": 1}
+    for doc in kind.model._get_collection().find(query, projection):
+        if kind.level and doc.get("level") != kind.level:
+            continue
+        key = normalise(field, doc.get(field))
+        scope = str(doc.get("customer", "")) if "customer+name" in kind.identity \
+            and field == "name" else ""
+        yield key, Entry(doc["_id"], scope, None)

@@ -8,6 +8,7 @@ line of a JSON Lines file is reported against that line, and the other lines loa
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,16 +82,18 @@ class JsonLinesSource:
 
     def items(self, tier: int, first_pass: bool) -> t.Iterator[Item]:
         """Lines of this tier; unreadable lines are reported on the first pass only."""
-        # After the first pass has reported bad lines, a line that cannot name an entity
-        # of this tier is skipped without parsing it (a cheap byte test, superset-safe).
-        names = [f'"{k.name}"'.encode() for k in KINDS if k.tier == tier] + \
-            [f'"{k.singular}"'.encode() for k in KINDS if k.tier == tier]
+        # After the first pass has reported bad lines, a line whose "entity" names another
+        # tier is skipped without parsing it. Inside a JSON string the quotes are escaped,
+        # so the pattern only meets real keys; a line it cannot read is parsed.
+        names = {n.encode() for k in KINDS if k.tier == tier for n in (k.name, k.singular)}
         with self.path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                if not first_pass and not any(name in line for name in names):
-                    continue
+                if not first_pass:
+                    said = _ENTITY.findall(line)
+                    if said and not names.intersection(said):
+                        continue
                 position = f"{self.path.name} line {number}"
                 try:
                     text = line.decode("utf-8-sig")
@@ -115,6 +118,9 @@ class JsonLinesSource:
                     record = dict(raw)
                     record.pop("entity")
                     yield Item(kind, position, record)
+
+
+_ENTITY = re.compile(rb'"entity"\s*:\s*"([a-z]+)"')
 
 
 def _line_kind(raw: t.Any) -> tuple[Kind | None, str | None]:
