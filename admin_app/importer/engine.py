@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import typing as t
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 
@@ -27,6 +27,7 @@ from .schemas import CATALOG_SCHEMAS, record_schema, record_schema_class
 from .source import Item, SeedFileError, Source, open_source
 
 BATCH = 1000
+SHAPES = 32  # record shapes (key sets) given a schema of their own
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,19 @@ class Options:
 class _Rules:
     declared: frozenset[str]  # the keys a record may carry
     labels: dict[str, str]  # field name → label, for messages
-    schema: t.Callable[[frozenset[str]], t.Any]  # the schema for records with these keys
+    build: t.Callable[[frozenset[str] | None], t.Any]  # the schema for records with these keys
     references: dict[str, str]  # reference field → its target
+    definitions: dict[str, t.Any]  # field name → dictionary Field (records only)
+    schemas: dict[frozenset[str], t.Any] = field(default_factory=dict)
+
+    def schema(self, present: frozenset[str]) -> t.Any:
+        """A schema limited to the keys present (faster); a file with many shapes of
+        record gets the whole schema after the first few, so this stays small."""
+        found = self.schemas.get(present)
+        if found is None:
+            found = self.build(present if len(self.schemas) < SHAPES else None)
+            self.schemas[present] = found
+        return found
 
 
 class _Reject(Exception):
@@ -200,7 +212,7 @@ class _Run:
                 self._rules[kind.name] = _Rules(
                     frozenset(schema.fields),
                     {name: name.replace("_", " ").capitalize() for name in schema.fields},
-                    lambda present: schema, {})
+                    lambda present: schema, {}, {})
             else:
                 entity = kind.entity
                 level = kind.level or self.snapshot.entity(entity).levels[0].name
@@ -210,7 +222,8 @@ class _Run:
                     {f.name: f.label for f in self.snapshot.live_fields(entity)},
                     lambda present: record_schema(self.snapshot, entity, level, present),
                     {f.name: f.target for f in self.snapshot.live_fields(entity)
-                     if f.type == "reference"})
+                     if f.type == "reference"},
+                    {f.name: f for f in self.snapshot.live_fields(entity)})
         return self._rules[kind.name]
 
     def _validate(self, kind: Kind, raw: dict, fail: t.Callable[..., Failure]) -> dict:
@@ -235,11 +248,10 @@ class _Run:
     def _resolve(self, kind: Kind, values: dict, fail: t.Callable[..., Failure],
                  keys: BatchKeys, position: str) -> None:
         """Turn reference texts into ids; convert other values to their stored form."""
-        if kind.entity is None:
-            return
+        definitions = self.rules(kind).definitions
         problems = []
         for name, value in list(values.items()):
-            definition = self.snapshot.fields[kind.entity].get(name)
+            definition = definitions.get(name)
             if definition is None or value is None:
                 continue
             if definition.type != "reference":
@@ -284,8 +296,8 @@ def _messages(value: t.Any) -> list[str]:
 
 def _key_text(kind: Kind, raw: dict) -> str:
     """The record's natural key as the file wrote it, to say which record a message is about."""
-    for field in kind.identity:
-        value = raw.get("name" if field == "customer+name" else field)
+    for identity_field in kind.identity:
+        value = raw.get("name" if identity_field == "customer+name" else identity_field)
         if isinstance(value, str) and value:
             return value
     return ""
