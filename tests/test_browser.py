@@ -4,6 +4,7 @@ Uses Debian's chromium (installed by `make test` / `.ci/run`); Playwright drives
 through `executable_path`, so no browser is downloaded.
 """
 
+import json
 import shutil
 
 import mongoengine
@@ -69,3 +70,21 @@ def test_org_dropdown_searches_live_orgs_as_you_type(page):
     page.wait_for_url("**/admin/customer/")
     ann = Customer.objects.get(name="Ann Lee")
     assert ann.org == Customer.objects.get(name="Acme Ltd").pk
+
+
+def test_a_seed_file_is_checked_then_loaded_while_a_progress_bar_shows(page, tmp_path):
+    path = tmp_path / "orgs.jsonl"
+    path.write_text("\n".join(json.dumps({"entity": "orgs", "name": f"Org {i:04d}"})
+                              for i in range(3000)), encoding="utf-8")
+    page.goto("/admin/seed/")
+    page.set_input_files("#file", str(path))
+    page.click("button[type=submit]")
+    # The job's own process takes a moment to start, so the first view is its progress.
+    expect(page.locator("#seed-progress")).to_be_visible()
+    expect(page.locator("#seed-summary")).to_contain_text(
+        "Checked 3000 records", timeout=60_000)
+    assert Customer.objects(level="Org").count() == 2
+    page.click("#confirm-load")
+    expect(page.locator("#seed-summary")).to_contain_text(
+        "Loaded 3000 records", timeout=60_000)
+    assert Customer.objects(level="Org").count() == 3002

@@ -1,9 +1,19 @@
-"""The upload page: dry-run report first, then the confirmed load; admins only."""
+"""The upload page: dry-run report first, then the confirmed load; admins only.
+
+Each step runs as a job: in a process of its own on the embedded store, in a thread on
+mongomock (which lives in one process); `store_client` tests run both ways.
+"""
 
 import io
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 
+from admin_app.importer.jobs import SeedJob
 from admin_app.models import Customer
 
 from .helpers import csrf_token
@@ -17,33 +27,71 @@ def upload(client, data, filename="load.json", **options):
     assert page.status_code == 200
     payload = {"csrf_token": csrf_token(page.get_data(as_text=True)), "on_existing": "update",
                "file": (io.BytesIO(json.dumps(data).encode()), filename), **options}
-    return client.post("/admin/seed/", data=payload, content_type="multipart/form-data")
+    response = client.post("/admin/seed/", data=payload, content_type="multipart/form-data")
+    return finished(client, response) if response.status_code == 302 else response
 
 
-def test_upload_shows_the_dry_run_report_then_loads_on_confirm(client):
-    checked = upload(client, FILE)
-    html = checked.get_data(as_text=True)
+def finished(client, response, timeout=60):
+    """Follow a started job's page until its progress bar gives way to the report."""
+    assert response.status_code == 302, response.status_code
+    url, deadline = response.headers["Location"], time.monotonic() + timeout
+    while True:
+        page = client.get(url)
+        assert page.status_code == 200
+        if 'id="seed-progress"' not in page.get_data(as_text=True):
+            return page
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.1)
+
+
+def confirm(client, html):
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    return client.post("/admin/seed/confirm/", data={"csrf_token": csrf_token(html),
+                                                     "token": token})
+
+
+def test_upload_shows_the_dry_run_report_then_loads_on_confirm(store_client):
+    html = upload(store_client, FILE).get_data(as_text=True)
+    assert "Check of load.json" in html
     assert "Checked 3 records" in html and "Dry run: nothing was written." in html
     assert "load.json customers #2 (bad): Email: Email must be an email address." in html
     assert Customer.objects.count() == 0
-    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
-    done = client.post("/admin/seed/confirm/", data={
-        "csrf_token": csrf_token(html), "token": token, "on_existing": "update"})
-    assert "Loaded 3 records" in done.get_data(as_text=True)
+    done = finished(store_client, confirm(store_client, html)).get_data(as_text=True)
+    assert "Loaded 3 records" in done and "Records that failed" in done
     assert sorted(c.name for c in Customer.objects) == ["Acme", "Ann"]
-    again = client.post("/admin/seed/confirm/", data={
-        "csrf_token": csrf_token(html), "token": token, "on_existing": "update"})
+    again = confirm(store_client, html)
     assert again.status_code == 400
     assert "That upload is no longer available" in again.get_data(as_text=True)
 
 
 def test_atomic_option_travels_to_the_confirmed_load(client):
     html = upload(client, FILE, atomic="y").get_data(as_text=True)
-    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
-    done = client.post("/admin/seed/confirm/", data={
-        "csrf_token": csrf_token(html), "token": token, "on_existing": "update", "atomic": "y"})
-    assert "with --atomic nothing was written" in done.get_data(as_text=True)
+    done = finished(client, confirm(client, html)).get_data(as_text=True)
+    assert "with --atomic nothing was written" in done
     assert Customer.objects.count() == 0
+
+
+def test_a_running_job_shows_its_progress(client, tmp_path):
+    job = SeedJob(path=str(tmp_path / "big.jsonl"), filename="big.jsonl",
+                  options={"dry_run": False}, status="running", host=socket.gethostname(),
+                  pid=os.getpid(), done=40000, total=110000).save()
+    html = client.get(f"/admin/seed/job/{job.pk}/").get_data(as_text=True)
+    assert "Loading: <span id=\"seed-done\">40000</span>" in html
+    assert re.search(r'<progress id="seed-progress" class="w-100" max="110000" value="40000"',
+                     html)
+    progress = client.get(f"/admin/seed/job/{job.pk}/progress").get_json()
+    assert progress == {"status": "running", "done": 40000, "total": 110000}
+
+
+def test_a_job_whose_process_died_is_reported_as_failed(client, tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    job = SeedJob(path=str(tmp_path / "big.jsonl"), filename="big.jsonl",
+                  options={"dry_run": False}, status="running", host=socket.gethostname(),
+                  pid=int(gone.stdout), done=10, total=100).save()
+    html = client.get(f"/admin/seed/job/{job.pk}/").get_data(as_text=True)
+    assert "The load stopped: the load process ended unexpectedly. Records written before " \
+           "it stopped stay; nothing was deleted." in " ".join(html.split())
 
 
 def test_upload_refuses_other_file_types_and_bad_tokens(client):
@@ -51,8 +99,10 @@ def test_upload_refuses_other_file_types_and_bad_tokens(client):
     assert "Choose a .json or .jsonl seed file." in html
     page = client.get("/admin/seed/").get_data(as_text=True)
     response = client.post("/admin/seed/confirm/", data={
-        "csrf_token": csrf_token(page), "token": "../../secret_key", "on_existing": "update"})
+        "csrf_token": csrf_token(page), "token": "../../secret_key"})
     assert response.status_code == 400
+    assert client.get("/admin/seed/job/../../secret_key/").status_code == 404
+    assert client.get("/admin/seed/job/0123456789abcdef01234567/").status_code == 404
 
 
 def test_export_download(client):
@@ -65,4 +115,5 @@ def test_export_download(client):
 
 def test_agents_cannot_load_files(agent_client):
     assert agent_client.get("/admin/seed/").status_code == 403
+    assert agent_client.get("/admin/seed/job/0123456789abcdef01234567/").status_code == 403
     assert agent_client.get("/admin/customer/").status_code == 200

@@ -54,6 +54,15 @@ def _with_progress(files: tuple[Path, ...], options: Options) -> t.Any:
         return load(files, options, progress=bar.update)
 
 
+@seed_cli.command("job", hidden=True)
+@click.argument("job_id")
+def job_command(job_id: str) -> None:
+    """Run a load started from the upload page (the page starts this itself)."""
+    from .jobs import run
+
+    run(job_id)
+
+
 @seed_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--entity", "entities", multiple=True,

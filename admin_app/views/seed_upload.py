@@ -1,13 +1,14 @@
 """The upload page: choose a seed file, read the dry-run report, then confirm the load.
 
-The same engine as `flask seed load`. The upload is kept in the instance folder under
-a random name between the two steps, so the confirmed load is exactly the file checked.
+The same engine as `flask seed load`, run as a job (see `importer.jobs`) whose page shows
+a progress bar until the report is ready. The upload is kept in the instance folder
+under a random name between the two steps, so the confirmed load is exactly the file
+checked, with the options it was checked with.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import tempfile
@@ -15,7 +16,8 @@ import time
 import typing as t
 from pathlib import Path
 
-from flask import after_this_request, current_app, send_file
+from bson import ObjectId
+from flask import abort, after_this_request, current_app, jsonify, redirect, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -23,9 +25,10 @@ from werkzeug.utils import secure_filename
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField
 
 from .. import importer
+from ..dictionary.history import actor
+from ..importer import jobs
 from .secure import AdminOnly
 
-TOKEN = re.compile(r"^[0-9a-f]{32}$")
 STALE_SECONDS = 24 * 3600
 
 
@@ -49,8 +52,8 @@ class UploadForm(OptionsForm):
         FileAllowed(["json", "jsonl"], "Choose a .json or .jsonl seed file.")])
 
 
-class ConfirmForm(OptionsForm):
-    token = HiddenField()
+class ConfirmForm(FlaskForm):
+    token = HiddenField()  # the check job's id; its options are the ones loaded
 
 
 class SeedUploadView(AdminOnly, BaseView):
@@ -79,28 +82,34 @@ class SeedUploadView(AdminOnly, BaseView):
             path = self._folder() / token / name
             path.parent.mkdir()
             form.file.data.save(path)
-            report = importer.load([path], form.options(dry_run=True))
-            confirm = ConfirmForm(formdata=None, token=token, on_existing=form.on_existing.data,
-                                  atomic=form.atomic.data, ignore_unknown=form.ignore_unknown.data,
-                                  create_missing_orgs=form.create_missing_orgs.data)
-            return self.render("dictadmin/seed_report.html", report=report, confirm=confirm,
-                               filename=form.file.data.filename, checked=True)
+            job = jobs.start(path, form.file.data.filename, form.options(dry_run=True), actor())
+            return redirect(url_for(".job", job_id=str(job.pk)))
         return self.render("dictadmin/seed_upload.html", form=form)
 
     @expose("/confirm/", methods=["POST"])
     def confirm(self) -> t.Any:
         form = ConfirmForm()
-        token = form.token.data or ""
-        files = list((self._folder() / token).glob("*")) if TOKEN.match(token) else []
-        if not form.validate_on_submit() or len(files) != 1:
+        check = _job(form.token.data) if form.validate_on_submit() else None
+        load = jobs.confirm(check, actor()) if check else None
+        if load is None:
             return self.render("dictadmin/seed_upload.html", form=UploadForm(formdata=None),
                                expired=True), 400
-        try:
-            report = importer.load(files, form.options(dry_run=False))
-        finally:
-            shutil.rmtree(files[0].parent, ignore_errors=True)
-        return self.render("dictadmin/seed_report.html", report=report, confirm=None,
-                           filename="", checked=False)
+        return redirect(url_for(".job", job_id=str(load.pk)))
+
+    @expose("/job/<job_id>/")
+    def job(self, job_id: str) -> t.Any:
+        job = _job(job_id) or abort(404)
+        job.check_alive()
+        confirm = ConfirmForm(formdata=None, token=str(job.pk)) \
+            if job.status == "done" and job.dry_run and not job.file_error \
+            and not job.confirmed else None
+        return self.render("dictadmin/seed_job.html", job=job, confirm=confirm)
+
+    @expose("/job/<job_id>/progress")
+    def progress(self, job_id: str) -> t.Any:
+        job = _job(job_id) or abort(404)
+        job.check_alive()
+        return jsonify(status=job.status, done=job.done, total=job.total)
 
     @expose("/export/")
     def export(self) -> t.Any:
@@ -115,3 +124,9 @@ class SeedUploadView(AdminOnly, BaseView):
 
         return send_file(name, as_attachment=True, download_name="dictadmin-export.json",
                          mimetype="application/json")
+
+
+def _job(job_id: t.Any) -> jobs.SeedJob | None:
+    if not isinstance(job_id, str) or not ObjectId.is_valid(job_id):
+        return None
+    return jobs.SeedJob.objects(pk=ObjectId(job_id)).first()
