@@ -89,3 +89,16 @@ def test_a_contact_is_matched_by_its_customer_and_name(store_runner, tmp_path):
     assert "1 created, 1 updated" in result.output, result.output
     assert Contact.objects.get(customer=ann.pk).job_title == "Manager"
     assert Contact.objects.get(customer=bob.pk).job_title == "Driver"
+
+
+def test_a_reference_means_the_record_of_the_same_load_first(store_runner, tmp_path):
+    Customer(name="Acme", level="Org", external_id="A-1").save()
+    result = seed(store_runner, "load", write(tmp_path, {
+        "orgs": [{"name": "Acme", "external_id": "A-2"}],
+        "customers": [{"name": "Ann", "org": "Acme"}]}))
+    assert result.exit_code == 0, result.output
+    assert Customer.objects.get(name="Ann").org == Customer.objects.get(external_id="A-2").pk
+    again = seed(store_runner, "load", write(tmp_path, {
+        "customers": [{"name": "Bob", "org": "Acme"}]}, "later.json"))
+    assert "customers #1 (Bob): Org: 'Acme' matches more than one Org; use its external_id." \
+        in again.output

@@ -1,13 +1,20 @@
 """Natural keys → records, for create-or-update and for references, a batch at a time.
 
 A batch first says every key it will ask about, then each (kind, field) is asked once:
-of the load's own keys (`LoadKeys`, on disk) and of the store (an `$in` query: hash-indexed
-on the embedded store, a B-tree on MongoDB). A store that held no record of a kind when
-the load began is not asked about that kind: only this load can have made one. Records
+of the load's own keys (`LoadKeys`, on disk), then of the store for the keys the load
+has not met (`$in` queries: hash-indexed on the embedded store, a B-tree on MongoDB).
+So a record this load has met wins: a customer naming "Acme" means the Acme of its own
+file, even if the store holds another. A store that held no record of a kind when the
+load began is not asked about that kind: only this load can have made one. Records
 earlier in the same batch are seen through the batch's own entries. Nothing outlives a
 batch in memory, so a load's memory does not grow with its file.
 
-An email matches as written or in lower case (a stored address is compared lowercased).
+mongomock has no indexes, so there every `$in` is a scan comparing each record with
+each listed value; with it the store's keys are read once per load instead (mongomock
+holds the whole store in memory anyway, and it serves tests only).
+
+Emails are stored lower-cased (`dictionary.values`); the text as written is asked too,
+for addresses stored before that rule.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ from __future__ import annotations
 import typing as t
 from collections import defaultdict
 
+import mongomock
 from bson import ObjectId
 
 from .kinds import BY_NAME, KINDS, Kind
 from .load_keys import Entry, LoadKeys
 
 AMBIGUOUS = object()
+IN_CHUNK = 100  # values per `$in` query
 # A reference names its record by one of these, tried in this order.
 REFERENCE_FIELDS = ("external_id", "email", "name")
 TARGET_KINDS = {"org": ("orgs",), "customer": ("customers",), "record": ("customers", "orgs"),
@@ -72,8 +81,22 @@ class Finder:
 
     def __init__(self) -> None:
         self.load_keys = LoadKeys()
+        self.unindexed: dict[tuple[str, str], dict[str, list[Entry]]] = {}  # mongomock only
         # Asked before anything is written: afterwards the store holds this load's records.
         self.store_had = {kind.name: _store_has(kind) for kind in KINDS}
+
+    def stored(self, kind: Kind, field: str,
+               wanted: dict[str, set[str]]) -> t.Iterable[tuple[str, Entry]]:
+        """Stored records of `kind` whose `field` is one of the wanted keys."""
+        if not isinstance(kind.model._get_collection(), mongomock.Collection):
+            return _store_entries(kind, field, wanted)
+        if (kind.name, field) not in self.unindexed:
+            every: dict[str, list[Entry]] = defaultdict(list)
+            for key, entry in _store_entries(kind, field, None):
+                every[key].append(entry)
+            self.unindexed[(kind.name, field)] = every
+        every = self.unindexed[(kind.name, field)]
+        return [(key, entry) for key in wanted for entry in every.get(key, ())]
 
     def batch(self) -> BatchKeys:
         return BatchKeys(self)
@@ -173,17 +196,18 @@ class BatchKeys:
         return ({**found, **local} if local else found).values()
 
     def _fetch(self) -> None:
+        """The load's own records first; the store only for keys the load has not met."""
         for (kind_name, field), wanted in self.pending.items():
             found = self.fetched[(kind_name, field)]
             for key in wanted:
                 found[key] = {}
-            kind = BY_NAME[kind_name]
-            if self.finder.store_had[kind_name]:
-                for key, entry in _store_entries(kind, field, wanted):
-                    if key in found:
-                        found[key][entry.oid] = entry
             for key, entries in self.finder.load_keys.find(kind_name, field, wanted).items():
                 found[key].update((e.oid, e) for e in entries)
+            unmet = {key: texts for key, texts in wanted.items() if not found[key]}
+            if unmet and self.finder.store_had[kind_name]:
+                for key, entry in self.finder.stored(BY_NAME[kind_name], field, unmet):
+                    if key in found:
+                        found[key][entry.oid] = entry
         self.pending.clear()
 
 
@@ -193,17 +217,24 @@ def _store_has(kind: Kind) -> bool:
 
 
 def _store_entries(kind: Kind, field: str,
-                   wanted: dict[str, set[str]]) -> t.Iterator[tuple[str, Entry]]:
-    """Stored records of `kind` whose `field` is one of the wanted keys."""
-    texts = sorted({text for variants in wanted.values() for text in variants} | set(wanted))
-    # Only the key field is queried (the level is checked here): the embedded store
-    # intersects hash-index candidates, and a level's set is most of the collection.
-    query = {field: {"$in": texts}}
+                   wanted: dict[str, set[str]] | None) -> t.Iterator[tuple[str, Entry]]:
+    """Stored records of `kind` whose `field` is one of the wanted keys (None: any)."""
+    collection = kind.model._get_collection()
     projection = {field: 1, "level": 1, "customer": 1}
-    for doc in kind.model._get_collection().find(query, projection):
-        if kind.level and doc.get("level") != kind.level:
-            continue
-        key = normalise(field, doc.get(field))
-        scope = str(doc.get("customer", "")) if "customer+name" in kind.identity \
-            and field == "name" else ""
-        yield key, Entry(doc["_id"], scope, None)
+    if wanted is None:
+        queries: t.Iterable[dict] = [{field: {"$exists": True}}]
+    else:
+        texts = sorted({text for variants in wanted.values() for text in variants}
+                       | set(wanted))
+        # Only the key field is queried (the level is checked here): the embedded store
+        # intersects hash-index candidates, and a level's set is most of the collection.
+        # Its `$in` compares each candidate with every listed value, hence short lists.
+        queries = ({field: {"$in": texts[i:i + IN_CHUNK]}} for i in range(0, len(texts), IN_CHUNK))
+    for query in queries:
+        for doc in collection.find(query, projection):
+            key = normalise(field, doc.get(field))
+            if not isinstance(key, str) or (kind.level and doc.get("level") != kind.level):
+                continue
+            scope = str(doc.get("customer", "")) if "customer+name" in kind.identity \
+                and field == "name" else ""
+            yield key, Entry(doc["_id"], scope, None)
