@@ -13,10 +13,15 @@ import subprocess
 import sys
 import time
 
+import mongoengine
+import pytest
+
+from admin_app.importer import jobs
 from admin_app.importer.jobs import SeedJob
 from admin_app.models import Customer
 
-from .helpers import csrf_token
+from .conftest import make_app
+from .helpers import csrf_token, login
 
 FILE = {"orgs": [{"name": "Acme"}],
         "customers": [{"name": "Ann", "org": "Acme"}, {"name": "Bo", "email": "bad"}]}
@@ -117,3 +122,25 @@ def test_agents_cannot_load_files(agent_client):
     assert agent_client.get("/admin/seed/").status_code == 403
     assert agent_client.get("/admin/seed/job/0123456789abcdef01234567/").status_code == 403
     assert agent_client.get("/admin/customer/").status_code == 200
+
+
+
+@pytest.fixture
+def embedded_client(tmp_path):
+    app = make_app(tmp_path, "embedded")
+    with app.test_client() as client:
+        assert login(client).status_code == 302
+        yield client
+    mongoengine.disconnect()
+
+
+def test_a_job_that_cannot_start_says_so(embedded_client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("no room for another process")
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", refuse)
+    html = upload(embedded_client, FILE).get_data(as_text=True)
+    assert "The check stopped: the load process could not start (no room for another " \
+           "process). Records written before it stopped stay; nothing was deleted." \
+        in " ".join(html.split())
+    assert Customer.objects.count() == 0

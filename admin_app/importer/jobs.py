@@ -106,12 +106,15 @@ def _in_process(job: SeedJob) -> None:
         env["MONGODB_URI"] = config["MONGODB_URI"]
     else:
         env.pop("MONGODB_URI", None)
-    log = (Path(job.path).parent / f"job-{job_id}.log").open("ab")  # beside the upload
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and command, no shell
-        [sys.executable, "-m", "flask", "--app", "admin_app", "seed", "job", job_id],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True)
-    log.close()
+    try:
+        with (Path(job.path).parent / f"job-{job_id}.log").open("ab") as log:  # beside the upload
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and command, no shell
+                [sys.executable, "-m", "flask", "--app", "admin_app", "seed", "job", job_id],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+    except OSError as exc:
+        job.update(set__status="failed", set__error=f"the load process could not start ({exc})")
+        return
     threading.Thread(target=process.wait, daemon=True).start()  # reap it when it ends
 
 
