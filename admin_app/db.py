@@ -91,6 +91,12 @@ def _connect_embedded(store_path: str, db_name: str) -> None:
                         mongo_client_class=client, uuidRepresentation="standard")
 
 
+def in_memory() -> bool:
+    """True on mongomock: the store lives inside this process, so another process cannot
+    see it, and it has no indexes (every query is a scan)."""
+    return isinstance(database().client, mongomock.MongoClient)
+
+
 def database() -> t.Any:
     """The pymongo-compatible database handle, for the few raw reads that must be cheap."""
     return mongoengine.get_db(ALIAS)

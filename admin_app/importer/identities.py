@@ -22,9 +22,9 @@ from __future__ import annotations
 import typing as t
 from collections import defaultdict
 
-import mongomock
 from bson import ObjectId
 
+from .. import db
 from .kinds import BY_NAME, KINDS, Kind
 from .load_keys import Entry, LoadKeys
 
@@ -88,7 +88,7 @@ class Finder:
     def stored(self, kind: Kind, field: str,
                wanted: dict[str, set[str]]) -> t.Iterable[tuple[str, Entry]]:
         """Stored records of `kind` whose `field` is one of the wanted keys."""
-        if not isinstance(kind.model._get_collection(), mongomock.Collection):
+        if not db.in_memory():
             return _store_entries(kind, field, wanted)
         if (kind.name, field) not in self.unindexed:
             every: dict[str, list[Entry]] = defaultdict(list)
@@ -158,12 +158,12 @@ class BatchKeys:
         return None
 
     def existing(self, kind: Kind, key: Key) -> tuple[str | None, t.Any]:
-        """(position this load met the record at, or None; its id, None or AMBIGUOUS)."""
+        """(where this load met a record with this key, or None; its id, None or AMBIGUOUS)."""
         entries = [e for e in self._entries(kind.name, key.lookup, key.key)
                    if e.scope == key.scope]
-        met = sorted(e.position for e in entries if e.position is not None)
-        if met:
-            return met[0], None
+        met = next((e.position for e in entries if e.position is not None), None)
+        if met is not None:
+            return met, None
         if len(entries) > 1:
             return None, AMBIGUOUS
         return None, entries[0].oid if entries else None

@@ -31,6 +31,7 @@ from mongoengine import (
     StringField,
 )
 
+from .. import db
 from .engine import Options, count_records, load
 from .report import Report
 from .source import SeedFileError
@@ -90,8 +91,7 @@ class SeedJob(Document):
 def start(path: Path, filename: str, options: Options, started_by: str) -> SeedJob:
     job = SeedJob(path=str(path), filename=filename, options=asdict(options),
                   started_by=started_by).save()
-    if current_app.config.get("MONGODB_URI", "") and \
-            str(current_app.config["MONGODB_URI"]).startswith("mongomock://"):
+    if db.in_memory():
         _in_thread(current_app._get_current_object(), str(job.pk))  # type: ignore[attr-defined]
     else:
         _in_process(job)

@@ -95,21 +95,18 @@ def record_schema_class(snapshot: Snapshot, entity: str, level: str) -> type[Sch
 
 def record_schema(snapshot: Snapshot, entity: str, level: str,
                   present: frozenset[str] | None = None) -> Schema:
-    """The schema for records that carry the keys `present`.
+    """The schema for records that carry the keys `present` (None: any keys).
 
     Marshmallow visits every declared field for every record; limiting a schema to the
     fields a file uses (plus the mandatory ones, which must be checked when absent)
-    halves the cost of a typical load. Files are uniform, so few subsets are built.
+    halves the cost of a typical load. The caller keeps these for its load (the importer
+    builds one per record shape), so they are not kept for the dictionary version.
     """
     cls = record_schema_class(snapshot, entity, level)
     if present is None:
         return snapshot.memo(("schema-all", entity, level), cls)
-
-    def build() -> Schema:
-        mandatory = {n for n, f in cls._declared_fields.items() if f.required}
-        return cls(only=sorted((present & set(cls._declared_fields)) | mandatory))
-
-    return snapshot.memo(("schema-only", entity, level, present), build)
+    mandatory = {n for n, f in cls._declared_fields.items() if f.required}
+    return cls(only=sorted((present & set(cls._declared_fields)) | mandatory))
 
 
 class ContractSchema(Schema):

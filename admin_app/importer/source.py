@@ -115,9 +115,8 @@ class JsonLinesSource:
                         yield Item(None, position, raw, problem)
                     continue
                 if kind.tier == tier:
-                    record = dict(raw)
-                    record.pop("entity")
-                    yield Item(kind, position, record)
+                    del raw["entity"]
+                    yield Item(kind, position, raw)
 
 
 _ENTITY = re.compile(rb'"entity"\s*:\s*"([a-z]+)"')
