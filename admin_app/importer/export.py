@@ -15,6 +15,7 @@ from pathlib import Path
 from bson import ObjectId
 
 from .. import dictionary
+from .identities import NAMED_BY, TARGET_KINDS
 from .kinds import BY_NAME, KINDS, Kind
 
 SKIPPED = {"_id", "updated_at", "level"}
@@ -86,19 +87,18 @@ class _NaturalNames:
 
     def of(self, target: str, oid: t.Any) -> str:
         if oid not in self.cache:
-            model = {"org": "orgs", "customer": "customers", "record": "customers",
-                     "contact": "contacts", "contract": "contracts", "sla": "slas"}[target]
-            doc = BY_NAME[model].model._get_collection().find_one(
+            kinds = [BY_NAME[name] for name in TARGET_KINDS[target]]
+            doc = kinds[0].model._get_collection().find_one(
                 {"_id": oid}, {"external_id": 1, "email": 1, "name": 1, "level": 1})
-            self.cache[oid] = _natural(doc) if doc else str(oid)
+            kind = next((k for k in kinds if doc and k.level in (None, doc.get("level"))),
+                        kinds[0])
+            self.cache[oid] = _natural(doc, kind) if doc else str(oid)
         return self.cache[oid]
 
 
-def _natural(doc: dict) -> str:
+def _natural(doc: dict, kind: Kind) -> str:
     """The most specific key the loader resolves for this record's kind."""
-    fields = ("external_id", "email", "name") if doc.get("level") == "Customer" \
-        else ("external_id", "name")
-    for field in fields:
+    for field in NAMED_BY[kind.name]:
         if doc.get(field):
             return doc[field]
     return str(doc["_id"])

@@ -34,8 +34,11 @@ IN_CHUNK = 100  # values per `$in` query
 REFERENCE_FIELDS = ("external_id", "email", "name")
 TARGET_KINDS = {"org": ("orgs",), "customer": ("customers",), "record": ("customers", "orgs"),
                 "contact": ("contacts",), "contract": ("contracts",), "sla": ("slas",)}
+# How a reference may name a record of each kind (a contact: by its external_id only).
+NAMED_BY = {kind.name: tuple(f for f in REFERENCE_FIELDS if f in kind.identity)
+            for kind in KINDS}
 # For each target, field by field: the kinds whose records a reference may name that way.
-_TARGET_FIELDS = {target: tuple((field, tuple(k for k in kinds if field in BY_NAME[k].identity))
+_TARGET_FIELDS = {target: tuple((field, tuple(k for k in kinds if field in NAMED_BY[k]))
                                 for field in REFERENCE_FIELDS)
                   for target, kinds in TARGET_KINDS.items()}
 _TARGETS_OF = {kind.name: tuple(t for t, kinds in TARGET_KINDS.items() if kind.name in kinds)
