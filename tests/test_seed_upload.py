@@ -144,3 +144,14 @@ def test_a_job_that_cannot_start_says_so(embedded_client, monkeypatch):
            "process). Records written before it stopped stay; nothing was deleted." \
         in " ".join(html.split())
     assert Customer.objects.count() == 0
+
+
+def test_a_file_that_cannot_be_read_is_reported_and_cannot_be_confirmed(client):
+    page = client.get("/admin/seed/").get_data(as_text=True)
+    response = client.post("/admin/seed/", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page), "on_existing": "update",
+        "file": (io.BytesIO(b'{"orgs": [{"name": "Acme"}'), "broken.json")})
+    html = finished(client, response).get_data(as_text=True)
+    assert "Nothing was loaded: broken.json is not valid JSON: Expecting" in html
+    assert 'id="confirm-load"' not in html
+    assert Customer.objects.count() == 0
