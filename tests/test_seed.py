@@ -266,3 +266,20 @@ def test_each_solution_profile_demo_file_loads_cleanly(runner, profile):
     result = seed(runner, "load", "--atomic", str(path))
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output and Customer.objects.count() > 0
+
+
+def test_every_kind_the_importer_writes_reads_back_through_its_model(store_runner, tmp_path):
+    """The importer stamps archived and updated_at on every kind; Contracts and SLAs once
+    lacked updated_at, and every page showing one answered 500 after `make run`."""
+    from admin_app.importer.kinds import KINDS
+
+    path = write(tmp_path, {
+        "contracts": [{"name": "Gold"}], "slas": [{"name": "Premium", "response_hours": 1}],
+        "orgs": [{"name": "Acme", "contract": "Gold", "sla": "Premium"}],
+        "customers": [{"name": "Ann", "email": "ann@acme.example", "org": "Acme"}],
+        "contacts": [{"name": "Priya", "customer": "Acme"}]})
+    assert seed(store_runner, "load", path).exit_code == 0
+    for kind in KINDS:
+        written = kind.model.objects(**({"level": kind.level} if kind.level else {})).first()
+        assert written is not None, kind.name
+        assert written.archived is False and written.updated_at is not None, kind.name

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import mongoengine as me
 
+from .kept import Kept
 
-class Contract(me.Document):
+
+class Contract(Kept, me.Document):
     meta = {"collection": "contracts", "indexes": ["name"]}
 
     name = me.StringField(required=True, max_length=200, unique=True)
     description = me.StringField(max_length=2000)
-    archived = me.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name
 
 
-class SLA(me.Document):
+class SLA(Kept, me.Document):
     meta = {"collection": "slas", "indexes": ["name"]}
 
     name = me.StringField(required=True, max_length=200, unique=True)
     response_hours = me.IntField(min_value=0)
     resolution_hours = me.IntField(min_value=0)
-    archived = me.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name

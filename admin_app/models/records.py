@@ -7,30 +7,21 @@ admin can add a field without a code change. References hold the target's Object
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+from .kept import Kept
 
 
-class Record(me.DynamicDocument):
+class Record(Kept, me.DynamicDocument):
     """What every record has: a name, the Archive flag, an optional external id."""
 
     meta = {"abstract": True}
 
     name = me.StringField()
-    archived = me.BooleanField(default=False)
     external_id = me.StringField()
-    updated_at = me.DateTimeField(default=_now)
 
     def __str__(self) -> str:
         return self.name or ""
-
-    def clean(self) -> None:
-        self.updated_at = _now()
 
 
 class Customer(Record):
