@@ -8,15 +8,21 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, db, dictionary, importer, views
+from . import auth, cli, db, dictionary, errors, importer, limits, views
 from .config import from_environment
+
+
+class Dictadmin(Flask):
+    def log_exception(self, exc_info: t.Any) -> None:
+        # With a reference that the error page shows the user.
+        errors.log_exception(self, exc_info)
 
 
 def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     """Build the app: environment settings, overridden by `config` (tests, embedding)."""
     settings = {**from_environment(), **(config or {})}
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=settings.get("INSTANCE_PATH") or None)
+    app = Dictadmin(__name__, instance_relative_config=True,
+                    instance_path=settings.get("INSTANCE_PATH") or None)
     app.config.update(settings)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("STORE_PATH", os.path.join(app.instance_path, "store"))
@@ -29,9 +35,11 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         # One sentence, not a traceback: this is what an operator sees at start-up.
         raise SystemExit(f"Dictadmin cannot start: {exc}") from exc
 
+    limits.init_app(app)
     dictionary.init_app(app)
     auth.init_app(app)
-    views.init_app(app)
+    admin = views.init_app(app)
+    errors.init_app(app, admin)
     importer.init_app(app)
     cli.init_app(app)
     return app

@@ -43,7 +43,9 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> t.Any:
-    form = LoginForm()
+    # Form fields only: Flask-WTF would also read a JSON body, whose values can be
+    # objects ({"$gt": ""}) rather than the text a sign-in form sends.
+    form = LoginForm(formdata=request.form if request.method == "POST" else None)
     status = 200
     if form.validate_on_submit():
         user = User.objects(email=form.email.data.strip().lower(), active=True).first()
@@ -54,7 +56,9 @@ def login() -> t.Any:
         status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("dictadmin/login.html", form=form), status
+    # A store prepared without `flask setup` has no admin yet: say how to make one.
+    no_admin = User.objects(role="admin").first() is None
+    return render_template("dictadmin/login.html", form=form, no_admin=no_admin), status
 
 
 @bp.route("/logout")

@@ -24,4 +24,11 @@ def from_environment() -> dict[str, t.Any]:
         "ADMIN_EMAIL": os.environ.get("ADMIN_EMAIL", "admin@example.com"),
         "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
         "DB_TIMEOUT_MS": int(os.environ.get("DB_TIMEOUT_MS", "3000")),
+        # Largest request body: pages and forms, and (larger) a seed file upload.
+        "MAX_CONTENT_LENGTH": _megabytes("MAX_REQUEST_MB", 2),
+        "MAX_UPLOAD_BYTES": _megabytes("MAX_UPLOAD_MB", 256),
     }
+
+
+def _megabytes(variable: str, default: float) -> int:
+    return int(float(os.environ.get(variable) or default) * 2**20)

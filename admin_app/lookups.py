@@ -19,6 +19,8 @@ from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 
 from .models import SLA, Contact, Contract, Customer
 
+MAX_ROWS = 50  # most rows one lookup request returns (the drop-down asks for 10)
+
 
 class RecordLookup(QueryAjaxModelLoader):
     """Finds live records of one model by name, optionally restricted (e.g. level="Org")."""
@@ -41,6 +43,9 @@ class RecordLookup(QueryAjaxModelLoader):
     def get_list(
         self, query: str, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE
     ) -> list[mongoengine.Document]:
+        # `limit` and `offset` come from the URL: limit=0 would mean "every row".
+        limit = min(limit, MAX_ROWS) if limit and limit > 0 else DEFAULT_PAGE_SIZE
+        offset = max(offset or 0, 0)
         results = self.base_query()
         term = (query or "").strip()
         if term:

@@ -35,3 +35,24 @@ def test_unknown_profile_and_listing(runner):
     result = runner.invoke(args=["dictionary", "profile", "erp"])
     assert result.exit_code == 1
     assert "There is no profile 'erp'; choose one of cafm, csm, itsm." in result.output
+
+
+def selected_profile(client):
+    html = client.get("/admin/dictionary/").get_data(as_text=True)
+    select = re.search(r'<select name="profile".*?</select>', html, re.S).group(0)
+    return re.search(r'<option value="(\w*)"[^>]*\bselected>', select).group(1), html
+
+
+def test_profile_selector_shows_the_profile_in_force_or_custom(client):
+    # A fresh store has the default (CSM) terms, and the selector says so, not CAFM.
+    chosen, html = selected_profile(client)
+    assert chosen == "csm" and "In force: CSM" in html
+
+    client.application.test_cli_runner().invoke(args=["dictionary", "profile", "itsm"])
+    assert selected_profile(client)[0] == "itsm"
+
+    from admin_app.dictionary.changes import update_field
+    with client.application.app_context():
+        update_field("customer", "name", label="Full name")
+    chosen, html = selected_profile(client)
+    assert chosen == "" and "In force: custom terms" in html

@@ -1,6 +1,7 @@
 """Core record behaviour, on both mongomock and the embedded on-disk store."""
 
 import re
+from html import unescape
 
 from admin_app.dictionary.changes import update_field
 from admin_app.models import Contact, Customer
@@ -71,6 +72,10 @@ def test_switching_level_to_org_shows_org_layout_and_keeps_typed_values(store_cl
     # The value typed in a field the Org layout hides travels along, not lost.
     assert '<input type="hidden" name="department" value="Sales">' in html
     assert Customer.objects.count() == 0, "switching Level must not save"
+    # Nothing was tried, so nothing failed: no error, a quiet note, the Org words.
+    assert "Failed to create record" not in html and "alert-danger" not in html
+    assert "Showing the Org form; nothing has been saved yet." in html
+    assert re.search(r'id="record-heading">\s*New Org\s*<', html)
 
     back = store_client.post("/admin/customer/new/", data={
         "csrf_token": csrf_token(html), "_level_switch": "1", "level": "Customer",
@@ -114,13 +119,40 @@ def test_archive_hides_from_the_list_and_unticking_restores(store_client):
                                     "_ok": "OK"})
     assert Customer.objects.get(pk=ann.pk).archived is True
     assert "Ann Lee" not in store_client.get("/admin/customer/").get_data(as_text=True)
-    archived_list = store_client.get("/admin/customer/?flt0_0=1").get_data(as_text=True)
+    archived_url = archived_tab(store_client.get("/admin/customer/").get_data(as_text=True))
+    archived_list = store_client.get(archived_url).get_data(as_text=True)
     assert "Ann Lee" in archived_list
 
     submit(store_client, edit_url, {"name": "Ann Lee", "level": "Customer", "_ok": "OK"})
     assert Customer.objects.get(pk=ann.pk).archived is False
     assert "Ann Lee" in store_client.get("/admin/customer/").get_data(as_text=True)
-    assert "Ann Lee" not in store_client.get("/admin/customer/?flt0_0=1").get_data(as_text=True)
+    assert "Ann Lee" not in store_client.get(archived_url).get_data(as_text=True)
+
+
+def archived_tab(html):
+    return unescape(re.search(r'href="([^"]+)" id="show-archived"', html).group(1))
+
+
+def test_the_archived_tab_keeps_listing_archived_records_across_pages(store_client):
+    for number in range(25):
+        Customer(name=f"Old {number:02d}", level="Customer", archived=True).save()
+    first = store_client.get(archived_tab(store_client.get("/admin/customer/").get_data(
+        as_text=True))).get_data(as_text=True)
+    assert "Old 00" in first and "Old 24" not in first
+    second = unescape(re.search(r'href="([^"]*page=1[^"]*)"', first).group(1))
+    assert "Old 24" in store_client.get(second).get_data(as_text=True)
+
+
+def test_switching_level_on_an_edit_page_shows_that_level_and_saves_nothing(store_client):
+    ann = Customer(name="Ann Lee", level="Customer", department="IT").save()
+    url = f"/admin/customer/edit/?id={ann.pk}"
+    page = store_client.get(url).get_data(as_text=True)
+    assert re.search(r'id="record-heading">\s*Customer: Ann Lee\s*<', page)
+    html = store_client.post(url, data={"csrf_token": csrf_token(page), "_level_switch": "1",
+                                        "level": "Org", "name": "Ann Lee"}).get_data(as_text=True)
+    assert re.search(r'id="record-heading">\s*Org: Ann Lee\s*<', html)
+    assert 'id="address"' in html and "alert-danger" not in html
+    assert Customer.objects.get(pk=ann.pk).level == "Customer"
 
 
 def test_no_hard_delete_from_the_ui(store_client):
@@ -182,3 +214,13 @@ def test_user_text_is_escaped_on_the_form_and_in_the_list(store_client):
     form = store_client.get(f"/admin/customer/edit/?id={ann.pk}").get_data(as_text=True)
     assert "<script>alert('news')</script>" not in form
     assert "&lt;script&gt;alert(" in form
+
+
+def test_markup_in_help_text_and_labels_is_shown_as_text(store_client):
+    with store_client.application.app_context():
+        update_field("customer", "department", label='Dept "><img src=x onerror=alert(1)>',
+                     help_text="<script>alert(1)</script> Where they work")
+    html = store_client.get("/admin/customer/new/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Where they work" in html
+    assert "Dept &#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html

@@ -10,7 +10,8 @@ from flask import Flask, current_app, g
 
 from .snapshot import Entity, Field, Level, Section, Snapshot, SnapshotCache
 
-__all__ = ["Entity", "Field", "Level", "Section", "Snapshot", "current", "init_app"]
+__all__ = ["Entity", "Field", "Level", "Section", "Snapshot", "current", "current_or_default",
+           "init_app"]
 
 _EXTENSION = "dictadmin.dictionary"
 
@@ -32,3 +33,21 @@ def current() -> Snapshot:
     if snapshot is None:
         snapshot = g.dictionary_snapshot = cache.fresh()
     return snapshot
+
+
+def current_or_default() -> Snapshot:
+    """The dictionary for a page; a store with none gets the shipped one first.
+
+    A web process may be started without `flask setup` (the Procfile runs gunicorn
+    directly; an operator points MONGODB_URI at a new server): its pages must work, not
+    fail for want of definitions. Installing only adds what is missing, and two workers
+    doing it at once add each definition once.
+    """
+    snapshot = current()
+    if snapshot.entities:
+        return snapshot
+    from .defaults import install
+
+    install()
+    g.pop("dictionary_snapshot", None)
+    return current()

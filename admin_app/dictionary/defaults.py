@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mongoengine as me
+
 from .changes import bump_version
 from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
 
@@ -20,17 +22,24 @@ def install(path: Path = DEFAULT_FILE) -> int:
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
     added = 0
     for entity in spec.get("entities", []):
-        if EntityDefinition.objects(name=entity["name"]).first() is None:
-            EntityDefinition(**entity).save()
-            added += 1
+        added += _add(EntityDefinition, {"name": entity["name"]}, entity)
     for field in spec.get("fields", []):
-        if FieldDefinition.objects(entity=field["entity"], name=field["name"]).first() is None:
-            FieldDefinition(**field).save()
-            added += 1
+        added += _add(FieldDefinition, {"entity": field["entity"], "name": field["name"]}, field)
     for layout in spec.get("layouts", []):
-        if LayoutDefinition.objects(entity=layout["entity"], level=layout["level"]).first() is None:
-            LayoutDefinition(**layout).save()
-            added += 1
+        added += _add(LayoutDefinition, {"entity": layout["entity"], "level": layout["level"]},
+                      layout)
     if added:
         bump_version()
     return added
+
+
+def _add(document: type[me.Document], key: dict[str, str], values: dict) -> int:
+    if document.objects(**key).first() is not None:
+        return 0
+    try:
+        # force_insert: a definition another process added meanwhile is a duplicate
+        # key (left as it is), never overwritten.
+        document(**values).save(force_insert=True)
+    except me.NotUniqueError:
+        return 0
+    return 1

@@ -14,6 +14,7 @@ from datetime import date
 from flask_admin.form.widgets import DatePickerWidget
 from flask_admin.model.fields import AjaxSelectField
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from wtforms import fields as wtf
 from wtforms import validators as v
 from wtforms.validators import ValidationError
@@ -130,7 +131,9 @@ CONVERTERS: dict[str, t.Callable[[Field, dict[str, t.Any], str], wtf.Field]] = {
 def _form_field(field: Field, level: str) -> wtf.Field:
     kw: dict[str, t.Any] = {
         "label": field.label,
-        "description": field.help_text,
+        # Flask-Admin prints a field's description with |safe; help text is an admin's
+        # words, so it goes in already escaped and shows as text.
+        "description": escape(field.help_text),
         "validators": _validators(field, level),
     }
     if field.default is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .changes import DictionaryError, bump_version, relabel_entity, update_field
 from .documents import EntityDefinition, FieldDefinition
+from .snapshot import Snapshot
 
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "profiles"
 
@@ -26,13 +27,36 @@ def available() -> dict[str, str]:
     return result
 
 
+def _read(key: str) -> dict:
+    return json.loads((FOLDER / f"{key}.json").read_text(encoding="utf-8"))
+
+
+def in_force(snapshot: Snapshot) -> str | None:
+    """The profile whose terms the dictionary uses now, or None once an admin has changed
+    any of them (the screens then say "custom")."""
+    for key in available():
+        profile = _read(key)
+        words_match = all(
+            (level.singular, level.plural) == (wanted["singular"], wanted["plural"])
+            for name, words in profile["entities"].items() if name in snapshot.entities
+            for level in snapshot.entity(name).levels
+            if (wanted := words["levels"].get(level.name)) is not None)
+        labels_match = all(
+            snapshot.fields.get(entity, {}).get(field) is None
+            or snapshot.field(entity, field).label == label
+            for dotted, label in profile.get("fields", {}).items()
+            for entity, field in [dotted.split(".", 1)])
+        if words_match and labels_match:
+            return key
+    return None
+
+
 def apply(key: str) -> list[str]:
     """Apply profile `key`; return what changed, in words."""
-    path = FOLDER / f"{key}.json"
     if key not in available():
         raise DictionaryError(f"There is no profile {key!r}; choose one of "
                               f"{', '.join(available())}.")
-    profile = json.loads(path.read_text(encoding="utf-8"))
+    profile = _read(key)
     changed: list[str] = []
     for name, words in profile["entities"].items():
         entity = EntityDefinition.objects(name=name).first()

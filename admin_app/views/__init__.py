@@ -42,7 +42,7 @@ def init_app(app: Flask) -> Admin:
             return
         if not request.path.startswith("/admin"):
             return
-        snapshot = dictionary.current()
+        snapshot = dictionary.current_or_default()
         for view in record_views:
             view.follow_dictionary(snapshot)
 

@@ -113,6 +113,16 @@ def _parse_sections(text: str) -> list[tuple[str, list[str]]]:
     return sections
 
 
+def _revision(value: str | None) -> int:
+    """The revision the form was read at (for the stale-save check). Only a hand-made
+    request can carry something else, and it gets a 400, not a crash."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        abort(400, description="The form's revision is not a number: reload the page and "
+                               "make the change again.")
+
+
 def _level_choices(entity: dictionary.Entity) -> list[SelectChoice]:
     return [SelectChoice(level.name, level.singular) for level in entity.levels]
 
@@ -122,7 +132,8 @@ class DictionaryView(AdminOnly, BaseView):
     def index(self) -> t.Any:
         snapshot = dictionary.current()
         return self.render("dictadmin/dictionary_index.html", snapshot=snapshot,
-                           profiles=profiles.available(), profile_form=FlaskForm())
+                           profiles=profiles.available(), profile_form=FlaskForm(),
+                           profile_in_force=profiles.in_force(snapshot))
 
     @expose("/<entity>/<field>/", methods=["GET", "POST"])
     def edit(self, entity: str, field: str) -> t.Any:
@@ -153,7 +164,7 @@ class DictionaryView(AdminOnly, BaseView):
                 if effects and not form.confirm.data:
                     return self.render("dictadmin/dictionary_field.html", form=form,
                                        definition=definition, effects=effects)
-                update_field(entity, name, expected_revision=int(form.revision.data or 0),
+                update_field(entity, name, expected_revision=_revision(form.revision.data),
                              **changes)
                 if renames and form.update_records.data:
                     moved = rename_choice_values(definition, renames)
@@ -179,7 +190,7 @@ class DictionaryView(AdminOnly, BaseView):
             try:
                 converted, kept = change_type(entity, field, form.type.data,
                                               keep_unconverted=form.keep_unconverted.data,
-                                              expected_revision=int(form.revision.data or 0))
+                                              expected_revision=_revision(form.revision.data))
             except DictionaryError as exc:
                 flash(str(exc), "error")
                 status = 409
@@ -234,7 +245,7 @@ class DictionaryView(AdminOnly, BaseView):
                      for lv in definition.levels}
             try:
                 relabel_entity(entity, words,
-                               expected_revision=int(request.form.get("revision") or 0))
+                               expected_revision=_revision(request.form.get("revision")))
             except DictionaryError as exc:
                 flash(str(exc), "error")
                 return self.render("dictadmin/dictionary_entity.html", form=form,
@@ -257,7 +268,7 @@ class DictionaryView(AdminOnly, BaseView):
             text = request.form.get("sections", "")
             try:
                 arrange_layout(entity, level, _parse_sections(text),
-                               expected_revision=int(request.form.get("revision") or 0))
+                               expected_revision=_revision(request.form.get("revision")))
             except DictionaryError as exc:
                 flash(str(exc), "error")
                 status = 409

@@ -14,9 +14,10 @@ import typing as t
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import request, url_for
-from flask_admin.form import BaseForm
-from flask_admin.helpers import get_form_data
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.form import BaseForm, FormOpts
+from flask_admin.helpers import get_form_data, get_redirect_target
 from mongoengine import QuerySet
 
 from .. import dictionary
@@ -25,10 +26,13 @@ from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
 from ..models import Contact
 from . import references
-from .archive import SHOW_ARCHIVED, SHOW_CURRENT, ArchivedFilter
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
+# The Archived tab: `?archived=1` lists archived records. A plain URL argument, carried
+# by Flask-Admin's paging and sorting links, rather than Flask-Admin's filter builder,
+# whose script inserts a filter's name (the Archive field's label) into the page as HTML.
+ARCHIVED_ARG = "archived"
 _refresh_lock = threading.Lock()
 
 
@@ -68,8 +72,6 @@ class RecordView(SecureModelView):
             self.reference_columns = [f for f in columns if f.type == "reference"]
             self.column_formatters = {f.name: self._reference_formatter(f)
                                       for f in self.reference_columns}
-            archived = snapshot.fields[self.entity].get("archived")
-            self.column_filters = [ArchivedFilter(archived.label if archived else "Archive")]
             self._refresh_cache()
             self.dictionary_version = snapshot.version
 
@@ -91,7 +93,8 @@ class RecordView(SecureModelView):
         return {"level": self.level}
 
     def get_query(self) -> QuerySet:
-        return self.model.objects(**self.list_restriction())
+        archived = {"archived": True} if self.showing_archived() else {"archived__ne": True}
+        return self.model.objects(**self.list_restriction(), **archived)
 
     def get_one(self, id: t.Any) -> t.Any:
         # Not restricted to this view's Level: after Save switches a record's Level,
@@ -112,10 +115,6 @@ class RecordView(SecureModelView):
 
     def get_list(self, page: int | None, sort_column: str, sort_desc: bool, search: str | None,
                  filters: t.Any, execute: bool = True, page_size: int | None = None) -> t.Any:
-        filters = list(filters or [])
-        archived_index = self._archived_filter_index()
-        if not any(index == archived_index for index, _name, _value in filters):
-            filters.append((archived_index, "archived", SHOW_CURRENT))
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=execute, page_size=page_size)
         if execute:
@@ -123,21 +122,12 @@ class RecordView(SecureModelView):
             references.prime(self.reference_columns, rows)
         return count, rows
 
-    def _archived_filter_index(self) -> int:
-        return next(i for i, f in enumerate(self._filters or []) if isinstance(f, ArchivedFilter))
-
     def archived_list_url(self, archived: bool) -> str:
-        """The list of current records, or of archived ones (the Archived filter applied)."""
-        if not archived:
-            return url_for(".index_view")
-        index = self._archived_filter_index()
-        arg = f"flt0_{self.get_filter_arg(index, self._filters[index])}"
-        return url_for(".index_view", **{arg: SHOW_ARCHIVED})
+        """The list of current records, or of archived ones."""
+        return url_for(".index_view", **({ARCHIVED_ARG: "1"} if archived else {}))
 
     def showing_archived(self) -> bool:
-        suffix = f"_{self._archived_filter_index()}"
-        return any(value == SHOW_ARCHIVED for key, value in request.args.items()
-                   if key.startswith("flt") and key.endswith(suffix))
+        return request.args.get(ARCHIVED_ARG) == "1"
 
     # -- forms -------------------------------------------------------------------------
 
@@ -177,10 +167,35 @@ class RecordView(SecureModelView):
             ]
         return form
 
-    def validate_form(self, form: t.Any) -> bool:
-        if request.form.get(LEVEL_SWITCH):
-            return False  # the Level changed: show its layout, keep values, save nothing
-        return super().validate_form(form)
+    def form_level(self, form: DictionaryForm) -> dictionary.Level:
+        """The Level a form is laid out for, with its words (for the page heading)."""
+        return dictionary.current().entity(self.entity).level(form.dictionary_level)
+
+    # A Level switch posts the form only to lay it out again: nothing is validated or
+    # saved, so Flask-Admin's views (which would say "Failed to create record.") are
+    # not involved.
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self) -> t.Any:
+        if request.method == "POST" and request.form.get(LEVEL_SWITCH):
+            return self._show_level(self.create_form(), self.create_template)
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self) -> t.Any:
+        if request.method == "POST" and request.form.get(LEVEL_SWITCH):
+            record = self.get_one(request.args.get("id"))
+            if record is None:
+                flash("That record does not exist (any more).", "error")
+                return redirect(get_redirect_target() or self.get_url(".index_view"))
+            return self._show_level(self.edit_form(record), self.edit_template, model=record)
+        return super().edit_view()
+
+    def _show_level(self, form: DictionaryForm, template: str, **context: t.Any) -> t.Any:
+        return self.render(template, form=form, level_switched=True,
+                           form_opts=FormOpts(widget_args=self.form_widget_args),
+                           return_url=get_redirect_target() or self.get_url(".index_view"),
+                           **context)
 
     # -- linked records --------------------------------------------------------------------
 

@@ -51,3 +51,9 @@ class SecureModelView(SignedInOnly, ModelView):
     can_delete = False
     page_size = 20
     can_set_page_size = True
+
+    @expose("/api/file/")
+    def api_file_view(self) -> t.Any:
+        # Flask-Admin serves GridFS files here; records keep no files, and the embedded
+        # store has no GridFS, so the endpoint is not offered.
+        abort(404)

@@ -1,0 +1,73 @@
+"""Error pages inside the admin layout: one sentence on what happened and what to do.
+
+A server error is logged with its traceback under a short reference, and the page
+shows that reference, so a user's report can be matched to the log line without the
+page giving anything away.
+"""
+
+from __future__ import annotations
+
+import secrets
+import typing as t
+
+from flask import Flask, current_app, g, request
+from flask_admin import Admin
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("Bad request", "The request could not be understood. Go back, reload the page "
+                         "and try again."),
+    403: ("Not allowed", "Your login does not give access to this page. Ask an admin if "
+                         "you need it."),
+    404: ("Page not found", "There is nothing at this address: the link may be old or the "
+                            "record may have been moved. Start again from the menu."),
+    405: ("Not allowed here", "This address does not take that kind of request. Use the "
+                              "buttons on the page instead."),
+    413: ("Too large", "What was sent is larger than this page accepts ({limit}), so it "
+                       "was not read. Send less at once; bulk data goes through "
+                       "Data → Import / Export, which accepts files up to {upload}."),
+    500: ("Something went wrong", "Something went wrong on our side and the request was "
+                                  "not completed. Try again; if it happens again, give "
+                                  "your admin the reference below."),
+}
+
+
+def megabytes(size: int | None) -> str:
+    return "no limit" if size is None else f"{size / 2**20:g} MB"
+
+
+def log_exception(app: Flask, exc_info: t.Any) -> None:
+    """Flask's `log_exception`, with a reference the error page can show."""
+    reference = g.error_reference = secrets.token_hex(4)
+    app.logger.error("Error %s on %s %s", reference, request.method, request.path,
+                     exc_info=exc_info)
+
+
+def init_app(app: Flask, admin: Admin) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> t.Any:
+        if error.code is None or error.code < 400:
+            return error
+        return render(admin, error)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> t.Any:
+        return render(admin, error)
+
+
+def render(admin: Admin, error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    title, message = MESSAGES.get(code, (error.name, "That request could not be completed."))
+    config = current_app.config
+    message = message.format(limit=megabytes(config.get("MAX_CONTENT_LENGTH")),
+                             upload=megabytes(config.get("MAX_UPLOAD_BYTES")))
+    # Our own aborts carry a sentence for the user; Werkzeug's defaults do not help one.
+    own = error.description if error.description != type(error).description else None
+    try:
+        page = admin.index_view.render("dictadmin/error.html", code=code, title=title,
+                                       message=message, detail=own,
+                                       reference=g.get("error_reference"))
+    except Exception:  # the layout itself may be what is broken (e.g. the store is down)
+        current_app.logger.exception("The error page for %s could not be drawn", code)
+        page = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+    return page, code
