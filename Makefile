@@ -5,19 +5,41 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test lint bench system-deps clean
+# Dependencies are installed only from these hash-checked locks (pip-tools), never
+# resolved afresh; `make lock` regenerates both from pyproject.toml, keeping current
+# pins where they still fit. Move one package on: make lock LOCK_ARGS='--upgrade-package flask-admin'
+APP_LOCK := requirements/app.txt
+DEV_LOCK := requirements/dev.txt
+PIP_TOOLS ?= pip-tools==7.6.2
+LOCK_ARGS ?=
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+.PHONY: run test lint bench lock system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The lock supplies every dependency; the project itself goes on top without resolving any.
+$(VENV)/.installed: pyproject.toml $(APP_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(APP_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The dev lock pins the app's dependencies to the same versions (it is compiled
+# against the app lock), so it satisfies `make run` too.
+$(VENV)/.installed-dev: pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
+
+$(BIN)/pip-compile: | $(BIN)/python
+	$(BIN)/pip install --quiet '$(PIP_TOOLS)'
+
+lock: | $(BIN)/pip-compile
+	$(PIP_COMPILE) --output-file $(APP_LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint $(APP_LOCK) --output-file $(DEV_LOCK) pyproject.toml
 
 # The embedded store is served by process workers (never threads): SQLite handles
 # cannot cross threads, and each worker connects after the fork.
