@@ -224,3 +224,13 @@ def test_markup_in_help_text_and_labels_is_shown_as_text(store_client):
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Where they work" in html
     assert "Dept &#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_an_org_that_no_longer_exists_is_an_error_not_a_blank(store_client):
+    """ReferenceField reads AjaxSelectField's `_formdata` (a Flask-Admin internal)."""
+    response = submit(store_client, "/admin/customer/new/", {
+        "name": "Ann Lee", "level": "Customer", "org": "ffffffffffffffffffffffff", "_ok": "OK"})
+    assert response.status_code == 200
+    assert field_error(response.get_data(as_text=True),
+                       "The chosen Org no longer exists; choose again.")
+    assert Customer.objects(name="Ann Lee").count() == 0
