@@ -19,7 +19,7 @@ def from_environment() -> dict[str, t.Any]:
         "MONGODB_DB": os.environ.get("MONGODB_DB", "dictadmin"),
         # Where the embedded store, the generated secret key and other local data live.
         "INSTANCE_PATH": os.environ.get("INSTANCE_PATH") or None,
-        # Unset means "generate one per instance folder" (see __init__._secret_key).
+        # Unset means "generate one per instance folder" (see __init__._instance_secret).
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "ADMIN_EMAIL": os.environ.get("ADMIN_EMAIL", "admin@example.com"),
         "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,

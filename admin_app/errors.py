@@ -14,6 +14,8 @@ from flask import Flask, current_app, g, request
 from flask_admin import Admin
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .limits import UPLOAD_ENDPOINTS
+
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "The request could not be understood. Go back, reload the page "
                          "and try again."),
@@ -26,6 +28,11 @@ MESSAGES: dict[int, tuple[str, str]] = {
     413: ("Too large", "What was sent is larger than this page accepts ({limit}), so it "
                        "was not read. Send less at once; bulk data goes through "
                        "Data → Import / Export, which accepts files up to {upload}."),
+    # The same, on the page that takes seed files.
+    -413: ("File too large", "The file is larger than the {upload} this page accepts, so "
+                             "it was not read. Split it into several files (JSON Lines "
+                             "splits at any line), or ask the operator to raise "
+                             "MAX_UPLOAD_MB."),
     500: ("Something went wrong", "Something went wrong on our side and the request was "
                                   "not completed. Try again; if it happens again, give "
                                   "your admin the reference below."),
@@ -57,7 +64,8 @@ def init_app(app: Flask, admin: Admin) -> None:
 
 def render(admin: Admin, error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
-    title, message = MESSAGES.get(code, (error.name, "That request could not be completed."))
+    key = -413 if code == 413 and request.endpoint in UPLOAD_ENDPOINTS else code
+    title, message = MESSAGES.get(key, (error.name, "That request could not be completed."))
     config = current_app.config
     message = message.format(limit=megabytes(config.get("MAX_CONTENT_LENGTH")),
                              upload=megabytes(config.get("MAX_UPLOAD_BYTES")))

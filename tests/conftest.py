@@ -18,8 +18,9 @@ from admin_app.models.users import ensure_first_admin
 from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login
 
 
-def make_app(tmp_path, store: str = "mongomock", **overrides):
-    config = {
+def app_config(tmp_path, store: str = "mongomock", **overrides):
+    """Settings for an app on a database of its own: mongomock or the embedded store."""
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "INSTANCE_PATH": str(tmp_path / "instance"),
@@ -29,7 +30,11 @@ def make_app(tmp_path, store: str = "mongomock", **overrides):
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         **overrides,
     }
-    app = create_app(config)
+
+
+def make_app(tmp_path, store: str = "mongomock", **overrides):
+    """An app with the default dictionary and the first admin installed."""
+    app = create_app(app_config(tmp_path, store, **overrides))
     with app.app_context():
         defaults.install()
         ensure_first_admin(ADMIN_EMAIL, ADMIN_PASSWORD)

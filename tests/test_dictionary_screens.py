@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from admin_app.dictionary.documents import FieldDefinition
 from admin_app.models import Customer
 
@@ -209,3 +211,20 @@ def test_an_invalid_pattern_is_refused_and_forms_keep_working(client):
     assert response.status_code == 409
     assert "The pattern is not a valid regular expression" in response.get_data(as_text=True)
     assert client.get("/admin/customer/new/").status_code == 200
+
+
+def test_the_level_choices_are_fixed_and_their_words_live_under_words(client):
+    from admin_app.dictionary.changes import DictionaryError, update_field
+
+    html = client.get("/admin/dictionary/customer/level/").get_data(as_text=True)
+    assert 'name="choices_text"' not in html and 'id="fixed-choices"' in html
+    with client.application.app_context(), \
+            pytest.raises(DictionaryError, match="choices are fixed"):
+        update_field("customer", "level", choices=["Customer", "Organisation"])
+    # Relabelling the field itself still works from the screen.
+    _page, revision = field_form(client, "/admin/dictionary/customer/level/")
+    response = submit(client, "/admin/dictionary/customer/level/",
+                      {"label": "Kind", "mandatory": ["Customer", "Org"], "revision": revision})
+    assert response.status_code == 302
+    assert FieldDefinition.objects.get(entity="customer", name="level").choices == \
+        ["Customer", "Org"]

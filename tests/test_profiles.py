@@ -56,3 +56,11 @@ def test_profile_selector_shows_the_profile_in_force_or_custom(client):
         update_field("customer", "name", label="Full name")
     chosen, html = selected_profile(client)
     assert chosen == "" and "In force: custom terms" in html
+
+
+def test_the_level_drop_down_uses_the_words_of_the_profile(client):
+    client.application.test_cli_runner().invoke(args=["dictionary", "profile", "cafm"])
+    html = client.get("/admin/customer/new/").get_data(as_text=True)
+    select = re.search(r'<select[^>]*id="level".*?</select>', html, re.S).group(0)
+    assert re.findall(r'<option[^>]*value="(\w+)"[^>]*>([^<]*)</option>', select) == [
+        ("Customer", "Tenant"), ("Org", "Contractor")]

@@ -142,7 +142,8 @@ def test_the_seed_upload_has_its_own_larger_limit(tmp_path):
                 "csrf_token": csrf_token(page), "file": (io.BytesIO(b" " * 300_000), "x.json")},
                 content_type="multipart/form-data")
             assert big.status_code == 413
-            assert "accepts files up to 0.25 MB" in error_message(big)
+            assert "The file is larger than the 0.25 MB this page accepts" in \
+                error_message(big)
     finally:
         mongoengine.disconnect()
 

@@ -246,6 +246,12 @@ def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
                               f"but not retired.")
+    if definition.system and "choices" in changes \
+            and list(changes["choices"] or ()) != list(definition.choices or ()):
+        # The Level's choices are the Levels the code knows (Customer, Org): renaming
+        # one would empty the Orgs list. Their words are changed as entity words.
+        raise DictionaryError(f"{definition.label} is a system field: its choices are fixed; "
+                              f"change the words shown for them under Words.")
     new_type = changes.get("type", definition.type)
     if new_type == definition.type:
         return

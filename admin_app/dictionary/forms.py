@@ -20,7 +20,7 @@ from wtforms import validators as v
 from wtforms.validators import ValidationError
 
 from ..lookups import LOOKUPS
-from .snapshot import Field, Section, Snapshot
+from .snapshot import Entity, Field, Section, Snapshot
 from .values import to_storage
 
 
@@ -86,6 +86,14 @@ def _choice(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
     return wtf.SelectField(choices=blank + [wtf.SelectChoice(c) for c in field.choices], **kw)
 
 
+def _level(entity: Entity, kw: dict[str, t.Any]) -> wtf.Field:
+    """A record's Level: the values are the Level names the code works with, the words
+    shown for them are the dictionary's (User, Tenant…)."""
+    kw["validators"] = []  # always one of the Levels: SelectField refuses anything else
+    return wtf.SelectField(choices=[wtf.SelectChoice(lv.name, lv.singular)
+                                    for lv in entity.levels], **kw)
+
+
 def _reference(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
     kw["render_kw"] = {"data-placeholder": f"Type to search {field.label}"}
     return ReferenceField(LOOKUPS[field.target], allow_blank=not field.is_mandatory(level), **kw)
@@ -128,7 +136,7 @@ CONVERTERS: dict[str, t.Callable[[Field, dict[str, t.Any], str], wtf.Field]] = {
 }
 
 
-def _form_field(field: Field, level: str) -> wtf.Field:
+def _form_field(field: Field, level: str, entity: Entity) -> wtf.Field:
     kw: dict[str, t.Any] = {
         "label": field.label,
         # Flask-Admin prints a field's description with |safe; help text is an admin's
@@ -139,6 +147,8 @@ def _form_field(field: Field, level: str) -> wtf.Field:
     if field.default is not None:
         kw["default"] = date.fromisoformat(field.default) if field.type == "date" \
             and isinstance(field.default, str) else field.default
+    if field.system and field.name == "level":
+        return _level(entity, kw)
     return CONVERTERS[field.type](field, kw, level)
 
 
@@ -149,7 +159,8 @@ def form_class(snapshot: Snapshot, entity: str, level: str) -> type[DictionaryFo
         sections = snapshot.layout(entity, level)
         names = [name for section in sections for name in section.fields]
         definitions = tuple(snapshot.field(entity, name) for name in names)
-        attrs: dict[str, t.Any] = {d.name: _form_field(d, level) for d in definitions}
+        words = snapshot.entity(entity)
+        attrs: dict[str, t.Any] = {d.name: _form_field(d, level, words) for d in definitions}
         attrs.update(dictionary_fields=definitions, layout_sections=sections,
                      dictionary_level=level)
         return type(f"{entity.title()}{level}Form", (DictionaryForm,), attrs)

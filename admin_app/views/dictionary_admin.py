@@ -157,7 +157,7 @@ class DictionaryView(AdminOnly, BaseView):
                 for key in ("default", "minimum", "maximum"):
                     changes[key] = parse_value(definition.type, getattr(form, key).data,
                                                getattr(form, key).label.text)
-                if definition.type == "choice":
+                if definition.type == "choice" and not definition.system:
                     changes["choices"], renames = parse_choices(form.choices_text.data or "")
                     effects = choice_effects(definition, changes["choices"], renames)
                 effects += preview(definition, changes)

@@ -1,0 +1,375 @@
+"""Every page a signed-in admin or agent can reach answers without a server error.
+
+The store is prepared exactly as `make run` does it (`flask setup`: the default
+dictionary, the demo data loaded through the seed importer, the first admin), then a
+crawler starts at /admin/ and follows every link under /admin breadth-first, so a
+page that no other test happens to open cannot be broken unnoticed. All failures of
+one crawl are collected and reported together, so one run shows every broken page.
+
+The "markup" scenario replaces every dictionary string (labels, help texts, choices,
+section titles, entity and Level words, text defaults) with text carrying HTML and
+crawls again: no page may break, and no page may contain the markup unescaped.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+import mongoengine
+import pytest
+from flask import Flask
+from markupsafe import escape
+
+from admin_app import create_app
+from admin_app.dictionary.changes import bump_version
+from admin_app.dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
+from admin_app.models import SLA, Contact, Contract, Customer, User
+
+from .conftest import app_config
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login
+
+AGENT_EMAIL = "agent@example.com"
+AGENT_PASSWORD = "agent-pass"
+
+# Text that only appears in a page when an error escaped into the HTML.
+TRACEBACK_MARKERS = ("Traceback (most recent call last)", "werkzeug.exceptions",
+                     "jinja2.exceptions")
+# List pages are crawled at their first page only: these arguments just re-sort or page.
+PAGING_ARGS = {"page", "sort", "desc", "page_size"}
+# Screens only an admin may open; an agent must get 403 there (not a crash, not the page).
+ADMIN_ONLY = ("/admin/dictionary/", "/admin/seed/")
+# Reference targets a record form may search (admin_app.lookups.LOOKUPS), per record view.
+LOOKUP_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
+RECORD_VIEWS = ("customer", "org", "contact")
+
+SCRIPT_PAYLOAD = "<script>alert(1)</script>"
+IMG_PAYLOAD = "<img src=x onerror=alert(1)>"
+PAYLOADS = (SCRIPT_PAYLOAD, IMG_PAYLOAD)
+ESCAPED_IMG = str(escape(IMG_PAYLOAD))  # how the markup reads in a page that shows it as text
+
+
+# -- the store, as `make run` prepares it ---------------------------------------------------
+
+def set_up_like_make_run(tmp_path, store: str) -> Flask:
+    """An app whose store was prepared by the real `flask setup` command (no pre-install).
+
+    Same settings as tests.conftest.make_app, but the dictionary, the demo data (through
+    the importer) and the first admin all come from `setup`, as with `make run`.
+    """
+    app = create_app(app_config(tmp_path, store))
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert Customer.objects.count() > 0, "setup loaded no demo data:\n" + result.output
+        agent = User(email=AGENT_EMAIL, role="agent")
+        agent.set_password(AGENT_PASSWORD)
+        agent.save()
+    return app
+
+
+def marked(text: str) -> str:
+    """The original words followed by markup that would run if it reached the page raw."""
+    return f'{text} ">{IMG_PAYLOAD}{SCRIPT_PAYLOAD}'
+
+
+def mark_up_dictionary() -> None:
+    """Put markup into every string of the dictionary, as a careless or hostile admin might.
+
+    Written through the documents (the screens and `changes` would do the same to the
+    stored strings), then the version is bumped so every process rebuilds its views.
+    The `level` field's choices are changed too (the screens refuse that; the documents
+    do not): the Level drop-down takes its options from the Levels, so pages survive.
+    """
+    for definition in FieldDefinition.objects:
+        definition.label = marked(definition.label)
+        definition.help_text = marked(definition.help_text or f"Help for {definition.name}")
+        definition.choices = [marked(choice) for choice in definition.choices or ()]
+        if definition.type in ("text", "longtext"):
+            definition.default = marked(definition.default or f"Default {definition.name}")
+        definition.save()
+    for layout in LayoutDefinition.objects:
+        for section in layout.sections:
+            section.title = marked(section.title)
+        layout.save()
+    for entity in EntityDefinition.objects:
+        entity.singular = marked(entity.singular)
+        entity.plural = marked(entity.plural)
+        for level in entity.levels:
+            level.singular = marked(level.singular)
+            level.plural = marked(level.plural)
+        entity.save()
+    bump_version()
+
+
+# -- the crawler ------------------------------------------------------------------------------
+
+class _Links(HTMLParser):
+    """Collects where a page leads: link targets, GET form actions, AJAX lookup URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+        self.archived_tab: str | None = None  # the list's Archived tab (a#show-archived)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.targets.append(values["href"])
+            if values.get("id") == "show-archived":
+                self.archived_tab = values["href"]
+        elif tag == "form" and (values.get("method") or "get").lower() == "get" \
+                and values.get("action"):
+            self.targets.append(values["action"])
+        if values.get("data-url") and "/ajax/lookup/" in values["data-url"]:
+            # A searchable reference field: what its drop-down asks while the user types.
+            self.targets.append(values["data-url"] + "&query=")
+
+
+def page_key(url: str) -> str:
+    """A URL without its fragment and its `url=` return address, for "visited once"."""
+    parts = urlsplit(url)
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if k != "url")
+    return parts.path + ("?" + urlencode(query) if query else "")
+
+
+def followable(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in ("", "http") or parts.netloc not in ("", "localhost"):
+        return False
+    if not parts.path.startswith("/admin") or "/static/" in parts.path:
+        return False
+    if "logout" in parts.path:
+        return False
+    args = {k for k, _v in parse_qsl(parts.query, keep_blank_values=True)}
+    return not args & PAGING_ARGS
+
+
+def is_admin_only(url: str) -> bool:
+    return urlsplit(url).path.startswith(ADMIN_ONLY)
+
+
+@dataclass
+class Crawl:
+    role: str
+    statuses: dict[str, int] = field(default_factory=dict)  # page_key -> status (0: raised)
+    escaped_markup: set[str] = field(default_factory=set)  # pages showing the markup as text
+    archived_tabs: dict[str, str] = field(default_factory=dict)  # list path -> its tab's key
+    failures: list[str] = field(default_factory=list)
+
+    def visited(self, path: str) -> set[str]:
+        """The keys of visited pages at `path` (any query)."""
+        return {key for key in self.statuses if urlsplit(key).path == path}
+
+    def visited_ids(self, path: str) -> set[str]:
+        """The `id` of every page at `path` that answered 200 (edit pages)."""
+        return {dict(parse_qsl(urlsplit(key).query)).get("id", "") for key in self.visited(path)
+                if self.statuses[key] == 200}
+
+    def report(self) -> str:
+        return (f"{len(self.failures)} broken pages for the {self.role} "
+                f"({len(self.statuses)} visited):\n  " + "\n  ".join(self.failures))
+
+
+def crawl(client, role: str, extra: Iterable[str] = (), check_markup: bool = False) -> Crawl:
+    """Breadth-first from /admin/ (plus `extra`), each page once; never POSTs."""
+    result = Crawl(role)
+    queue = deque([("/admin/", "start"), *((url, "requested") for url in extra)])
+    seen = {page_key(url) for url, _ in queue}
+    while queue:
+        url, source = queue.popleft()
+        key = page_key(url)
+        try:
+            response = client.get(url)
+        except Exception as exc:  # TESTING propagates a view's exception instead of a 500
+            result.statuses[key] = 0
+            result.failures.append(f"500 {url}  (linked from {source}): raised "
+                                   f"{_where(exc)}")
+            continue
+        body = response.get_data(as_text=True)
+        response.close()  # a file download holds its file open until closed
+        result.statuses[key] = response.status_code
+        if ESCAPED_IMG in body:
+            result.escaped_markup.add(key)
+        problem = judge(role, url, response.status_code, response.headers, body, check_markup)
+        if problem:
+            result.failures.append(f"{response.status_code} {url}  (linked from {source}): "
+                                   f"{problem}")
+        targets: list[str] = []
+        if response.status_code in (301, 302, 303, 307, 308):
+            targets = [response.headers["Location"]]
+        elif response.mimetype == "text/html":
+            parser = _Links()
+            parser.feed(body)
+            targets = parser.targets
+            if parser.archived_tab:
+                tab = urljoin("http://localhost" + url, parser.archived_tab)
+                result.archived_tabs[urlsplit(url).path] = page_key(tab)
+        for target in targets:
+            absolute = urljoin("http://localhost" + url, target)
+            if not followable(absolute):
+                continue
+            parts = urlsplit(absolute)
+            local = parts.path + ("?" + parts.query if parts.query else "")
+            if page_key(local) not in seen:
+                seen.add(page_key(local))
+                queue.append((local, url))
+    return result
+
+
+def _where(exc: BaseException) -> str:
+    """The exception, the app's innermost frame it came through and the frame that raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "admin_app" in Path(f.filename).parts]
+    shown = ([ours[-1]] if ours and ours[-1] is not frames[-1] else []) + frames[-1:]
+    where = " ... ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in shown)
+    return f"{type(exc).__name__}: {str(exc)[:300]}  [{where}]"
+
+
+def judge(role: str, url: str, status: int, headers, body: str, check_markup: bool) -> str:
+    """Why this response is a broken page, or "" when it is fine."""
+    if status >= 500:
+        return "server error" + _last_line(body)
+    for marker in TRACEBACK_MARKERS:
+        if marker in body:
+            return f"the page shows {marker!r}" + _last_line(body)
+    if check_markup and headers.get("Content-Type", "").startswith("text/html"):
+        raw = [p for p in PAYLOADS if p in body]
+        if raw:
+            where = body.index(raw[0])
+            return (f"dictionary markup reaches the page unescaped: {', '.join(raw)} in "
+                    f"...{body[max(0, where - 100):where + 40]!r}")
+    if role == "agent" and is_admin_only(url):
+        return "" if status == 403 else f"an agent must get 403 on admin-only screens, not {status}"
+    if status in (301, 302, 303, 307, 308) and "/login" in headers.get("Location", ""):
+        return "signed out: redirected to the sign-in page"
+    if status >= 400:
+        return f"answered {status} to a URL the app links to or its forms request"
+    if "/ajax/lookup/" in url:
+        try:
+            json.loads(body)
+        except ValueError:
+            return "the lookup did not answer JSON"
+    return ""
+
+
+def _last_line(body: str) -> str:
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    return f": {lines[-1][:300]}" if lines else ""
+
+
+# -- what the crawl must have covered -----------------------------------------------------
+
+def lookup_urls() -> list[str]:
+    """Every reference search a record form can make: the opened drop-down (no text yet)
+    and a typed letter (the text search)."""
+    return [f"/admin/{view}/ajax/lookup/?name={target}&query={text}"
+            for view in RECORD_VIEWS for target in LOOKUP_TARGETS for text in ("", "a")]
+
+
+def admin_only_urls() -> list[str]:
+    """The dictionary and import/export screens, from what the dictionary holds."""
+    urls = ["/admin/dictionary/", "/admin/dictionary/history/", "/admin/seed/",
+            "/admin/seed/export/"]
+    for entity in EntityDefinition.objects:
+        urls.append(f"/admin/dictionary/entity/{entity.name}/")
+        urls.append(f"/admin/dictionary/{entity.name}/new/")
+    for definition in FieldDefinition.objects:
+        urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/")
+        if not definition.system:
+            urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/type/")
+    for layout in LayoutDefinition.objects:
+        urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
+    return urls
+
+
+def record_ids() -> dict[str, set[str]]:
+    """The edit pages every record of the demo has, keyed by the view that lists it.
+
+    Read raw from the collections: the test must count the records even when the
+    model cannot load them (that is for the crawl to report).
+    """
+    def ids(model, **query) -> set[str]:
+        return {str(doc["_id"]) for doc in model._get_collection().find(query, {"_id": 1})}
+
+    return {
+        "customer": ids(Customer, level="Customer"),
+        "org": ids(Customer, level="Org"),
+        "contact": ids(Contact),
+        "contract": ids(Contract),
+        "sla": ids(SLA),
+    }
+
+
+def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str]) -> None:
+    """The crawl reached every list, every record's edit page and, for the admin, every
+    dictionary and import/export screen; so it cannot pass by visiting nothing."""
+    missing = [f"/admin/{view}/" for view in ids if f"/admin/{view}/" not in result.statuses]
+    for view, expected in ids.items():
+        assert expected, f"the demo has no {view} records"
+        missing += [f"/admin/{view}/edit/?id={pk}" for pk in
+                    sorted(expected - result.visited_ids(f"/admin/{view}/edit/"))]
+    for view in RECORD_VIEWS:
+        tab = result.archived_tabs.get(f"/admin/{view}/")
+        if tab is None or tab not in result.statuses:
+            missing.append(f"the Archived tab (a#show-archived) of /admin/{view}/")
+    if not result.visited("/admin/contact/new/"):
+        missing.append("Add contact (/admin/contact/new/?customer=...)")
+    if result.role == "admin":
+        missing += [url for url in admin_only if page_key(url) not in result.statuses]
+    assert not missing, "the crawl never reached:\n  " + "\n  ".join(missing)
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+@pytest.fixture(params=["mongomock", "embedded"])
+def demo_app(request, tmp_path):
+    app = set_up_like_make_run(tmp_path, request.param)
+    yield app
+    mongoengine.disconnect()
+
+
+def crawl_as(app: Flask, role: str, check_markup: bool = False) -> Crawl:
+    """Sign in as `role` and crawl; the AJAX lookups and, for an agent, the admin-only
+    screens (which its menu does not link) are requested explicitly."""
+    email, password = (ADMIN_EMAIL, ADMIN_PASSWORD) if role == "admin" \
+        else (AGENT_EMAIL, AGENT_PASSWORD)
+    with app.app_context():
+        extra = lookup_urls() + (admin_only_urls() if role == "agent" else [])
+    with app.test_client() as client:
+        assert login(client, email, password).status_code == 302
+        return crawl(client, role, extra, check_markup)
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
+    result = crawl_as(demo_app, role)
+    with demo_app.app_context():
+        ids, admin_only = record_ids(), admin_only_urls()
+    if result.failures:
+        pytest.fail(result.report(), pytrace=False)
+    assert_covered(result, ids, admin_only)
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_dictionary_markup_is_escaped_on_every_page(demo_app, role):
+    with demo_app.app_context():
+        mark_up_dictionary()
+        ids, admin_only = record_ids(), admin_only_urls()
+    result = crawl_as(demo_app, role, check_markup=True)
+    if result.failures:
+        pytest.fail(result.report(), pytrace=False)
+    assert_covered(result, ids, admin_only)
+    # The markup really reached the screens, shown as text: every record form and list.
+    dictionary_pages = {key for key in result.statuses if result.statuses[key] == 200
+                        and urlsplit(key).path.split("/")[2] in RECORD_VIEWS
+                        and "/ajax/" not in key}
+    plain = sorted(dictionary_pages - result.escaped_markup)
+    assert dictionary_pages and not plain, f"pages not showing the dictionary's words: {plain}"
