@@ -17,7 +17,7 @@ from bson.errors import InvalidId
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 
-from .models import SLA, Contact, Contract, Customer
+from .targets import TARGETS
 
 MAX_ROWS = 50  # most rows one lookup request returns (the drop-down asks for 10)
 
@@ -63,14 +63,8 @@ class RecordLookup(QueryAjaxModelLoader):
 
 def build_lookups() -> dict[str, RecordLookup]:
     """One loader per reference target the dictionary may name."""
-    return {
-        "org": RecordLookup("org", Customer, level="Org"),
-        "customer": RecordLookup("customer", Customer, level="Customer"),
-        "record": RecordLookup("record", Customer),
-        "contact": RecordLookup("contact", Contact),
-        "contract": RecordLookup("contract", Contract),
-        "sla": RecordLookup("sla", SLA),
-    }
+    return {name: RecordLookup(name, target.model, **target.restriction())
+            for name, target in TARGETS.items()}
 
 
 LOOKUPS = build_lookups()

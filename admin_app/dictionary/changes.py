@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import typing as t
+from datetime import date
 
 from mongoengine.errors import DoesNotExist
 
-from . import history, impact
+from . import history, impact, rules
 from .documents import FIELD_TYPES, DictionaryVersion, FieldDefinition, LayoutDefinition
 from .snapshot import Field
 
@@ -63,7 +64,7 @@ def add_field(entity: str, name: str, label: str, type: str, *,
         raise DictionaryError("A reference field must say what it refers to.")
     if type == "choice" and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
-    _check_pattern(attributes.get("pattern"))
+    _check_pattern(attributes.get("pattern"), type)
     layouts = []
     for level, title in (sections or {}).items():
         layout = LayoutDefinition.objects(entity=entity, level=level).first()
@@ -224,25 +225,25 @@ def preview(definition: FieldDefinition, changes: dict[str, t.Any]) -> list[str]
             effects.append(f"{outside} existing values are outside the new range.")
     pattern = changes.get("pattern")
     if pattern and pattern != definition.pattern:
-        _check_pattern(pattern)
+        _check_pattern(pattern, definition.type)
         if odd := impact.not_matching(entity, name, pattern):
             effects.append(f"{odd} existing values do not match the new pattern.")
     return effects
 
 
-def _check_pattern(pattern: str | None) -> None:
-    """A pattern that does not compile would break every form that shows the field."""
-    if pattern:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise DictionaryError(f"The pattern is not a valid regular expression ({exc}).") \
-                from exc
+def _check_pattern(pattern: str | None, field_type: str) -> None:
+    """A pattern that does not compile, cannot run in bounded time or does not suit the
+    type would break or hang every form that shows the field: refused, in the rulebook's
+    words."""
+    try:
+        rules.check_pattern(pattern, field_type)
+    except rules.PatternError as exc:
+        raise DictionaryError(str(exc)) from exc
 
 
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
                   keep_unconverted: bool) -> None:
-    _check_pattern(changes.get("pattern"))
+    _check_pattern(changes.get("pattern"), changes.get("type", definition.type))
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
                               f"but not retired.")
@@ -392,25 +393,12 @@ def rename_choice_values(definition: FieldDefinition, renames: dict[str, str]) -
 
 
 def parse_value(field_type: str, text: str | None, what: str) -> t.Any:
-    """Read a typed value (a default, a bound) typed by an admin; blank means none."""
-    from datetime import date
-
-    text = (text or "").strip()
-    if not text:
+    """Read a typed setting (a default, a bound) by the rules for a value of that type;
+    blank means none. Dates are kept as YYYY-MM-DD text in the definition."""
+    if not (text or "").strip():
         return None
     try:
-        if field_type == "integer":
-            return int(text)
-        if field_type == "decimal":
-            return float(text)
-        if field_type == "date":
-            return date.fromisoformat(text).isoformat()
-    except ValueError as exc:
-        kind = {"integer": "a whole number", "decimal": "a number",
-                "date": "a date written YYYY-MM-DD"}[field_type]
-        raise DictionaryError(f"{what} must be {kind}.") from exc
-    if field_type == "boolean":
-        if text.lower() not in ("true", "false"):
-            raise DictionaryError(f"{what} must be true or false.")
-        return text.lower() == "true"
-    return text
+        value = rules.parse_typed(field_type, text, what)
+    except rules.Invalid as exc:
+        raise DictionaryError(str(exc)) from exc
+    return value.isoformat() if isinstance(value, date) else value

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import mongoengine as me
 
+from ..targets import TARGETS
+
 FIELD_TYPES = (
     "text", "longtext", "integer", "decimal", "date", "boolean",
     "choice", "email", "phone", "url", "reference",
 )
-REFERENCE_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
+REFERENCE_TARGETS = tuple(TARGETS)
 
 
 class LevelDefinition(me.EmbeddedDocument):

@@ -1,7 +1,9 @@
 """Builds the WTForms form for an entity and Level from the dictionary.
 
 A converter table keyed by dictionary type (as Flask-Admin's `CustomModelConverter`
-does for model field types) turns each field definition into a WTForms field. A new
+does for model field types) turns each field definition into a WTForms field: the
+table only picks the widget; reading and checking a value is the rulebook's
+(`rules.py`), as it is for the importer. A new
 class is made per (version, entity, Level) and kept with the snapshot, so an admin's
 change shows on the next request and a shared class is never mutated.
 """
@@ -20,24 +22,49 @@ from wtforms import validators as v
 from wtforms.validators import ValidationError
 
 from ..lookups import LOOKUPS
+from .rules import Invalid, Rule, rule
 from .snapshot import Entity, Field, Section, Snapshot
 from .values import to_storage
 
 
-class Mandatory(v.DataRequired):
-    """Requires a value, naming the field; a DataRequired so Flask-Admin stars the label.
+class RuleCheck:
+    """The rulebook's check as a WTForms validator: the form decides nothing itself."""
 
-    Unlike DataRequired it accepts 0 and False-y numbers: only blank means missing.
-    """
-
-    def __init__(self, label: str) -> None:
-        super().__init__(message=f"{label} is mandatory.")
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
 
     def __call__(self, form: t.Any, field: t.Any) -> None:
-        data = field.data
-        if data is None or (isinstance(data, str) and not data.strip()) or data == []:
-            field.errors[:] = []
-            raise v.StopValidation(self.message)
+        if field.process_errors:  # the text did not read as a value: that says it all
+            raise v.StopValidation()
+        try:
+            self.rule.check(field.data)
+        except Invalid as exc:
+            raise v.StopValidation(str(exc)) from exc
+
+
+class MandatoryCheck(RuleCheck, v.DataRequired):
+    """The same check on a mandatory field: a DataRequired, so Flask-Admin stars its label."""
+
+
+class Parsed:
+    """Reads what was typed with the rulebook, so a form and a file read a value alike."""
+
+    rule: Rule
+
+    def __init__(self, *args: t.Any, rule: Rule, **kwargs: t.Any) -> None:
+        self.rule = rule
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            self.data = self.rule.from_text(valuelist[0] if valuelist else "")
+        except Invalid as exc:
+            self.data = None
+            raise ValueError(str(exc)) from exc
+
+
+def _parsed(field_class: type[wtf.Field]) -> type[wtf.Field]:
+    return type(f"Parsed{field_class.__name__}", (Parsed, field_class), {})
 
 
 class ReferenceField(AjaxSelectField):
@@ -66,24 +93,11 @@ class DictionaryForm(FlaskForm):
             setattr(obj, definition.name, to_storage(definition, self[definition.name].data))
 
 
-def _validators(field: Field, level: str) -> list[t.Any]:
-    checks: list[t.Any] = [Mandatory(field.label) if field.is_mandatory(level) else v.Optional()]
-    if field.max_length and field.type in ("text", "longtext", "email", "phone", "url"):
-        checks.append(v.Length(max=field.max_length,
-                               message=f"{field.label} must be at most {field.max_length} "
-                                       f"characters."))
-    if field.pattern:
-        checks.append(v.Regexp(field.pattern,
-                               message=f"{field.label} does not have the expected format."))
-    low, high = field.bounds()
-    if (low is not None or high is not None) and field.type in ("integer", "decimal", "date"):
-        checks.append(v.NumberRange(min=low, max=high, message=field.range_message()))
-    return checks
-
-
-def _choice(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
-    blank = [] if field.is_mandatory(level) else [wtf.SelectChoice("", "")]
-    return wtf.SelectField(choices=blank + [wtf.SelectChoice(c) for c in field.choices], **kw)
+def _choice(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
+    blank = [] if rule.mandatory else [wtf.SelectChoice("", "")]
+    return _parsed(wtf.SelectField)(
+        choices=blank + [wtf.SelectChoice(c) for c in rule.field.choices],
+        validate_choice=False, rule=rule, **kw)  # the rulebook checks the choice
 
 
 def _level(entity: Entity, kw: dict[str, t.Any]) -> wtf.Field:
@@ -94,62 +108,52 @@ def _level(entity: Entity, kw: dict[str, t.Any]) -> wtf.Field:
                                     for lv in entity.levels], **kw)
 
 
-def _reference(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
-    kw["render_kw"] = {"data-placeholder": f"Type to search {field.label}"}
-    return ReferenceField(LOOKUPS[field.target], allow_blank=not field.is_mandatory(level), **kw)
+def _reference(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
+    kw["render_kw"] = {"data-placeholder": f"Type to search {rule.label}"}
+    return ReferenceField(LOOKUPS[rule.field.target], allow_blank=not rule.mandatory, **kw)
 
 
-def _email(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
-    kw["validators"].append(v.Email(message=f"{field.label} must be an email address."))
-    return wtf.EmailField(**kw)
+def _widget(field_class: type[wtf.Field], **extra: t.Any) -> t.Callable[..., wtf.Field]:
+    """A field of `field_class`'s widget whose text the rulebook reads."""
+    parsed = _parsed(field_class)
 
-
-def _url(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
-    kw["validators"].append(v.URL(message=f"{field.label} must be a web address."))
-    return wtf.URLField(**kw)
-
-
-def _simple(field_class: type[wtf.Field], **extra: t.Any) -> t.Callable[..., wtf.Field]:
-    def convert(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
-        return field_class(**kw, **extra)
+    def convert(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
+        return parsed(rule=rule, **kw, **extra)
 
     return convert
 
 
-def _boolean(field: Field, kw: dict[str, t.Any], level: str) -> wtf.Field:
-    kw["validators"] = []  # an unticked box is a value (False), never "missing"
-    return wtf.BooleanField(**kw)
-
-
-CONVERTERS: dict[str, t.Callable[[Field, dict[str, t.Any], str], wtf.Field]] = {
-    "text": _simple(wtf.StringField),
-    "longtext": _simple(wtf.TextAreaField),
-    "phone": _simple(wtf.TelField),
-    "integer": _simple(wtf.IntegerField),
-    "decimal": _simple(wtf.DecimalField),
-    "date": _simple(wtf.DateField, widget=DatePickerWidget()),
-    "boolean": _boolean,
+# Which widget shows each dictionary type; what a value means is the rulebook's.
+CONVERTERS: dict[str, t.Callable[[Rule, dict[str, t.Any]], wtf.Field]] = {
+    "text": _widget(wtf.StringField),
+    "longtext": _widget(wtf.TextAreaField),
+    "phone": _widget(wtf.TelField),
+    "email": _widget(wtf.EmailField),
+    "url": _widget(wtf.URLField),
+    "integer": _widget(wtf.IntegerField),
+    "decimal": _widget(wtf.DecimalField, places=None),
+    "date": _widget(wtf.DateField, widget=DatePickerWidget()),
+    "boolean": _widget(wtf.BooleanField),
     "choice": _choice,
-    "email": _email,
-    "url": _url,
     "reference": _reference,
 }
 
 
-def _form_field(field: Field, level: str, entity: Entity) -> wtf.Field:
+def _form_field(rule: Rule, entity: Entity) -> wtf.Field:
+    field = rule.field
     kw: dict[str, t.Any] = {
         "label": field.label,
         # Flask-Admin prints a field's description with |safe; help text is an admin's
         # words, so it goes in already escaped and shows as text.
         "description": escape(field.help_text),
-        "validators": _validators(field, level),
+        "validators": [(MandatoryCheck if rule.mandatory else RuleCheck)(rule)],
     }
     if field.default is not None:
         kw["default"] = date.fromisoformat(field.default) if field.type == "date" \
             and isinstance(field.default, str) else field.default
     if field.system and field.name == "level":
         return _level(entity, kw)
-    return CONVERTERS[field.type](field, kw, level)
+    return CONVERTERS[field.type](rule, kw)
 
 
 def form_class(snapshot: Snapshot, entity: str, level: str) -> type[DictionaryForm]:
@@ -160,7 +164,9 @@ def form_class(snapshot: Snapshot, entity: str, level: str) -> type[DictionaryFo
         names = [name for section in sections for name in section.fields]
         definitions = tuple(snapshot.field(entity, name) for name in names)
         words = snapshot.entity(entity)
-        attrs: dict[str, t.Any] = {d.name: _form_field(d, level, words) for d in definitions}
+        attrs: dict[str, t.Any] = {
+            d.name: _form_field(rule(snapshot, entity, d.name, level), words)
+            for d in definitions}
         attrs.update(dictionary_fields=definitions, layout_sections=sections,
                      dictionary_level=level)
         return type(f"{entity.title()}{level}Form", (DictionaryForm,), attrs)

@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 
 from .. import dictionary
 from ..dictionary.values import to_storage
+from ..targets import TARGETS
 from .identities import AMBIGUOUS, BatchKeys, Finder, identity
 from .kinds import BY_NAME, KINDS, TIERS, Kind
 from .report import Failure, Report
@@ -304,8 +305,7 @@ def _key_text(kind: Kind, raw: dict) -> str:
 
 
 def _target_words(target: str) -> str:
-    return {"org": "Org", "customer": "Customer", "record": "Customer or Org",
-            "contact": "Contact", "contract": "Contract", "sla": "SLA"}[target]
+    return TARGETS[target].words
 
 
 __all__ = ["KINDS", "Options", "count_records", "load"]

@@ -25,6 +25,7 @@ from collections import defaultdict
 from bson import ObjectId
 
 from .. import db
+from ..targets import TARGETS
 from .kinds import BY_NAME, KINDS, Kind
 from .load_keys import Entry, LoadKeys
 
@@ -32,8 +33,7 @@ AMBIGUOUS = object()
 IN_CHUNK = 100  # values per `$in` query
 # A reference names its record by one of these, tried in this order.
 REFERENCE_FIELDS = ("external_id", "email", "name")
-TARGET_KINDS = {"org": ("orgs",), "customer": ("customers",), "record": ("customers", "orgs"),
-                "contact": ("contacts",), "contract": ("contracts",), "sla": ("slas",)}
+TARGET_KINDS = {name: target.kinds for name, target in TARGETS.items()}
 # How a reference may name a record of each kind (a contact: by its external_id only).
 NAMED_BY = {kind.name: tuple(f for f in REFERENCE_FIELDS if f in kind.identity)
             for kind in KINDS}

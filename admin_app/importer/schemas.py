@@ -1,10 +1,11 @@
 """Marshmallow schemas for bulk data, built from the live dictionary.
 
 One schema per (entity, Level) and dictionary version, so a label, a mandatory flag or a
-custom field an admin just added is enforced by the next load. Messages name the field
-by its current label. Reference fields arrive as natural keys (text) and are resolved
-to records later; any non-scalar value (such as `{"$gt": ""}`) fails type validation,
-so nothing from a file is ever used as a query operator.
+custom field an admin just added is enforced by the next load. Each field reads and
+checks its value with the rulebook (`dictionary/rules.py`), as the forms do, so a
+value gets the same verdict and message either way. Reference fields arrive as
+natural keys (text) and are resolved to records later; any non-scalar value (such as
+`{"$gt": ""}`) fails type validation, so nothing from a file is used as a query operator.
 """
 
 from __future__ import annotations
@@ -13,66 +14,29 @@ import typing as t
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from ..dictionary import Field, Snapshot
-
-
-def _not_blank(message: str) -> t.Callable[[t.Any], None]:
-    def check(value: t.Any) -> None:
-        if isinstance(value, str) and not value.strip():
-            raise ValidationError(message)
-
-    return check
+from ..dictionary import Snapshot
+from ..dictionary.rules import Invalid, Rule, rule
 
 
 def _text_messages(label: str) -> dict[str, str]:
     return {"invalid": f"{label} must be text, not a number, list or object."}
 
 
-def _field(definition: Field, level: str) -> fields.Field:
-    label = definition.label
-    mandatory = definition.is_mandatory(level)
-    checks: list[t.Any] = []
-    messages: dict[str, str] = {}
-    kind = definition.type
-    if kind in ("text", "longtext", "phone", "email", "url", "choice", "reference"):
-        messages.update(_text_messages(label))
-        if definition.max_length and kind != "reference":
-            checks.append(validate.Length(max=definition.max_length,
-                                          error=f"{label} must be at most {{max}} characters."))
-        if definition.pattern:
-            checks.append(validate.Regexp(definition.pattern,
-                                          error=f"{label} does not have the expected format."))
-    low, high = definition.bounds()
-    if (low is not None or high is not None) and kind in ("integer", "decimal", "date"):
-        checks.append(validate.Range(min=low, max=high, error=definition.range_message()))
-    if kind == "choice":
-        allowed = ", ".join(definition.choices)
-        checks.append(validate.OneOf(definition.choices,
-                                     error=f"{label} must be one of: {allowed}."))
-    if mandatory:
-        checks.append(_not_blank(f"{label} is mandatory."))
-        messages.update(required=f"{label} is mandatory.", null=f"{label} is mandatory.")
-    options: dict[str, t.Any] = {"required": mandatory, "allow_none": not mandatory,
-                                 "validate": checks, "error_messages": messages}
-    if kind == "email":
-        messages["invalid"] = f"{label} must be an email address."
-        return fields.Email(**options)
-    if kind == "url":
-        messages["invalid"] = f"{label} must be a web address."
-        return fields.URL(**options)
-    if kind == "integer":
-        messages["invalid"] = f"{label} must be a whole number."
-        return fields.Integer(strict=True, **options)
-    if kind == "decimal":
-        messages["invalid"] = f"{label} must be a number."
-        return fields.Float(allow_nan=False, **options)
-    if kind == "date":
-        messages["invalid"] = f"{label} must be a date written YYYY-MM-DD."
-        return fields.Date(**options)
-    if kind == "boolean":
-        messages["invalid"] = f"{label} must be true or false."
-        return fields.Boolean(truthy={True}, falsy={False}, **options)
-    return fields.String(**options)
+class RuleField(fields.Field):
+    """A dictionary field in a schema: reading and checking the value is the rulebook's."""
+
+    def __init__(self, rule: Rule) -> None:
+        mandatory = rule.mandatory_message()
+        super().__init__(required=rule.mandatory, allow_none=not rule.mandatory,
+                         error_messages={"required": mandatory, "null": mandatory})
+        self.rule = rule
+
+    def _deserialize(self, value: t.Any, attr: str | None, data: t.Any,
+                     **kwargs: t.Any) -> t.Any:
+        try:
+            return self.rule.accept_json(value)
+        except Invalid as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 class RecordSchema(Schema):
@@ -87,7 +51,8 @@ class RecordSchema(Schema):
 
 def record_schema_class(snapshot: Snapshot, entity: str, level: str) -> type[Schema]:
     def build() -> type[Schema]:
-        attrs = {f.name: _field(f, level) for f in snapshot.live_fields(entity)}
+        attrs = {f.name: RuleField(rule(snapshot, entity, f.name, level))
+                 for f in snapshot.live_fields(entity)}
         return type(f"{entity.title()}{level}Schema", (RecordSchema,), attrs)
 
     return snapshot.memo(("schema", entity, level), build)
