@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import typing as t
+from html import unescape
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_OPENED = re.compile(r'<input type="hidden" name="(_revision|_opened)" value="([^"]*)">')
 
 
 def csrf_token(html: str) -> str:
@@ -17,11 +19,18 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def opened_state(html: str) -> dict[str, str]:
+    """A record edit form's hidden revision and opened values, which a browser posts back."""
+    return {name: unescape(value) for name, value in _OPENED.findall(html)}
+
+
 def submit(client: t.Any, url: str, data: dict[str, t.Any], **kwargs: t.Any) -> t.Any:
-    """GET the page for its CSRF token, then POST the form to the same URL."""
+    """GET the page for its CSRF token (and a record form's opened state), then POST the
+    form to the same URL."""
     page = client.get(url)
     assert page.status_code == 200, page.status_code
-    payload = {"csrf_token": csrf_token(page.get_data(as_text=True)), **data}
+    html = page.get_data(as_text=True)
+    payload = {"csrf_token": csrf_token(html), **opened_state(html), **data}
     return client.post(url, data=payload, **kwargs)
 
 

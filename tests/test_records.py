@@ -6,7 +6,7 @@ from html import unescape
 from admin_app.dictionary.changes import update_field
 from admin_app.models import Contact, Customer
 
-from .helpers import csrf_token, field_error, submit
+from .helpers import csrf_token, field_error, opened_state, submit
 
 
 def new_org(name="Acme Ltd", **values):
@@ -148,8 +148,9 @@ def test_switching_level_on_an_edit_page_shows_that_level_and_saves_nothing(stor
     url = f"/admin/customer/edit/?id={ann.pk}"
     page = store_client.get(url).get_data(as_text=True)
     assert re.search(r'id="record-heading">\s*Customer: Ann Lee\s*<', page)
-    html = store_client.post(url, data={"csrf_token": csrf_token(page), "_level_switch": "1",
-                                        "level": "Org", "name": "Ann Lee"}).get_data(as_text=True)
+    html = store_client.post(url, data={"csrf_token": csrf_token(page), **opened_state(page),
+                                        "_level_switch": "1", "level": "Org", "name": "Ann Lee"}
+                             ).get_data(as_text=True)
     assert re.search(r'id="record-heading">\s*Org: Ann Lee\s*<', html)
     assert 'id="address"' in html and "alert-danger" not in html
     assert Customer.objects.get(pk=ann.pk).level == "Customer"

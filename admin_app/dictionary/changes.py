@@ -23,7 +23,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Names a custom field cannot take: MongoDB and MongoEngine internals, record columns the
 # code uses, and attributes of the generated forms (WTForms and DictionaryForm).
 RESERVED = frozenset({
-    "id", "pk", "objects", "updated_at", "external_id", "entity", "level",
+    "id", "pk", "objects", "updated_at", "revision", "external_id", "entity", "level",
     "data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
     "form_errors", "hidden_tag", "dictionary_fields", "layout_sections", "dictionary_level",
     "carried_values",
@@ -388,7 +388,9 @@ def choice_effects(definition: FieldDefinition, choices: list[str],
 def rename_choice_values(definition: FieldDefinition, renames: dict[str, str]) -> int:
     """Update the records that hold renamed choices; return how many changed."""
     collection = impact.RECORDS[definition.entity]._get_collection()
-    return sum(collection.update_many({definition.name: old}, {"$set": {definition.name: new}})
+    # The revision moves, so a form opened before the rename does not write the old choice back.
+    return sum(collection.update_many({definition.name: old},
+                                      {"$set": {definition.name: new}, "$inc": {"revision": 1}})
                .modified_count for old, new in renames.items())
 
 

@@ -166,8 +166,11 @@ class _Run:
                 collection.insert_many(creates, ordered=False)
             # One update per changed record: mongomock's bulk_write does not accept the
             # UpdateOne of pymongo ≥ 4.9 (its `sort` argument), and changes are the rare case.
+            # A record's revision moves too, so a form opened before the load is refused
+            # rather than overwriting what the load wrote.
+            bump = {"$inc": {"revision": 1}} if _revised(kind) else {}
             for oid, changes in updates:
-                collection.update_one({"_id": oid}, {"$set": changes})
+                collection.update_one({"_id": oid}, {"$set": changes, **bump})
         self.report.count(kind.name, "created", len(creates))
         self.report.count(kind.name, "updated", len(updates))
 
@@ -284,7 +287,14 @@ class _Run:
 
     def _new_document(self, kind: Kind, values: dict) -> dict:
         document = {"_id": ObjectId(), "archived": False, **values, "updated_at": self.now}
+        if _revised(kind):
+            document["revision"] = 1
         return {k: v for k, v in document.items() if v is not None}
+
+
+def _revised(kind: Kind) -> bool:
+    """Records (not Contracts or SLAs) count their writes in `revision`."""
+    return "revision" in kind.model._fields
 
 
 def _messages(value: t.Any) -> list[str]:

@@ -18,7 +18,7 @@ from .. import dictionary
 from .identities import NAMED_BY, TARGET_KINDS
 from .kinds import BY_NAME, KINDS, Kind
 
-SKIPPED = {"_id", "updated_at", "level"}
+SKIPPED = {"_id", "updated_at", "level", "revision"}
 
 
 def export(path: str | Path, entities: t.Sequence[str] = (), include_archived: bool = False

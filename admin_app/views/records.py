@@ -4,18 +4,27 @@ Flask-Admin caches columns, search and form classes when a view is constructed; 
 view re-derives them whenever the dictionary version moves (checked once per request
 by `follow_dictionary`), and builds create/edit forms per request for the Level the
 record has or the user just chose.
+
+Saving an edit is a compare-and-set on the record's `revision` (see `update_model`): of
+two people editing one record, the second to save is shown what the first changed
+instead of silently undoing it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import threading
 import typing as t
+from dataclasses import dataclass
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.babel import gettext
+from flask_admin.contrib.mongoengine.helpers import format_error
 from flask_admin.form import BaseForm, FormOpts
 from flask_admin.helpers import get_form_data, get_redirect_target
 from mongoengine import QuerySet
@@ -25,6 +34,7 @@ from ..dictionary.forms import DictionaryForm, form_class
 from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
 from ..models import Contact
+from ..models.kept import now
 from . import references
 from .secure import SecureModelView
 
@@ -33,7 +43,86 @@ LEVEL_SWITCH = "_level_switch"
 # by Flask-Admin's paging and sorting links, rather than Flask-Admin's filter builder,
 # whose script inserts a filter's name (the Archive field's label) into the page as HTML.
 ARCHIVED_ARG = "archived"
+# The edit form's hidden inputs: the revision it was opened at and the values it showed.
+# Names starting with "_" are never a record's values (dictionary names cannot).
+REVISION_ARG = "_revision"
+OPENED_ARG = "_opened"
 _refresh_lock = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What an edit form was opened at. A save writes only while the record is still at
+    `revision`; `values` (the form's fields as they were stored then) tell, in a refusal,
+    which fields someone else changed and which ones the user left as they were. The
+    browser posts both back, so they are untrusted: compared, never written."""
+
+    revision: int
+    values: dict[str, t.Any]
+
+    @classmethod
+    def of(cls, record: t.Any, names: t.Iterable[str]) -> Opened:
+        return cls(record.revision or 0,
+                   _comparable({name: getattr(record, name, None) for name in names}))
+
+    @classmethod
+    def posted(cls) -> Opened:
+        """The state the posted form carries; a request without a readable revision gets a
+        400 (only a hand-made one can lack it)."""
+        revision = request.form.get(REVISION_ARG, "")
+        if not re.fullmatch(r"[0-9]{1,15}", revision):
+            abort(400, description="The form does not say which revision of the record it "
+                                   "was opened at: reload the page and make the change again.")
+        try:
+            values = json.loads(request.form.get(OPENED_ARG) or "{}")
+        except (ValueError, RecursionError):
+            values = {}
+        return cls(int(revision), values if isinstance(values, dict) else {})
+
+    def changed(self, record: t.Any, names: t.Container[str]) -> list[str]:
+        """The fields among `names` whose stored value is no longer the one the form showed."""
+        return [name for name, value in self.values.items()
+                if name in names and _comparable(getattr(record, name, None)) != value]
+
+    def hidden_values(self) -> str:
+        return json.dumps(self.values)
+
+
+def _comparable(value: t.Any) -> t.Any:
+    """A stored value as it reads back from the form's hidden JSON (ids and dates as text)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _stale_message(theirs: list[str], taken: list[str], kept: list[str],
+                   archived: str | None, archive_on_form: bool) -> str:
+    """Why a save was refused, in the dictionary's labels: what the other person changed,
+    and which of those fields the form now shows with their value or keeps with yours.
+    `archived` is the Archive field's label when they archived the record."""
+    if archived:
+        head = "This record was archived by someone else while you edited it" + (
+            f"; they also changed {_listed(theirs)}" if theirs else "")
+    else:
+        head = "Someone else saved this record after you opened it" + (
+            f": they changed {_listed(theirs)}" if theirs
+            else ", changing fields this form does not show")
+    notes = [f"{head}."]
+    if taken:
+        notes.append(f"The form now shows their {_listed(taken)}.")
+    if kept:
+        notes.append(f"You changed {_listed(kept)} too: the form keeps yours.")
+    if archived:
+        notes.append("Your changes are below and were not saved; save to keep the record "
+                     "archived with them" + (f", or untick {archived} to restore it."
+                                             if archive_on_form else "."))
+    else:
+        notes.append("Your changes are below and were not saved; check them against the "
+                     "current values and save again.")
+    return " ".join(notes)
 
 
 class RecordView(SecureModelView):
@@ -145,7 +234,17 @@ class RecordView(SecureModelView):
         cls = form_class(dictionary.current(), self.entity, self.requested_level(obj))
         data = record_form_data(obj, cls.dictionary_fields)
         data["level"] = cls.dictionary_level
-        return self._prepare(cls(get_form_data(), data=data))
+        form = self._prepare(cls(get_form_data(), data=data))
+        # A posted form (a save, or a Level switch) keeps the state it was opened at.
+        form.opened = Opened.posted() if request.method == "POST" \
+            else Opened.of(obj, self._opened_names(form))
+        return form
+
+    @staticmethod
+    def _opened_names(form: DictionaryForm) -> list[str]:
+        # Archive always, so a record archived meanwhile is noticed whatever the layout.
+        names = [definition.name for definition in form.dictionary_fields]
+        return names if "archived" in names else [*names, "archived"]
 
     def _prefill(self, cls: type[DictionaryForm]) -> dict[str, t.Any]:
         """Initial values: the Level, and references passed in the URL (e.g. ?customer=<id>)."""
@@ -156,6 +255,8 @@ class RecordView(SecureModelView):
         return data
 
     def _prepare(self, form: DictionaryForm) -> DictionaryForm:
+        form.opened = None  # an edit form's Opened (create forms have none)
+        form.stale_message = ""  # why a save was refused, shown above the form
         # Values typed into fields this Level does not show travel along as hidden
         # inputs, so switching Level and back loses nothing.
         if request.method == "POST":
@@ -196,6 +297,82 @@ class RecordView(SecureModelView):
                            form_opts=FormOpts(widget_args=self.form_widget_args),
                            return_url=get_redirect_target() or self.get_url(".index_view"),
                            **context)
+
+    # -- saving an edit ------------------------------------------------------------------
+
+    def update_model(self, form: DictionaryForm, model: t.Any) -> bool:  # type: ignore[override]
+        """Flask-Admin's update (populate, on_model_change, save, after_model_change), but
+        written with a compare-and-set on the revision the form was opened at, so a save
+        from a stale form is refused instead of undoing someone else's change."""
+        opened: Opened = form.opened
+        try:
+            form.populate_obj(model)
+            self._on_model_change(form, model, False)
+            model.validate(clean=False)  # not clean(): the update itself moves the revision
+            saved = self._compare_and_set(form, model, opened.revision)
+        except Exception as ex:
+            if not self.handle_view_exception(ex):
+                flash(gettext("Failed to update record. %(error)s", error=format_error(ex)),
+                      "error")
+                log.exception("Failed to update record.")
+            return False
+        if not saved:
+            self._refuse_stale(form, model)
+            return False
+        self.after_model_change(form, model, False)
+        return True
+
+    @staticmethod
+    def _compare_and_set(form: DictionaryForm, model: t.Any, revision: int) -> bool:
+        """One update of the form's fields, made only if the record is still at `revision`
+        (a record stored before revisions existed has none: that is revision 0)."""
+        model.updated_at = now()
+        stored = model.to_mongo()  # the values as save() would store them
+        names = [definition.name for definition in form.dictionary_fields] + ["updated_at"]
+        update: dict[str, t.Any] = {"$inc": {"revision": 1}}
+        if sets := {name: stored[name] for name in names if name in stored}:
+            update["$set"] = sets
+        if unsets := {name: "" for name in names if name not in stored}:
+            update["$unset"] = unsets
+        at = {"$in": [None, 0]} if revision == 0 else revision
+        result = model._get_collection().update_one({"_id": model.pk, "revision": at}, update)
+        if not result.matched_count:
+            return False
+        model.revision = revision + 1
+        return True
+
+    def _refuse_stale(self, form: DictionaryForm, model: t.Any) -> None:
+        """Nothing is written. The form keeps every change the user made and shows the
+        other person's values where the user left a field as it was, and it carries the
+        record's new state: saving again from it stores both (unless someone saved yet
+        again)."""
+        current = self.get_one(model.pk)
+        if current is None:
+            flash("That record does not exist (any more).", "error")
+            return
+        fields = {f.name: f for f in dictionary.current().live_fields(self.entity)}
+        theirs = form.opened.changed(current, fields)
+        archived = current.archived and form.opened.values.get("archived") is not True
+        taken, kept = [], []
+        for definition in form.dictionary_fields:
+            name = definition.name
+            if name in theirs and _comparable(getattr(model, name, None)) \
+                    == form.opened.values.get(name):  # populate_obj stored what was posted
+                taken.append(name)
+                form[name].process(None, to_form(definition, getattr(current, name, None)))
+                form[name].raw_data = None  # show that value, not the posted text
+            elif name in theirs:
+                kept.append(name)
+            # The heading and linked records show the record as stored.
+            setattr(model, name, getattr(current, name, None))
+        if archived:  # said on its own
+            theirs, taken, kept = ([n for n in names if n != "archived"]
+                                   for names in (theirs, taken, kept))
+        form.stale_message = _stale_message(
+            *([fields[n].label for n in names] for names in (theirs, taken, kept)),
+            archived=fields["archived"].label if archived else None,
+            archive_on_form="archived" in form)
+        form.opened = Opened.of(current, self._opened_names(form))
 
     # -- linked records --------------------------------------------------------------------
 
