@@ -21,7 +21,6 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 import re2
-from email_validator import EmailNotValidError, validate_email
 
 from .snapshot import Field, Snapshot
 
@@ -36,6 +35,8 @@ _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A number, an extension (x2201, ext. 12), or both.
 _PHONE = re.compile(r"\+?[\d\s().\-/]*(\s*(x|ext\.?)\s*\d+)?", re.IGNORECASE)
+_EMAIL = re.compile(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+                    r"(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*")
 _TRUE, _FALSE = {"y", "yes", "on", "true", "1"}, {"n", "no", "off", "false", "0", ""}
 
 
@@ -208,13 +209,10 @@ class Rule:
 
 
 def is_email(value: t.Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
+    """The HTML standard's "valid e-mail address": what a browser's email input already
+    enforces, so the form, the browser and a file agree. (email_validator would cost
+    about 20 µs a value, most of a bulk load's validation time.)"""
+    return isinstance(value, str) and len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
 def is_url(value: t.Any) -> bool:
