@@ -7,9 +7,16 @@ from admin_app.dictionary.changes import (
     DictionaryError,
     StaleDefinition,
     add_field,
+    arrange_layout,
+    check_add_field,
+    check_arrange_layout,
+    check_relabel_entity,
+    check_update_field,
+    relabel_entity,
     update_field,
 )
-from admin_app.dictionary.documents import FieldDefinition
+from admin_app.dictionary.documents import DictionaryVersion, FieldDefinition
+from admin_app.dictionary.history import DictionaryChange
 from admin_app.models import Customer
 
 from .helpers import field_error, submit
@@ -94,3 +101,54 @@ def test_add_field_with_a_bad_section_writes_nothing(app):
     with app.app_context(), pytest.raises(DictionaryError, match="has no section 'Nowhere'"):
         add_field("customer", "seats", "Seats", "integer", sections={"Customer": "Nowhere"})
     assert FieldDefinition.objects(name="seats").count() == 0
+
+
+REFUSED = {
+    "bad name": (check_add_field, add_field, ("customer", "bad$name", "Bad", "text"), {},
+                 "cannot be a field name"),
+    "no entity": (check_add_field, add_field, ("ticket", "summary", "Summary", "text"), {},
+                  "There is no entity 'ticket'"),
+    "unknown attribute": (check_add_field, add_field, ("customer", "seats", "Seats", "integer"),
+                          {"colour": "red"}, "These cannot be set on a new field: colour."),
+    "bad value": (check_add_field, add_field, ("customer", "seats", "Seats", "integer"),
+                  {"max_length": "long"}, "These settings are not valid: max_length"),
+    "system retired": (check_update_field, update_field, ("customer", "archived"),
+                       {"retired": True}, "system field: it can be relabelled but not retired"),
+    "blank word": (check_relabel_entity, relabel_entity, ("customer", {"Org": ("Org", " ")}),
+                   {}, "The Org Level needs a singular and a plural word."),
+    "no Level": (check_relabel_entity, relabel_entity, ("customer", {"Team": ("T", "Ts")}), {},
+                 "customer has no Level 'Team'"),
+    "mandatory dropped": (check_arrange_layout, arrange_layout,
+                          ("customer", "Customer", [("Who", ["level"])]), {},
+                          "Mandatory fields must stay on the Customer form: Name."),
+    "no layout": (check_arrange_layout, arrange_layout, ("contact", "Org", [("O", ["name"])]),
+                  {}, "There is no Org layout for contact"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED.values(), ids=REFUSED.keys())
+def test_check_only_counterparts_refuse_what_the_operations_refuse(app, case):
+    """A dictionary file is checked whole with these before anything is written."""
+    check, operation, args, kwargs, message = case
+    with app.app_context():
+        version = DictionaryVersion.objects.get(id="dictionary").number
+        with pytest.raises(DictionaryError, match=message):
+            check(*args, kwargs) if check is check_update_field else check(*args, **kwargs)
+        with pytest.raises(DictionaryError, match=message):
+            operation(*args, **kwargs)
+        assert DictionaryChange.objects.count() == 0
+        assert DictionaryVersion.objects.get(id="dictionary").number == version
+
+
+def test_a_layout_is_checked_against_the_fields_as_they_will_be(app):
+    with app.app_context():
+        seats = check_add_field("customer", "seats", "Seats", "integer", mandatory=["Org"])
+        fields = [*FieldDefinition.objects(entity="customer"), seats]
+        with pytest.raises(DictionaryError, match="Mandatory fields must stay on the Org form: "
+                                                  "Seats."):
+            check_arrange_layout("customer", "Org", [("Org", ["name", "level"])], fields=fields)
+        arranged = check_arrange_layout("customer", "Org", [(" Org ", ["name", "level", "seats"])],
+                                        fields=fields)
+        assert [(s.title, s.fields) for s in arranged.sections] == [("Org", ["name", "level",
+                                                                            "seats"])]
+        assert FieldDefinition.objects(name="seats").count() == 0

@@ -12,10 +12,18 @@ import re
 import typing as t
 from datetime import date
 
-from mongoengine.errors import DoesNotExist
+from mongoengine.errors import DoesNotExist, ValidationError
 
 from . import history, impact, rules
-from .documents import FIELD_TYPES, DictionaryVersion, FieldDefinition, LayoutDefinition
+from .documents import (
+    FIELD_TYPES,
+    DictionaryVersion,
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+    LayoutSection,
+    LevelDefinition,
+)
 from .snapshot import Field
 
 CONVERTIBLE = tuple(t_ for t_ in FIELD_TYPES if t_ not in ("reference", "choice"))
@@ -39,7 +47,9 @@ class StaleDefinition(DictionaryError):
 
 
 def check_name(entity: str, name: str) -> None:
-    if not NAME.match(name or ""):
+    """A name becomes a key in every record: refuse one that MongoDB, the generated forms
+    or another field of the entity already use."""
+    if not isinstance(name, str) or not NAME.match(name):
         raise DictionaryError(
             f"{name!r} cannot be a field name: use 1 to 40 lower-case letters, digits and "
             f"underscores, starting with a letter (no '$', '.' or spaces).")
@@ -49,21 +59,57 @@ def check_name(entity: str, name: str) -> None:
         raise DictionaryError(f"{entity} already has a field named {name!r}.")
 
 
+def check_add_field(entity: str, name: str, label: str, type: str, *,
+                    sections: dict[str, str] | None = None,
+                    **attributes: t.Any) -> FieldDefinition:
+    """Raise what `add_field` would raise, writing nothing, so that a caller adding many
+    definitions (a dictionary file) can refuse them all before adding any. Returns the
+    definition as `add_field` would save it."""
+    return _new_field(entity, name, label, type, sections, attributes)[0]
+
+
 def add_field(entity: str, name: str, label: str, type: str, *,
-              sections: dict[str, str] | None = None, **attributes: t.Any) -> FieldDefinition:
+              sections: dict[str, str] | None = None, reason: str = "",
+              **attributes: t.Any) -> FieldDefinition:
     """Add a custom field; `sections` maps a Level to the layout section that shows it."""
+    definition, layouts = _new_field(entity, name, label, type, sections, attributes)
+    definition.save()
+    summary = f"added {definition.label}"
+    history.record("field", entity, name, f"{reason}: {summary}" if reason else summary, {},
+                   history.plain(definition))
+    for layout in layouts:
+        layout.revision += 1
+        layout.save()
+    bump_version()
+    return definition
+
+
+def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str, str] | None,
+               attributes: dict[str, t.Any]) -> tuple[FieldDefinition, list[LayoutDefinition]]:
+    """Every check of `add_field`, all before anything is written; returns what to save."""
     if entity not in impact.RECORDS:
         raise DictionaryError(f"There is no entity {entity!r}.")
     check_name(entity, name)
     if type not in FIELD_TYPES:
         raise DictionaryError(f"{type!r} is not a field type; choose one of "
                               f"{', '.join(FIELD_TYPES)}.")
-    if not (label or "").strip():
+    if not isinstance(label, str) or not label.strip():
         raise DictionaryError("A field needs a label.")
+    if attributes.pop("system", False):
+        raise DictionaryError("Only the fields Dictadmin ships are system fields; an added "
+                              "field cannot be one.")
+    unknown = set(attributes) - set(FieldDefinition._fields) | ({"id", "revision"}
+                                                               & set(attributes))
+    if unknown:
+        raise DictionaryError(f"These cannot be set on a new field: "
+                              f"{', '.join(sorted(unknown))}.")
     if type == "reference" and not attributes.get("target"):
         raise DictionaryError("A reference field must say what it refers to.")
     if type == "choice" and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
+    definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
+                                 system=False, **attributes)
+    _validate(definition)
     _check_pattern(attributes.get("pattern"), type)
     layouts = []
     for level, title in (sections or {}).items():
@@ -73,17 +119,42 @@ def add_field(entity: str, name: str, label: str, type: str, *,
             raise DictionaryError(f"The {level} layout of {entity} has no section {title!r}.")
         section.fields.append(name)
         layouts.append(layout)
-    definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
-                                 system=False, **attributes)
-    definition.validate()  # everything is checked before anything is written
-    definition.save()
-    history.record("field", entity, name, f"added {definition.label}", {},
-                   history.plain(definition))
-    for layout in layouts:
-        layout.revision += 1
-        layout.save()
-    bump_version()
+    return definition, layouts
+
+
+def check_update_field(entity: str, name: str, changes: dict[str, t.Any]) -> FieldDefinition:
+    """Raise what `update_field` would raise for `changes`, writing nothing; returns the
+    definition as the change would leave it (not saved).
+
+    `check_field_change` holds the rules on the change itself; this adds the checks
+    `update_field` makes on attribute names and values, so that a caller checking many
+    changes at once (a dictionary file) refuses exactly what `update_field` would.
+    """
+    definition = FieldDefinition.objects(entity=entity, name=name).first()
+    if definition is None:
+        raise DictionaryError(f"There is no field {name!r} on {entity}.")
+    unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
+    if unknown:
+        raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
+    for key, value in changes.items():
+        setattr(definition, key, value)
+    _validate(definition)
+    check_field_change(entity, name, changes)
     return definition
+
+
+def _validate(definition: t.Any) -> None:
+    """MongoEngine's own checks (types, allowed values), told as a DictionaryError: a
+    definition can come from a file holding any JSON, and its author needs a sentence."""
+    try:
+        definition.validate()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{key}: {message}" if not isinstance(message, dict)  # a list: one per item
+            else f"{key}: {'; '.join(map(str, message.values()))}"
+            for key, message in sorted((exc.to_dict() or {}).items()))
+        raise DictionaryError(f"These settings are not valid: {problems or exc}. Correct them "
+                              f"and try again.") from exc
 
 
 def bump_version() -> int:
@@ -110,19 +181,18 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
     if unknown:
         raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
-    _check_change(definition, changes, keep_unconverted)
+    _check_change(definition, changes)
+    if changes.get("type", definition.type) != definition.type:
+        from . import retype
+
+        return retype.change(definition, changes, keep_unconverted=keep_unconverted,
+                             expected_revision=expected_revision, reason=reason).definition
     revision = definition.revision if expected_revision is None else expected_revision
     stored_label = definition.label
     before = history.plain(definition)
-    retyped = changes.get("type", definition.type) != definition.type
     for key, value in changes.items():
         setattr(definition, key, value)
     definition.validate()
-    if retyped:
-        # Check the revision before touching records: a stale save must change nothing.
-        if not FieldDefinition.objects(pk=definition.pk, revision=revision).count():
-            raise _stale(stored_label)
-        _convert_values(definition, definition.type)
     _compare_and_set(FieldDefinition, definition, revision, stored_label, **changes)
     bump_version()
     saved = FieldDefinition.objects.get(pk=definition.pk)
@@ -137,11 +207,16 @@ def revert(change_id: t.Any) -> str:
     """Put a definition back as it was before the recorded change; say what was reverted.
 
     Reverting the addition of a field retires it (its data stays in the records).
+    Reverting a type change also puts the old values back (see `retype.revert`).
     """
+    from . import retype
+
     change = history.DictionaryChange.objects(pk=change_id).first()
     if change is None:
         raise DictionaryError("That change is not in the history.")
     before = change.before or {}
+    if change.kind == "field" and (journal := retype.journal_of(change.pk)) is not None:
+        return retype.revert(journal)
     if change.kind == "field":
         if not before:
             update_field(change.entity, change.name, retired=True)
@@ -167,32 +242,19 @@ def revert(change_id: t.Any) -> str:
 
 def change_type(entity: str, name: str, new_type: str, *, keep_unconverted: bool,
                 expected_revision: int | None = None) -> tuple[int, int]:
-    """Change a field's type (see `update_field`); return (values converted, kept aside)."""
+    """Change a field's type, all or nothing (see `retype`); return (values converted,
+    values kept aside). Values that would not convert raise `retype.NotConverting`."""
+    from . import retype
+
     if entity not in impact.RECORDS:
         raise DictionaryError(f"There is no entity {entity!r}.")
-    held = impact.holding(entity, name)
-    aside = impact.not_converting(entity, name, new_type)
-    update_field(entity, name, expected_revision=expected_revision,
-                 keep_unconverted=keep_unconverted, type=new_type)
-    return held - aside, aside
-
-
-def _convert_values(definition: FieldDefinition, new_type: str) -> None:
-    """Convert stored values to `new_type`; move those that do not convert to `<name>_old`."""
-    name, entity = definition.name, definition.entity
-    backup = f"{name}_old"
-    collection = impact.RECORDS[entity]._get_collection()
-    for doc in collection.find({name: {"$nin": [None, ""]}}, {name: 1}):
-        value = doc[name]
-        if impact.converts(value, new_type):
-            collection.update_one({"_id": doc["_id"]},
-                                  {"$set": {name: impact.convert(value, new_type)}})
-            continue
-        if FieldDefinition.objects(entity=entity, name=backup).first() is None:
-            FieldDefinition(entity=entity, name=backup, label=f"{definition.label} (before "
-                            f"{new_type})", type="text", retired=True).save()
-        collection.update_one({"_id": doc["_id"]},
-                              {"$set": {backup: value}, "$unset": {name: ""}})
+    definition = FieldDefinition.objects(entity=entity, name=name).first()
+    if definition is None:
+        raise DictionaryError(f"There is no field {name!r} on {entity}.")
+    _check_change(definition, {"type": new_type})
+    outcome = retype.change(definition, {"type": new_type}, keep_unconverted=keep_unconverted,
+                            expected_revision=expected_revision)
+    return outcome.converted, outcome.kept_aside
 
 
 def check_field_change(entity: str, name: str, changes: dict[str, t.Any]) -> None:
@@ -200,7 +262,11 @@ def check_field_change(entity: str, name: str, changes: dict[str, t.Any]) -> Non
     definition = FieldDefinition.objects(entity=entity, name=name).first()
     if definition is None:
         raise DictionaryError(f"There is no field {name!r} on {entity}.")
-    _check_change(definition, changes, keep_unconverted=False)
+    _check_change(definition, changes)
+    if changes.get("type", definition.type) != definition.type:
+        from . import retype
+
+        retype.check_values(definition, changes["type"])
 
 
 def preview(definition: FieldDefinition, changes: dict[str, t.Any]) -> list[str]:
@@ -241,8 +307,7 @@ def _check_pattern(pattern: str | None, field_type: str) -> None:
         raise DictionaryError(str(exc)) from exc
 
 
-def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
-                  keep_unconverted: bool) -> None:
+def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:
     _check_pattern(changes.get("pattern"), changes.get("type", definition.type))
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
@@ -261,14 +326,7 @@ def _check_change(definition: FieldDefinition, changes: dict[str, t.Any],
     if new_type not in CONVERTIBLE:
         raise DictionaryError(f"Fields can be converted to {', '.join(CONVERTIBLE)}, "
                               f"not {new_type!r}.")
-    if definition.entity not in impact.RECORDS or keep_unconverted:
-        return
-    stranded = impact.not_converting(definition.entity, definition.name, new_type)
-    if stranded:
-        raise DictionaryError(
-            f"{stranded} existing records hold a {definition.label} that is not a valid "
-            f"{new_type}; the type was not changed. Choose to keep those values aside, or "
-            f"correct them first.")
+    # Whether the stored values convert is `retype`'s business: it reads them once.
 
 
 def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | None,
@@ -286,25 +344,22 @@ def _stale(what: str) -> StaleDefinition:
                            f"to see their change, then make yours again.")
 
 
+def check_relabel_entity(entity: str, words: dict[str, tuple[str, str]]) -> EntityDefinition:
+    """Raise what `relabel_entity` would raise, writing nothing; returns the entity as it
+    would be saved, so a caller checking many changes (a dictionary file) sees the words
+    exactly as they will be stored."""
+    return _relabelled(_entity_definition(entity), words)
+
+
 def relabel_entity(entity: str, words: dict[str, tuple[str, str]], *,
                    expected_revision: int | None = None, reason: str = "") -> None:
     """Rename an entity's Levels: `words` maps a Level to (singular, plural)."""
-    from .documents import EntityDefinition, LevelDefinition
-
-    definition = EntityDefinition.objects(name=entity).first()
-    if definition is None:
-        raise DictionaryError(f"There is no entity {entity!r}.")
+    definition = _entity_definition(entity)
     before = history.plain(definition)
-    levels = []
-    for level in definition.levels:
-        singular, plural = (w.strip() for w in words.get(level.name,
-                                                         (level.singular, level.plural)))
-        if not singular or not plural:
-            raise DictionaryError(f"The {level.name} Level needs a singular and a plural word.")
-        levels.append(LevelDefinition(name=level.name, singular=singular, plural=plural))
+    relabelled = _relabelled(definition, words)
     _compare_and_set(EntityDefinition, definition, expected_revision,
-                     f"The words for {definition.plural}", levels=levels,
-                     singular=levels[0].singular, plural=levels[0].plural)
+                     f"The words for {before['plural']}", levels=relabelled.levels,
+                     singular=relabelled.singular, plural=relabelled.plural)
     bump_version()
     after = history.plain(EntityDefinition.objects.get(pk=entity))
     summary = ", ".join(f"{old['plural']} → {new['plural']}"
@@ -313,15 +368,79 @@ def relabel_entity(entity: str, words: dict[str, tuple[str, str]], *,
                    before, after)
 
 
-def arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]], *,
-                   expected_revision: int | None = None) -> None:
-    """Set a Level's form layout: sections in order, each with its fields in order."""
-    from .documents import LayoutSection
+def _entity_definition(entity: str) -> EntityDefinition:
+    definition = EntityDefinition.objects(name=entity).first()
+    if definition is None:
+        raise DictionaryError(f"There is no entity {entity!r}: entities come with Dictadmin "
+                              f"and cannot be added; only their words can change.")
+    return definition
 
+
+def _relabelled(definition: EntityDefinition,
+                words: dict[str, tuple[str, str]]) -> EntityDefinition:
+    """`definition` with the new words (not saved). The entity's own words follow its
+    first Level, which is what the menu and headings use."""
+    names = [level.name for level in definition.levels]
+    unknown = sorted(set(words) - set(names))
+    if unknown:
+        raise DictionaryError(f"{definition.pk} has no Level {', '.join(map(repr, unknown))}; "
+                              f"its Levels are {', '.join(names)}, and only their words can "
+                              f"change.")
+    levels = []
+    for level in definition.levels:
+        singular, plural = (w.strip() for w in words.get(level.name,
+                                                         (level.singular, level.plural)))
+        if not singular or not plural:
+            raise DictionaryError(f"The {level.name} Level needs a singular and a plural word.")
+        levels.append(LevelDefinition(name=level.name, singular=singular, plural=plural))
+    definition.levels = levels
+    definition.singular, definition.plural = levels[0].singular, levels[0].plural
+    return definition
+
+
+def check_arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]], *,
+                         fields: t.Iterable[FieldDefinition] | None = None) -> LayoutDefinition:
+    """Raise what `arrange_layout` would raise, writing nothing; returns the layout as it
+    would be saved.
+
+    `fields` are the entity's fields as they will be when the layout is saved (by
+    default, as they are stored). A caller that changes fields and layouts together (a
+    dictionary file) passes them, so that a field it adds can be placed and a field it
+    makes mandatory must be.
+    """
+    return _arranged(_layout_definition(entity, level), sections, fields)
+
+
+def arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]], *,
+                   expected_revision: int | None = None, reason: str = "") -> None:
+    """Set a Level's form layout: sections in order, each with its fields in order."""
+    layout = _layout_definition(entity, level)
+    before = history.plain(layout)
+    arranged = _arranged(layout, sections, None)
+    _compare_and_set(LayoutDefinition, layout, expected_revision, f"The {level} layout",
+                     sections=arranged.sections)
+    bump_version()
+    after = history.plain(LayoutDefinition.objects.get(pk=layout.pk))
+    summary = history.describe(before, after)
+    history.record("layout", entity, level, f"{reason}: {summary}" if reason else summary,
+                   before, after)
+
+
+def _layout_definition(entity: str, level: str) -> LayoutDefinition:
     layout = LayoutDefinition.objects(entity=entity, level=level).first()
     if layout is None:
-        raise DictionaryError(f"There is no {level} layout for {entity}.")
-    known = {f.name for f in FieldDefinition.objects(entity=entity)}
+        raise DictionaryError(f"There is no {level} layout for {entity}: each Level of an "
+                              f"entity has one layout, which can be arranged but not added.")
+    return layout
+
+
+def _arranged(layout: LayoutDefinition, sections: list[tuple[str, list[str]]],
+              fields: t.Iterable[FieldDefinition] | None) -> LayoutDefinition:
+    """`layout` with `sections` (not saved), refused if the form would lose a field it
+    needs: the Level switch, or a field mandatory at this Level."""
+    entity, level = layout.entity, layout.level
+    fields = list(FieldDefinition.objects(entity=entity) if fields is None else fields)
+    known = {f.name for f in fields}
     placed: list[str] = []
     for title, names in sections:
         if not title.strip():
@@ -336,17 +455,13 @@ def arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]
         raise DictionaryError(f"These fields are placed more than once: {', '.join(twice)}.")
     if entity == "customer" and "level" not in placed:
         raise DictionaryError("The Level field must stay on the form: it switches the layout.")
-    mandatory = [f.label for f in FieldDefinition.objects(entity=entity, retired__ne=True)
-                 if level in (f.mandatory or []) and f.name not in placed]
+    mandatory = [f.label for f in fields
+                 if not f.retired and level in (f.mandatory or []) and f.name not in placed]
     if mandatory:
         raise DictionaryError(f"Mandatory fields must stay on the {level} form: "
                               f"{', '.join(mandatory)}.")
-    before = history.plain(layout)
-    _compare_and_set(LayoutDefinition, layout, expected_revision, f"The {level} layout",
-                     sections=[LayoutSection(title=t_.strip(), fields=n) for t_, n in sections])
-    bump_version()
-    after = history.plain(LayoutDefinition.objects.get(pk=layout.pk))
-    history.record("layout", entity, level, history.describe(before, after), before, after)
+    layout.sections = [LayoutSection(title=t_.strip(), fields=list(n)) for t_, n in sections]
+    return layout
 
 
 def parse_choices(text: str) -> tuple[list[str], dict[str, str]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
-from . import defaults, filing, profiles
+from . import defaults, filing, profiles, retype
 from .changes import DictionaryError
 
 dictionary_cli = AppGroup(
@@ -38,19 +39,41 @@ def export_command(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 def import_command(file: Path, dry_run: bool) -> None:
-    """Make the dictionary match FILE (fields missing from it are retired, not deleted)."""
+    """Make the dictionary match FILE (fields missing from it are retired, not deleted).
+
+    Exits 2 if FILE cannot be read as a dictionary file, 1 if the dictionary's rules
+    refuse any of it (nothing is changed then) or a write fails.
+    """
     try:
-        result = filing.plan(file) if dry_run else filing.apply(file)
-    except (filing.DictionaryFileError, DictionaryError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    for line in result.changes:
+        result = filing.plan(file)
+    except filing.DictionaryFileError as exc:
+        raise _failure(str(exc), exit_code=2) from exc
+    except DictionaryError as exc:
+        raise _failure(str(exc)) from exc
+    if result.problems:
+        click.echo(f"{file.name} was not imported and nothing was changed. Correct these "
+                   f"definitions in the file, then import it again:", err=True)
+        for problem in result.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    for line in result.changes + result.notes:
         click.echo(f"  {line}")
     if result.empty:
         click.echo("The dictionary already matches the file; nothing to change.")
     elif dry_run:
         click.echo(f"Dry run: {len(result.changes)} changes planned; nothing was changed.")
     else:
+        try:
+            filing.execute(result)
+        except filing.PartlyApplied as exc:
+            raise _failure(str(exc)) from exc
         click.echo(f"Applied {len(result.changes)} changes.")
+
+
+def _failure(message: str, exit_code: int = 1) -> click.ClickException:
+    failure = click.ClickException(message)
+    failure.exit_code = exit_code
+    return failure
 
 
 @dictionary_cli.command("profile")
@@ -68,3 +91,13 @@ def profile_command(name: str | None) -> None:
     for line in changed:
         click.echo(f"  {line}")
     click.echo(f"Profile {name} applied." if changed else f"Profile {name} was already in use.")
+
+
+@dictionary_cli.command("recover")
+def recover_command() -> None:
+    """Finish or undo type changes that a stopped process left half-done."""
+    said = retype.recover()
+    for line in said:
+        click.echo(line)
+    if not said:
+        click.echo("No type change was interrupted; nothing to do.")

@@ -22,6 +22,8 @@ class DictionaryChange(me.Document):
     summary = me.StringField(required=True)
     before = me.DictField()  # empty: the definition did not exist
     after = me.DictField()
+    # Counts beside the definitions (a type change: values converted, kept aside).
+    details = me.DictField()
     actor = me.StringField(required=True)
     at = me.DateTimeField(required=True)
 
@@ -42,10 +44,14 @@ def plain(definition: t.Any) -> dict[str, t.Any]:
 
 
 def record(kind: str, entity: str, name: str | None, summary: str,
-           before: dict[str, t.Any], after: dict[str, t.Any]) -> DictionaryChange:
-    return DictionaryChange(kind=kind, entity=entity, name=name, summary=summary,
-                            before=before, after=after, actor=actor(),
-                            at=datetime.now(UTC).replace(tzinfo=None)).save()
+           before: dict[str, t.Any], after: dict[str, t.Any], *, id: t.Any = None,
+           details: dict[str, t.Any] | None = None) -> DictionaryChange:
+    """Save one entry. `id` may be chosen beforehand: a type change's journal names the
+    entry whose insert commits it."""
+    return DictionaryChange(id=id, kind=kind, entity=entity, name=name, summary=summary,
+                            before=before, after=after, details=details or {},
+                            actor=actor(),
+                            at=datetime.now(UTC).replace(tzinfo=None)).save(force_insert=True)
 
 
 def describe(before: dict[str, t.Any], after: dict[str, t.Any]) -> str:

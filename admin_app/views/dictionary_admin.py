@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
-from ..dictionary import history, profiles
+from ..dictionary import history, profiles, retype
 from ..dictionary.changes import (
     CONVERTIBLE,
     DictionaryError,
@@ -123,6 +123,12 @@ def _revision(value: str | None) -> int:
                                "make the change again.")
 
 
+def _record_url(entity: str, refused: retype.Refused) -> str:
+    """The edit page of a record a type change refused: Orgs have their own screen."""
+    endpoint = "org" if entity == "customer" and refused.level == "Org" else entity
+    return url_for(f"{endpoint}.edit_view", id=refused.record)
+
+
 def _level_choices(entity: dictionary.Entity) -> list[SelectChoice]:
     return [SelectChoice(level.name, level.singular) for level in entity.levels]
 
@@ -186,11 +192,15 @@ class DictionaryView(AdminOnly, BaseView):
         form = TypeForm()
         form.type.choices = [SelectChoice(t_) for t_ in CONVERTIBLE if t_ != definition.type]
         status = 200
+        refused: retype.NotConverting | None = None
         if form.validate_on_submit():
             try:
                 converted, kept = change_type(entity, field, form.type.data,
                                               keep_unconverted=form.keep_unconverted.data,
                                               expected_revision=_revision(form.revision.data))
+            except retype.NotConverting as exc:
+                flash(str(exc), "error")
+                refused, status = exc, 409
             except DictionaryError as exc:
                 flash(str(exc), "error")
                 status = 409
@@ -199,9 +209,12 @@ class DictionaryView(AdminOnly, BaseView):
                 flash(f"{definition.label} is now {form.type.data}: {converted} values "
                       f"converted{aside}.", "success")
                 return redirect(url_for(".index"))
+        definition.reload()  # a change that failed half-way has been undone: show the store
         form.revision.data = definition.revision
-        return self.render("dictadmin/dictionary_type.html", form=form,
-                           definition=definition), status
+        return self.render("dictadmin/dictionary_type.html", form=form, definition=definition,
+                           refused=refused, record_url=_record_url,
+                           interrupted=retype.interrupted(entity, field),
+                           recover=retype.RECOVER), status
 
     @expose("/<entity>/new/", methods=["GET", "POST"])
     def new(self, entity: str) -> t.Any:

@@ -1,0 +1,559 @@
+"""Changing a field's type without losing a value or silently changing what it means.
+
+A type change rewrites the value of every record that holds one, and the definition that
+says how to read them. No store Dictadmin runs on (MongoDB without a replica set, the
+embedded store, mongomock) gives a transaction across those writes, so the change is made
+safe by a journal, an undo log written before anything is touched:
+
+1. **Check** (reads only). Every value is judged by `conversion.convert`: it converts only if it
+   means the same under the new type. If some do not and the admin did not choose to keep
+   them aside, `NotConverting` names the count and the first records; nothing is written.
+2. **Journal.** A `TypeChange` (collection `dictionary_type_changes`) is saved in state
+   "staged" with the definition before and after, then one row per record whose stored
+   value changes (`dictionary_type_change_values`): the record's slots before (`old`) and
+   after (`new`), a slot being the field or its `<name>_old`. The id of the History entry
+   the change will write is chosen now and kept in the journal.
+3. **Swap** (state "swapping"). The definition first, compare-and-set on its revision, so
+   a stale save fails before any record is touched; then each record, compare-and-set on
+   the slots the journal recorded, so a record edited since the check stops the change;
+   then the shared version counter.
+4. **Commit.** The History entry is inserted under the id chosen in step 2. That single
+   insert is the commit point: a journal left in "swapping" whose History entry exists is
+   finished; one without it is undone.
+
+**Undo.** If anything raises during the swap, every record whose slots still hold what
+the swap wrote gets its old slots back, the definition gets its old attributes back if it
+still has the new type, and a `<name>_old` definition the change created goes. Each of
+those writes is conditional on the state the journal recorded, so undo can run any number
+of times, never overwrites a value someone wrote after the change, and leaves records the
+swap never reached alone. A process killed mid-way leaves its journal in "swapping" (or
+"staged"); `flask dictionary recover` then finishes or undoes it, and the type-change
+screen warns about it until then.
+
+**Revert.** The journal keeps each changed record's old and new slots, so reverting from
+History restores the exact old values (`007` stays the text `007`), but only in records
+whose slots still hold what the change wrote. A revert is itself a journaled type change:
+all or nothing, recorded in History, and revertible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import typing as t
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import mongoengine as me
+from bson import ObjectId
+
+from . import history, impact
+from .changes import DictionaryError, _stale, _validate, bump_version
+from .conversion import convert
+from .documents import FieldDefinition
+
+log = logging.getLogger(__name__)
+
+SHOWN = 20  # refused records listed for the admin
+BATCH = 1000
+# A change whose process says nothing for this long is taken as interrupted, even on
+# another machine (or when its pid was reused).
+SILENT_FOR = timedelta(minutes=10)
+UNFINISHED = ("staged", "swapping")
+RECOVER = "flask --app admin_app dictionary recover"
+
+_MISSING = object()
+
+
+def _same(a: t.Any, b: t.Any) -> bool:
+    """Equal and of the same type: 5 and 5.0, or 1 and True, are different stored values."""
+    return type(a) is type(b) and a == b
+
+
+# -- the journal -----------------------------------------------------------------------------
+
+class TypeChange(me.Document):
+    """One type change (or revert), written before any record is touched."""
+
+    meta = {"collection": "dictionary_type_changes",
+            "indexes": [("entity", "name", "state"), "history"]}
+
+    entity = me.StringField(required=True)
+    name = me.StringField(required=True)
+    label = me.StringField(required=True)
+    old_type = me.StringField(required=True)
+    new_type = me.StringField(required=True)
+    state = me.StringField(required=True, default="staged",
+                           choices=("staged", "swapping", "done", "undone"))
+    revision = me.IntField(required=True)  # the definition's revision the change was checked at
+    before = me.DictField()  # the whole definition, before and after
+    after = me.DictField()
+    backup = me.StringField()  # `<name>_old`, when values are kept aside
+    backup_created = me.BooleanField(default=False)
+    converted = me.IntField(default=0)
+    kept_aside = me.IntField(default=0)
+    restored = me.IntField(default=0)  # a revert: values put back
+    left = me.IntField(default=0)  # a revert: values edited since, left as they are
+    reverts = me.ObjectIdField()  # the journal of the change this one reverts
+    history = me.ObjectIdField(required=True)  # the History entry; once it exists: committed
+    reason = me.StringField(default="")
+    actor = me.StringField()
+    owner = me.StringField()  # host:pid of the process making the change
+    started_at = me.DateTimeField()
+    heartbeat = me.DateTimeField()
+
+
+class TypeChangeValue(me.Document):
+    """One record's slots before and after a type change; written and read raw."""
+
+    meta = {"collection": "dictionary_type_change_values", "indexes": ["change"]}
+
+    change = me.ObjectIdField(required=True)
+    record = me.DynamicField(required=True)
+    old = me.DictField()
+    new = me.DictField()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _rows_of(journal: TypeChange) -> t.Iterator[dict[str, t.Any]]:
+    yield from TypeChangeValue._get_collection().find({"change": journal.pk})
+
+
+def _stage(journal: TypeChange, rows: t.Iterable[dict[str, t.Any]]) -> int:
+    """Write the journal's rows, a batch at a time; return how many."""
+    collection, count = TypeChangeValue._get_collection(), 0
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, BATCH)):
+        collection.insert_many([{"change": journal.pk, **row} for row in batch])
+        count += len(batch)
+        journal.update(set__heartbeat=_now())
+    return count
+
+
+def _running(journal: TypeChange) -> bool:
+    """Is the process that started this change still at it?"""
+    if journal.heartbeat is None or _now() - journal.heartbeat > SILENT_FOR:
+        return False
+    host, _, pid = (journal.owner or "").rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def interrupted(entity: str, name: str) -> list[TypeChange]:
+    """Changes of this field's type that a stopped process left half-done."""
+    return [j for j in TypeChange.objects(entity=entity, name=name, state__in=UNFINISHED)
+            if not _running(j)]
+
+
+def _refuse_if_unfinished(entity: str, name: str, label: str) -> None:
+    for journal in TypeChange.objects(entity=entity, name=name, state__in=UNFINISHED):
+        if _running(journal):
+            raise DictionaryError(f"Another change of the type of {label} is under way; wait "
+                                  f"for it to finish, then reload.")
+        raise DictionaryError(f"A change of the type of {label} ({journal.old_type} → "
+                              f"{journal.new_type}) was interrupted; run `{RECOVER}` to "
+                              f"finish or undo it, then try again.")
+
+
+# -- refusal ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Refused:
+    """A record whose value would not convert, as the admin should see it."""
+
+    record: t.Any
+    name: str
+    level: str | None
+    value: str  # text quoted, so that spaces show
+
+
+class NotConverting(DictionaryError):
+    """Values that would not mean the same under the new type; nothing was changed."""
+
+    def __init__(self, message: str, count: int, records: list[Refused]) -> None:
+        super().__init__(message)
+        self.count = count
+        self.records = records
+
+
+def _shown(value: t.Any) -> str:
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else repr(value)
+
+
+def _holding(collection: t.Any, name: str, backup: str) -> t.Iterator[dict[str, t.Any]]:
+    return collection.find({name: {"$nin": [None, ""]}},
+                           {name: 1, backup: 1, "name": 1, "level": 1})
+
+
+def check_values(definition: FieldDefinition, new_type: str) -> None:
+    """Raise NotConverting if any stored value would not convert (writes nothing)."""
+    model = impact.RECORDS.get(definition.entity)
+    if model is None:
+        return
+    count, records = 0, []
+    for doc in _holding(model._get_collection(), definition.name, f"{definition.name}_old"):
+        if convert(doc[definition.name], new_type) is None:
+            count += 1
+            if len(records) < SHOWN:
+                records.append(Refused(doc["_id"], doc.get("name") or str(doc["_id"]),
+                                       doc.get("level"), _shown(doc[definition.name])))
+    if count:
+        raise NotConverting(
+            f"{count} existing records hold a {definition.label} that is not a valid "
+            f"{new_type}; the type was not changed. Choose to keep those values aside, or "
+            f"correct them first.", count, records)
+
+
+def _check_backup(definition: FieldDefinition, new_type: str, backup: str) -> bool:
+    """True when some values will be kept aside; refuse if that would overwrite any."""
+    model = impact.RECORDS.get(definition.entity)
+    if model is None:
+        return False
+    aside = occupied = 0
+    for doc in _holding(model._get_collection(), definition.name, backup):
+        if convert(doc[definition.name], new_type) is None:
+            aside += 1
+            occupied += doc.get(backup) not in (None, "")
+    if occupied:
+        raise DictionaryError(
+            f"{occupied} records that would keep their {definition.label} aside already hold "
+            f"a value in {backup}; restore that field and move or clear those values first, "
+            f"or correct the values that do not convert.")
+    return aside > 0
+
+
+# -- changing --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    definition: FieldDefinition
+    converted: int
+    kept_aside: int
+
+
+def change(definition: FieldDefinition, changes: dict[str, t.Any], *, keep_unconverted: bool,
+           expected_revision: int | None = None, reason: str = "") -> Outcome:
+    """Give a field a new type (`changes["type"]`, with any other attributes in `changes`),
+    converting every stored value, all or nothing (see the module docstring)."""
+    entity, name, label = definition.entity, definition.name, definition.label
+    _refuse_if_unfinished(entity, name, label)
+    new_type = changes["type"]
+    if new_type == definition.type:
+        raise DictionaryError(f"{label} is already {new_type}.")
+    revision = definition.revision if expected_revision is None else expected_revision
+    if definition.revision != revision:
+        raise _stale(label)
+    before = history.plain(definition)
+    for key, value in changes.items():
+        setattr(definition, key, value)
+    _validate(definition)
+    if not keep_unconverted:
+        check_values(definition, new_type)
+    backup = f"{name}_old"
+    keeps_aside = keep_unconverted and _check_backup(definition, new_type, backup)
+    journal = _journal(definition, before, revision, reason, backup=backup if keeps_aside
+                       else None)
+    model = impact.RECORDS.get(entity)
+    try:
+        journal.converted, journal.kept_aside = _stage_conversion(journal, model)
+    except Exception as exc:
+        _discard(journal)
+        if isinstance(exc, DictionaryError):
+            raise
+        log.exception("Staging the type change of %s.%s failed", entity, name)
+        raise DictionaryError(f"The type of {label} was not changed: the records could not be "
+                              f"read ({exc}). Nothing was written; try again.") from exc
+    journal.save()
+    _swap(journal)
+    saved = FieldDefinition.objects.get(entity=entity, name=name)
+    return Outcome(saved, journal.converted, journal.kept_aside)
+
+
+def _journal(definition: FieldDefinition, before: dict[str, t.Any], revision: int,
+             reason: str, **extra: t.Any) -> TypeChange:
+    now = _now()
+    return TypeChange(
+        entity=definition.entity, name=definition.name, label=before["label"],
+        old_type=before["type"], new_type=definition.type, revision=revision,
+        before=before, after=history.plain(definition), reason=reason,
+        actor=history.actor(), owner=f"{socket.gethostname()}:{os.getpid()}",
+        started_at=now, heartbeat=now, history=ObjectId(), **extra).save()
+
+
+def _stage_conversion(journal: TypeChange, model: t.Any) -> tuple[int, int]:
+    """Journal every record whose value changes; return (converted, kept aside). A value
+    that no longer passes the check made just before stops the change."""
+    if model is None:
+        return 0, 0
+    name, backup, counts = journal.name, f"{journal.name}_old", {"converted": 0, "aside": 0}
+
+    def rows() -> t.Iterator[dict[str, t.Any]]:
+        for doc in _holding(model._get_collection(), name, backup):
+            old_value, new_value = doc[name], convert(doc[name], journal.new_type)
+            if new_value is None:
+                if journal.backup is None or doc.get(backup) not in (None, ""):
+                    raise DictionaryError(f"A {journal.label} was edited while its type was "
+                                          f"being checked; nothing was changed. Try again.")
+                counts["aside"] += 1
+                old = {name: old_value, **({backup: doc[backup]} if backup in doc else {})}
+                yield {"record": doc["_id"], "old": old, "new": {backup: old_value}}
+                continue
+            counts["converted"] += 1
+            if not _same(old_value, new_value):
+                yield {"record": doc["_id"], "old": {name: old_value}, "new": {name: new_value}}
+
+    _stage(journal, rows())
+    return counts["converted"], counts["aside"]
+
+
+def _discard(journal: TypeChange) -> None:
+    TypeChangeValue._get_collection().delete_many({"change": journal.pk})
+    journal.delete()
+
+
+def _write(collection: t.Any, record: t.Any, have: dict[str, t.Any],
+           want: dict[str, t.Any]) -> bool:
+    """Move one record's slots from `have` to `want`, only if they still hold `have`."""
+    query = {"_id": record, **have}
+    query.update({slot: {"$exists": False} for slot in want if slot not in have})
+    # The record's revision moves, so an edit form opened before the change is refused
+    # rather than writing a value of the old type back.
+    update: dict[str, t.Any] = {"$inc": {"revision": 1}, **({"$set": want} if want else {})}
+    if gone := {slot: "" for slot in have if slot not in want}:
+        update["$unset"] = gone
+    return collection.update_one(query, update).matched_count == 1
+
+
+def _swap_record(collection: t.Any, row: dict[str, t.Any]) -> bool:
+    return _write(collection, row["record"], row["old"], row["new"])
+
+
+def _undo_record(collection: t.Any, row: dict[str, t.Any]) -> bool:
+    """Put the old slots back; True if the record now holds them (or never left them)."""
+    if _write(collection, row["record"], row["new"], row["old"]):
+        return True
+    doc = collection.find_one({"_id": row["record"]}) or {}
+    return _holds(doc, row["old"], row["new"])
+
+
+def _holds(doc: dict[str, t.Any], side: dict[str, t.Any], other: dict[str, t.Any]) -> bool:
+    """Does the record hold exactly `side` in the slots a journal row is about?"""
+    return all(_same(doc.get(slot, _MISSING), side.get(slot, _MISSING))
+               for slot in set(side) | set(other))
+
+
+def _definition_update(source: dict[str, t.Any], target: dict[str, t.Any],
+                       revision: int | None = None) -> dict[str, t.Any]:
+    """The update from one definition to another; the revision moves on, or is set to
+    `revision` when an undo puts the very definition back."""
+    changed = [k for k in set(source) | set(target) if source.get(k) != target.get(k)]
+    sets = {k: target[k] for k in changed if target.get(k) is not None}
+    update: dict[str, t.Any] = {}
+    if revision is None:
+        update["$inc"] = {"revision": 1}
+    else:
+        sets["revision"] = revision
+    if sets:
+        update["$set"] = sets
+    if unsets := {k: "" for k in changed if target.get(k) is None}:
+        update["$unset"] = unsets
+    return update
+
+
+def _swap(journal: TypeChange) -> None:
+    model = impact.RECORDS.get(journal.entity)
+    collection = model._get_collection() if model is not None else None
+    journal.update(set__state="swapping", set__heartbeat=_now())
+    try:
+        fields = FieldDefinition._get_collection()
+        if not fields.update_one({"entity": journal.entity, "name": journal.name,
+                                  "revision": journal.revision},
+                                 _definition_update(journal.before, journal.after)).matched_count:
+            raise _stale(journal.label)
+        if journal.backup:
+            _create_backup(journal)
+        for done, row in enumerate(_rows_of(journal), start=1):
+            if not _swap_record(collection, row):
+                raise DictionaryError(f"A {journal.label} was edited while its type was being "
+                                      f"changed, so the change was undone. Try again.")
+            if done % BATCH == 0:
+                journal.update(set__heartbeat=_now())
+        bump_version()
+        _commit(journal)
+    except Exception as exc:
+        _undo_after(journal, exc)
+    journal.update(set__state="done")
+
+
+def _undo_after(journal: TypeChange, exc: Exception) -> t.NoReturn:
+    try:
+        _undo(journal)
+    except Exception as undo_exc:
+        log.exception("Undoing the type change of %s.%s failed", journal.entity, journal.name)
+        raise DictionaryError(
+            f"Changing the type of {journal.label} failed half-way ({exc}), and it could not "
+            f"be undone ({undo_exc}). Run `{RECOVER}` once the store answers again.") from exc
+    if isinstance(exc, DictionaryError):
+        raise exc
+    log.exception("The type change of %s.%s failed", journal.entity, journal.name)
+    raise DictionaryError(
+        f"Changing the type of {journal.label} failed half-way ({exc}); the change was "
+        f"undone: every value and the definition are as they were. Try again; if it fails "
+        f"again, check the store.") from exc
+
+
+def _create_backup(journal: TypeChange) -> None:
+    if FieldDefinition.objects(entity=journal.entity, name=journal.backup).first() is not None:
+        return
+    journal.update(set__backup_created=True)  # first, so that undo knows to remove it
+    journal.backup_created = True
+    FieldDefinition(entity=journal.entity, name=journal.backup, type="text", retired=True,
+                    label=f"{journal.label} (before {journal.new_type})").save()
+
+
+def _summary(journal: TypeChange) -> str:
+    described = history.describe(journal.before, journal.after)
+    if journal.reverts:
+        left = f", {journal.left} edited since left as they are" if journal.left else ""
+        return f"revert: {described}; {journal.restored} values restored{left}"
+    aside = f", {journal.kept_aside} kept aside in {journal.backup}" if journal.kept_aside \
+        else ""
+    text = f"{described}; {journal.converted} values converted{aside}"
+    return f"{journal.reason}: {text}" if journal.reason else text
+
+
+def _commit(journal: TypeChange) -> None:
+    """Insert the History entry: the one write that makes the change final."""
+    saved = FieldDefinition.objects.get(entity=journal.entity, name=journal.name)
+    history.record("field", journal.entity, journal.name, _summary(journal), journal.before,
+                   history.plain(saved), id=journal.history,
+                   details={"converted": journal.converted, "kept_aside": journal.kept_aside,
+                            "restored": journal.restored, "left": journal.left,
+                            "type_change": journal.pk})
+
+
+def _undo(journal: TypeChange) -> int:
+    """Put records and definition back from the journal; return how many records could not
+    be (edited since), which are left as they are."""
+    model = impact.RECORDS.get(journal.entity)
+    left = 0
+    if model is not None:
+        collection = model._get_collection()
+        left = sum(not _undo_record(collection, row) for row in _rows_of(journal))
+    _restore_definition(journal)
+    if journal.backup_created and (model is None or not model._get_collection().count_documents(
+            {journal.backup: {"$exists": True}})):
+        FieldDefinition.objects(entity=journal.entity, name=journal.backup).delete()
+    bump_version()
+    journal.update(set__state="undone")
+    TypeChangeValue._get_collection().delete_many({"change": journal.pk})
+    return left
+
+
+def _restore_definition(journal: TypeChange) -> None:
+    """Give the definition its old attributes back, if it still has the new type. Untouched
+    since the swap, it gets its old revision too, so it is exactly as before and a form
+    opened before the change can still be saved; edited since, its revision moves on."""
+    fields = FieldDefinition._get_collection()
+    ours = {"entity": journal.entity, "name": journal.name, "type": journal.new_type}
+    if not fields.update_one({**ours, "revision": journal.revision + 1},
+                             _definition_update(journal.after, journal.before,
+                                                journal.revision)).matched_count:
+        fields.update_one({**ours, "revision": {"$gt": journal.revision + 1}},
+                          _definition_update(journal.after, journal.before))
+
+
+def recover() -> list[str]:
+    """Finish or undo every type change a stopped process left half-done; say what."""
+    said = []
+    for journal in TypeChange.objects(state__in=UNFINISHED):
+        where = f"{journal.entity}.{journal.name} ({journal.old_type} → {journal.new_type}, " \
+                f"started {journal.started_at:%Y-%m-%d %H:%M} UTC by {journal.actor})"
+        if _running(journal):
+            said.append(f"{where}: still under way in process {journal.owner}; left alone.")
+        elif history.DictionaryChange.objects(pk=journal.history).first() is not None:
+            journal.update(set__state="done")
+            said.append(f"{where}: had been written in full; marked finished.")
+        else:
+            left = _undo(journal)
+            edited = f"; {left} records edited since were left as they are" if left else ""
+            said.append(f"{where}: undone, values and definition are as before{edited}.")
+    return said
+
+
+# -- revert ----------------------------------------------------------------------------------
+
+def journal_of(change_id: t.Any) -> TypeChange | None:
+    """The journal of a History entry, if that entry is a type change."""
+    return TypeChange.objects(history=change_id, state="done").first()
+
+
+def revert(journal: TypeChange) -> str:
+    """Undo a finished type change: the old type back, and the exact old values in the
+    records that still hold what it wrote. Say what was done."""
+    definition = FieldDefinition.objects(entity=journal.entity, name=journal.name).first()
+    if definition is None:
+        raise DictionaryError(f"There is no field {journal.name!r} on {journal.entity}.")
+    if TypeChange.objects(reverts=journal.pk, state="done").first() is not None \
+            and definition.type == journal.old_type:
+        raise DictionaryError("That type change has been reverted already.")
+    if definition.type != journal.new_type:
+        raise DictionaryError(f"{definition.label} is now {definition.type}, not "
+                              f"{journal.new_type}: revert the later change of its type "
+                              f"first.")
+    _refuse_if_unfinished(journal.entity, journal.name, definition.label)
+    before = history.plain(definition)
+    changed = {k for k in set(journal.before) | set(journal.after)
+               if journal.before.get(k) != journal.after.get(k)}
+    for key in changed:
+        setattr(definition, key, journal.before.get(key))
+    _validate(definition)
+    undo = _journal(definition, before, definition.revision, "", reverts=journal.pk)
+    counts = {"restored": 0, "left": 0}
+
+    def rows() -> t.Iterator[dict[str, t.Any]]:
+        model = impact.RECORDS.get(journal.entity)
+        if model is None:
+            return
+        rows_of = _rows_of(journal)
+        while batch := list(itertools.islice(rows_of, BATCH)):
+            docs = {d["_id"]: d for d in model._get_collection().find(
+                {"_id": {"$in": [r["record"] for r in batch]}})}
+            for row in batch:
+                if _holds(docs.get(row["record"], {}), row["new"], row["old"]):
+                    counts["restored"] += 1
+                    yield {"record": row["record"], "old": row["new"], "new": row["old"]}
+                else:
+                    counts["left"] += 1
+
+    try:
+        _stage(undo, rows())
+    except Exception as exc:
+        _discard(undo)
+        log.exception("Staging the revert of %s.%s failed", journal.entity, journal.name)
+        raise DictionaryError(f"The type change of {definition.label} was not reverted: the "
+                              f"records could not be read ({exc}). Try again.") from exc
+    undo.restored, undo.left = counts["restored"], counts["left"]
+    undo.save()
+    _swap(undo)
+    where, old_type = f"{journal.entity}.{journal.name}", journal.old_type
+    if undo.left:
+        verb = "was" if undo.left == 1 else "were"
+        return (f"{where} is {old_type} again; {undo.left} values edited since {verb} left "
+                f"as they are, and the other {undo.restored} are as they were before")
+    if undo.restored:
+        return f"{where} is {old_type} again and its {undo.restored} changed values are as " \
+               f"they were before"
+    return f"{where} is {old_type} again, as it was before"
