@@ -152,3 +152,17 @@ def test_a_layout_is_checked_against_the_fields_as_they_will_be(app):
         assert [(s.title, s.fields) for s in arranged.sections] == [("Org", ["name", "level",
                                                                             "seats"])]
         assert FieldDefinition.objects(name="seats").count() == 0
+
+
+def test_mandatory_on_a_level_that_does_not_exist_is_refused(app):
+    with pytest.raises(DictionaryError, match="cannot be mandatory on Customr: the Levels of "
+                                              "customer are Customer, Org"):
+        update_field("customer", "department", mandatory=["Customr"])
+    with pytest.raises(DictionaryError, match="cannot be mandatory on Tenant"):
+        add_field("customer", "site", "Site", "text", mandatory=["Tenant"])
+
+
+def test_whether_a_field_is_a_system_field_cannot_change(app):
+    with pytest.raises(DictionaryError, match="comes with Dictadmin"):
+        update_field("customer", "name", system=False)
+    assert FieldDefinition.objects.get(entity="customer", name="name").system is True

@@ -107,6 +107,7 @@ def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str
         raise DictionaryError("A reference field must say what it refers to.")
     if type == "choice" and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
+    _check_levels(entity, label, attributes.get("mandatory"))
     definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
                                  system=False, **attributes)
     _validate(definition)
@@ -133,14 +134,18 @@ def check_update_field(entity: str, name: str, changes: dict[str, t.Any]) -> Fie
     definition = FieldDefinition.objects(entity=entity, name=name).first()
     if definition is None:
         raise DictionaryError(f"There is no field {name!r} on {entity}.")
-    unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
-    if unknown:
-        raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
+    _check_attributes(changes)
     for key, value in changes.items():
         setattr(definition, key, value)
     _validate(definition)
     check_field_change(entity, name, changes)
     return definition
+
+
+def _check_attributes(changes: dict[str, t.Any]) -> None:
+    unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
+    if unknown:
+        raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
 
 
 def _validate(definition: t.Any) -> None:
@@ -178,9 +183,7 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
         definition = FieldDefinition.objects.get(entity=entity, name=name)
     except DoesNotExist as exc:
         raise DictionaryError(f"There is no field {name!r} on {entity}.") from exc
-    unknown = set(changes) - set(FieldDefinition._fields) | ({"entity", "name"} & set(changes))
-    if unknown:
-        raise DictionaryError(f"These cannot be changed on a field: {', '.join(sorted(unknown))}.")
+    _check_attributes(changes)
     _check_change(definition, changes)
     if changes.get("type", definition.type) != definition.type:
         from . import retype
@@ -192,7 +195,7 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     before = history.plain(definition)
     for key, value in changes.items():
         setattr(definition, key, value)
-    definition.validate()
+    _validate(definition)
     _compare_and_set(FieldDefinition, definition, revision, stored_label, **changes)
     bump_version()
     saved = FieldDefinition.objects.get(pk=definition.pk)
@@ -307,8 +310,28 @@ def _check_pattern(pattern: str | None, field_type: str) -> None:
         raise DictionaryError(str(exc)) from exc
 
 
+def _check_levels(entity: str, label: str, mandatory: t.Any) -> None:
+    """Mandatory on a Level the entity does not have (a typo) would never be enforced."""
+    if not mandatory or not isinstance(mandatory, list | tuple):
+        return  # absent, or not a list: MongoEngine's validation says so
+    from .documents import EntityDefinition
+
+    definition = EntityDefinition.objects(name=entity).first()
+    levels = [level.name for level in definition.levels] if definition else []
+    unknown = sorted({str(level) for level in mandatory} - set(levels))
+    if unknown:
+        raise DictionaryError(f"{label} cannot be mandatory on {', '.join(unknown)}: "
+                              f"the Levels of {entity} are {', '.join(levels)}.")
+
+
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:
     _check_pattern(changes.get("pattern"), changes.get("type", definition.type))
+    if "system" in changes and bool(changes["system"]) != bool(definition.system):
+        raise DictionaryError("Which fields are system fields comes with Dictadmin; it "
+                              "cannot be changed.")
+    if "mandatory" in changes:
+        _check_levels(definition.entity, changes.get("label", definition.label),
+                      changes["mandatory"])
     if definition.system and changes.get("retired"):
         raise DictionaryError(f"{definition.label} is a system field: it can be relabelled "
                               f"but not retired.")
