@@ -142,7 +142,8 @@ def test_check_only_counterparts_refuse_what_the_operations_refuse(app, case):
 
 def test_a_layout_is_checked_against_the_fields_as_they_will_be(app):
     with app.app_context():
-        seats = check_add_field("customer", "seats", "Seats", "integer", mandatory=["Org"])
+        seats = check_add_field("customer", "seats", "Seats", "integer", mandatory=["Org"],
+                                placed_by_layouts=True)
         fields = [*FieldDefinition.objects(entity="customer"), seats]
         with pytest.raises(DictionaryError, match="Mandatory fields must stay on the Org form: "
                                                   "Seats."):
@@ -166,3 +167,16 @@ def test_whether_a_field_is_a_system_field_cannot_change(app):
     with pytest.raises(DictionaryError, match="comes with Dictadmin"):
         update_field("customer", "name", system=False)
     assert FieldDefinition.objects.get(entity="customer", name="name").system is True
+
+
+def test_a_field_cannot_be_made_mandatory_on_a_form_that_does_not_show_it(app):
+    """No record of that Level could be saved from the screens; the file import, which
+    arranges layouts in the same go, is judged by its layouts as they will be instead."""
+    with pytest.raises(DictionaryError, match="Department is not on the Org form of customer"):
+        update_field("customer", "department", mandatory=["Org"])
+    with pytest.raises(DictionaryError, match="Site is not on the Org form"):
+        add_field("customer", "site", "Site", "text", mandatory=["Customer", "Org"],
+                  sections={"Customer": "Customer"})
+    add_field("customer", "site", "Site", "text", mandatory=["Customer"],
+              sections={"Customer": "Customer"})
+    assert FieldDefinition.objects.get(entity="customer", name="site").mandatory == ["Customer"]

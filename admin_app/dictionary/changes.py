@@ -60,19 +60,25 @@ def check_name(entity: str, name: str) -> None:
 
 
 def check_add_field(entity: str, name: str, label: str, type: str, *,
-                    sections: dict[str, str] | None = None,
+                    sections: dict[str, str] | None = None, placed_by_layouts: bool = False,
                     **attributes: t.Any) -> FieldDefinition:
     """Raise what `add_field` would raise, writing nothing, so that a caller adding many
     definitions (a dictionary file) can refuse them all before adding any. Returns the
     definition as `add_field` would save it."""
-    return _new_field(entity, name, label, type, sections, attributes)[0]
+    return _new_field(entity, name, label, type, sections, attributes, placed_by_layouts)[0]
 
 
 def add_field(entity: str, name: str, label: str, type: str, *,
               sections: dict[str, str] | None = None, reason: str = "",
-              **attributes: t.Any) -> FieldDefinition:
-    """Add a custom field; `sections` maps a Level to the layout section that shows it."""
-    definition, layouts = _new_field(entity, name, label, type, sections, attributes)
+              placed_by_layouts: bool = False, **attributes: t.Any) -> FieldDefinition:
+    """Add a custom field; `sections` maps a Level to the layout section that shows it.
+
+    A field mandatory on a Level must be shown on that Level's form (no record could be
+    saved there otherwise), unless the caller places it by arranging the layouts next
+    (`placed_by_layouts`: the dictionary file, whose layouts are checked as they will be).
+    """
+    definition, layouts = _new_field(entity, name, label, type, sections, attributes,
+                                     placed_by_layouts)
     definition.save()
     summary = f"added {definition.label}"
     history.record("field", entity, name, f"{reason}: {summary}" if reason else summary, {},
@@ -85,7 +91,8 @@ def add_field(entity: str, name: str, label: str, type: str, *,
 
 
 def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str, str] | None,
-               attributes: dict[str, t.Any]) -> tuple[FieldDefinition, list[LayoutDefinition]]:
+               attributes: dict[str, t.Any], placed_by_layouts: bool = False
+               ) -> tuple[FieldDefinition, list[LayoutDefinition]]:
     """Every check of `add_field`, all before anything is written; returns what to save."""
     if entity not in impact.RECORDS:
         raise DictionaryError(f"There is no entity {entity!r}.")
@@ -108,6 +115,8 @@ def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str
     if type == "choice" and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
     _check_levels(entity, label, attributes.get("mandatory"))
+    if not placed_by_layouts:
+        _check_placed(entity, label, attributes.get("mandatory"), set(sections or {}))
     definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
                                  system=False, **attributes)
     _validate(definition)
@@ -123,7 +132,8 @@ def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str
     return definition, layouts
 
 
-def check_update_field(entity: str, name: str, changes: dict[str, t.Any]) -> FieldDefinition:
+def check_update_field(entity: str, name: str, changes: dict[str, t.Any], *,
+                       placed_by_layouts: bool = False) -> FieldDefinition:
     """Raise what `update_field` would raise for `changes`, writing nothing; returns the
     definition as the change would leave it (not saved).
 
@@ -135,6 +145,8 @@ def check_update_field(entity: str, name: str, changes: dict[str, t.Any]) -> Fie
     if definition is None:
         raise DictionaryError(f"There is no field {name!r} on {entity}.")
     _check_attributes(changes)
+    if not placed_by_layouts:
+        _check_newly_mandatory_placed(definition, changes)
     for key, value in changes.items():
         setattr(definition, key, value)
     _validate(definition)
@@ -171,7 +183,7 @@ def bump_version() -> int:
 
 def update_field(entity: str, name: str, *, expected_revision: int | None = None,
                  keep_unconverted: bool = False, reason: str = "",
-                 **changes: t.Any) -> FieldDefinition:
+                 placed_by_layouts: bool = False, **changes: t.Any) -> FieldDefinition:
     """Change attributes of one field definition (label, mandatory, help_text…).
 
     `expected_revision` is the revision the admin's screen showed; if the stored one has
@@ -185,6 +197,8 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
         raise DictionaryError(f"There is no field {name!r} on {entity}.") from exc
     _check_attributes(changes)
     _check_change(definition, changes)
+    if not placed_by_layouts:
+        _check_newly_mandatory_placed(definition, changes)
     if changes.get("type", definition.type) != definition.type:
         from . import retype
 
@@ -322,6 +336,32 @@ def _check_levels(entity: str, label: str, mandatory: t.Any) -> None:
     if unknown:
         raise DictionaryError(f"{label} cannot be mandatory on {', '.join(unknown)}: "
                               f"the Levels of {entity} are {', '.join(levels)}.")
+
+
+def _check_placed(entity: str, label: str, mandatory: t.Any, placed_on: set[str]) -> None:
+    """A field mandatory on a Level must be on that Level's form, or no record of that Level
+    could be saved from the screens (`arrange_layout` keeps it so from the layout's side)."""
+    if not isinstance(mandatory, list | tuple):
+        return
+    hidden = sorted({str(level) for level in mandatory} - placed_on)
+    if hidden:
+        raise DictionaryError(f"{label} is not on the {', '.join(hidden)} form of {entity}, so "
+                              f"it cannot be mandatory there: show it on that form first "
+                              f"(its layout under Data → Dictionary).")
+
+
+def _check_newly_mandatory_placed(definition: FieldDefinition,
+                                  changes: dict[str, t.Any]) -> None:
+    newly = set(changes.get("mandatory") or ()) - set(definition.mandatory or ())
+    if not newly or changes.get("retired", definition.retired):
+        return
+    layouts = {layout.level: layout
+               for layout in LayoutDefinition.objects(entity=definition.entity)}
+    placed_on = {level for level in newly if level not in layouts  # no form to show it on
+                 or any(definition.name in section.fields
+                        for section in layouts[level].sections)}
+    _check_placed(definition.entity, changes.get("label", definition.label), sorted(newly),
+                  placed_on)
 
 
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:

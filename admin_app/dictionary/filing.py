@@ -314,12 +314,13 @@ class _Planner:
         label, type_ = new.get("label"), new.get("type")
         attributes = {k: v for k, v in new.items() if k not in ("entity", "name", "label",
                                                                  "type")}
-        added = self._check(place, check_add_field, entity, name, label, type_, **attributes)
+        added = self._check(place, check_add_field, entity, name, label, type_,
+                            placed_by_layouts=True, **attributes)
         if added is None:
             return
         self.fields[ident] = added
         self._step(place, [f"add field {entity}.{name}"], add_field, entity, name, label,
-                   type_, reason=REASON, **attributes)
+                   type_, reason=REASON, placed_by_layouts=True, **attributes)
 
     def _change_field(self, place: str, ident: tuple[str, ...], stored: FieldDefinition,
                       new: dict[str, t.Any]) -> None:
@@ -335,12 +336,14 @@ class _Planner:
             self._problem(place, f"Whether a field is a system field is fixed by Dictadmin: "
                                  f"keep system {bool(stored.system)} for {entity}.{name}.")
             return
-        changed = self._check(place, check_update_field, entity, name, changes)
+        changed = self._check(place, check_update_field, entity, name, changes,
+                              placed_by_layouts=True)
         if changed is None:
             return
         self.fields[ident] = changed
         self._step(place, _lines("fields", ident, old, _plain(changed)), update_field,
-                   entity, name, expected_revision=stored.revision, reason=REASON, **changes)
+                   entity, name, expected_revision=stored.revision, reason=REASON,
+                   placed_by_layouts=True, **changes)
 
     def _retire_missing(self, in_file: set[tuple[str, ...]]) -> None:
         for ident, stored in sorted(self.stored.items()):
