@@ -265,3 +265,20 @@ def test_forged_opened_values_name_fields_at_most_and_are_never_written(client, 
     assert fine.status_code == 302
     stored = Customer.objects.get(pk=record.pk)
     assert (stored.name, stored.department, stored.revision) == ("Ann Lee", "Ops", 2)
+
+
+def test_a_save_that_changed_nothing_this_form_shows_does_not_block_the_next(store_client):
+    """Someone pressed Save without a change, or changed a field this form does not show:
+    nothing they did can be undone by this save, so it goes through."""
+    record = ann()
+    first, second = open_form(store_client, record), open_form(store_client, record)
+    assert save(store_client, record, first, name="Ann Lee", level="Customer",
+                department="IT").status_code == 302
+    Customer.objects(pk=record.pk).update_one(set__news_on_closure_hidden="theirs",
+                                              inc__revision=1)
+    response = save(store_client, record, second, name="Ann B", level="Customer",
+                    department="IT")
+    assert response.status_code == 302
+    stored = Customer.objects.get(pk=record.pk)
+    assert (stored.name, stored.department, stored.news_on_closure_hidden) == \
+        ("Ann B", "IT", "theirs")

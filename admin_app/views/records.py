@@ -317,10 +317,24 @@ class RecordView(SecureModelView):
                 log.exception("Failed to update record.")
             return False
         if not saved:
+            saved = self._save_over_unseen_change(form, model)
+        if not saved:
             self._refuse_stale(form, model)
             return False
         self.after_model_change(form, model, False)
         return True
+
+    def _save_over_unseen_change(self, form: DictionaryForm, model: t.Any) -> bool:
+        """The record moved on, but not in anything this form shows (a save that changed
+        nothing, a field of another Level, an import of other fields): this save writes
+        only its own fields, so it cannot undo that change and goes through on top of it.
+        Only when the form says what it showed for every one of its fields."""
+        current = self.get_one(model.pk)
+        names = self._opened_names(form)
+        if current is None or set(names) - set(form.opened.values) \
+                or form.opened.changed(current, names):
+            return False
+        return self._compare_and_set(form, model, current.revision or 0)
 
     @staticmethod
     def _compare_and_set(form: DictionaryForm, model: t.Any, revision: int) -> bool:
