@@ -12,16 +12,14 @@ instead of silently undoing it.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 import typing as t
-from dataclasses import dataclass
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.babel import gettext
 from flask_admin.contrib.mongoengine.helpers import format_error
@@ -36,6 +34,7 @@ from ..lookups import LOOKUPS
 from ..models import Contact
 from ..models.kept import now
 from . import references
+from .opened import Opened, comparable, stale_message
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
@@ -43,86 +42,8 @@ LEVEL_SWITCH = "_level_switch"
 # by Flask-Admin's paging and sorting links, rather than Flask-Admin's filter builder,
 # whose script inserts a filter's name (the Archive field's label) into the page as HTML.
 ARCHIVED_ARG = "archived"
-# The edit form's hidden inputs: the revision it was opened at and the values it showed.
-# Names starting with "_" are never a record's values (dictionary names cannot).
-REVISION_ARG = "_revision"
-OPENED_ARG = "_opened"
 _refresh_lock = threading.Lock()
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Opened:
-    """What an edit form was opened at. A save writes only while the record is still at
-    `revision`; `values` (the form's fields as they were stored then) tell, in a refusal,
-    which fields someone else changed and which ones the user left as they were. The
-    browser posts both back, so they are untrusted: compared, never written."""
-
-    revision: int
-    values: dict[str, t.Any]
-
-    @classmethod
-    def of(cls, record: t.Any, names: t.Iterable[str]) -> Opened:
-        return cls(record.revision or 0,
-                   _comparable({name: getattr(record, name, None) for name in names}))
-
-    @classmethod
-    def posted(cls) -> Opened:
-        """The state the posted form carries; a request without a readable revision gets a
-        400 (only a hand-made one can lack it)."""
-        revision = request.form.get(REVISION_ARG, "")
-        if not re.fullmatch(r"[0-9]{1,15}", revision):
-            abort(400, description="The form does not say which revision of the record it "
-                                   "was opened at: reload the page and make the change again.")
-        try:
-            values = json.loads(request.form.get(OPENED_ARG) or "{}")
-        except (ValueError, RecursionError):
-            values = {}
-        return cls(int(revision), values if isinstance(values, dict) else {})
-
-    def changed(self, record: t.Any, names: t.Container[str]) -> list[str]:
-        """The fields among `names` whose stored value is no longer the one the form showed."""
-        return [name for name, value in self.values.items()
-                if name in names and _comparable(getattr(record, name, None)) != value]
-
-    def hidden_values(self) -> str:
-        return json.dumps(self.values)
-
-
-def _comparable(value: t.Any) -> t.Any:
-    """A stored value as it reads back from the form's hidden JSON (ids and dates as text)."""
-    return json.loads(json.dumps(value, default=str))
-
-
-def _listed(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def _stale_message(theirs: list[str], taken: list[str], kept: list[str],
-                   archived: str | None, archive_on_form: bool) -> str:
-    """Why a save was refused, in the dictionary's labels: what the other person changed,
-    and which of those fields the form now shows with their value or keeps with yours.
-    `archived` is the Archive field's label when they archived the record."""
-    if archived:
-        head = "This record was archived by someone else while you edited it" + (
-            f"; they also changed {_listed(theirs)}" if theirs else "")
-    else:
-        head = "Someone else saved this record after you opened it" + (
-            f": they changed {_listed(theirs)}" if theirs
-            else ", changing fields this form does not show")
-    notes = [f"{head}."]
-    if taken:
-        notes.append(f"The form now shows their {_listed(taken)}.")
-    if kept:
-        notes.append(f"You changed {_listed(kept)} too: the form keeps yours.")
-    if archived:
-        notes.append("Your changes are below and were not saved; save to keep the record "
-                     "archived with them" + (f", or untick {archived} to restore it."
-                                             if archive_on_form else "."))
-    else:
-        notes.append("Your changes are below and were not saved; check them against the "
-                     "current values and save again.")
-    return " ".join(notes)
 
 
 class RecordView(SecureModelView):
@@ -370,7 +291,7 @@ class RecordView(SecureModelView):
         taken, kept = [], []
         for definition in form.dictionary_fields:
             name = definition.name
-            if name in theirs and _comparable(getattr(model, name, None)) \
+            if name in theirs and comparable(getattr(model, name, None)) \
                     == form.opened.values.get(name):  # populate_obj stored what was posted
                 taken.append(name)
                 form[name].process(None, to_form(definition, getattr(current, name, None)))
@@ -382,7 +303,7 @@ class RecordView(SecureModelView):
         if archived:  # said on its own
             theirs, taken, kept = ([n for n in names if n != "archived"]
                                    for names in (theirs, taken, kept))
-        form.stale_message = _stale_message(
+        form.stale_message = stale_message(
             *([fields[n].label for n in names] for names in (theirs, taken, kept)),
             archived=fields["archived"].label if archived else None,
             archive_on_form="archived" in form)
