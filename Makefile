@@ -47,12 +47,14 @@ run: $(VENV)/.installed
 	$(BIN)/flask --app admin_app setup
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) 'admin_app:create_app()'
 
-# Debian packages the tests drive for real (headless Chromium); needs root or sudo.
+# Debian packages the tests drive for real (headless Chromium; openssl makes the test TLS
+# certificate); needs root or sudo.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    chromium openssl; }
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
