@@ -15,7 +15,7 @@ LOCK_ARGS ?=
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: run test lint bench lock system-deps clean
+.PHONY: run test lint bench lock screenshots system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ lint: $(VENV)/.installed-dev
 
 test: system-deps $(VENV)/.installed-dev lint
 	$(BIN)/pytest
+
+# Refresh the screenshots the README shows (the browser tests take them).
+screenshots: system-deps $(VENV)/.installed-dev
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser_tickets.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/list_bench.py

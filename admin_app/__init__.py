@@ -8,7 +8,7 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, db, dictionary, errors, importer, limits, views
+from . import auth, cli, db, dictionary, errors, importer, limits, mail, views
 from .config import from_environment
 
 
@@ -41,6 +41,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     admin = views.init_app(app)
     errors.init_app(app, admin)
     importer.init_app(app)
+    mail.init_app(app)
     cli.init_app(app)
     return app
 

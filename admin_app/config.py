@@ -27,8 +27,39 @@ def from_environment() -> dict[str, t.Any]:
         # Largest request body: pages and forms, and (larger) a seed file upload.
         "MAX_CONTENT_LENGTH": _megabytes("MAX_REQUEST_MB", 2),
         "MAX_UPLOAD_BYTES": _megabytes("MAX_UPLOAD_MB", 256),
+        # Outgoing mail (closure notices). No SMTP_HOST: notices wait in the outbox.
+        # SMTP_PORT unset: 587 with STARTTLS, else 25 (see mail.smtp.Settings).
+        "SMTP_HOST": os.environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": _number("SMTP_PORT", None),
+        "SMTP_USER": os.environ.get("SMTP_USER") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
+        "SMTP_TIMEOUT": _number("SMTP_TIMEOUT", 10),
+        "MAIL_FROM": os.environ.get("MAIL_FROM") or "dictadmin@localhost",
     }
 
 
 def _megabytes(variable: str, default: float) -> int:
     return int(float(os.environ.get(variable) or default) * 2**20)
+
+
+def _flag(variable: str) -> bool:
+    value = (os.environ.get(variable) or "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise SystemExit(f"Dictadmin cannot start: {variable} must be true or false, "
+                         f"not {value!r}.")
+    return value in ("true", "1", "yes", "on")
+
+
+def _number(variable: str, default: float | None) -> t.Any:
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1
+    if number <= 0:
+        raise SystemExit(f"Dictadmin cannot start: {variable} must be a positive number, "
+                         f"not {text!r}.")
+    return int(number) if number.is_integer() else number

@@ -5,40 +5,26 @@ through `executable_path`, so no browser is downloaded.
 """
 
 import json
-import shutil
 
 import mongoengine
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from admin_app.models import Customer
 
 from .conftest import make_app
-from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD
-from .servers import dictadmin_server
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from .servers import signed_in_browser
 
 
 @pytest.fixture
 def page(tmp_path):
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required: run `make test` (it installs it)"
     make_app(tmp_path, "embedded")
     Customer(name="Acme Ltd", level="Org").save()
     Customer(name="Acme Retired", level="Org", archived=True).save()
-    with dictadmin_server(tmp_path / "instance") as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(base_url=base)
-        page.goto("/login")
-        page.fill("#email", ADMIN_EMAIL)
-        page.fill("#password", ADMIN_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/admin/")
+    with signed_in_browser(tmp_path / "instance") as context:
+        page = context.new_page()
+        page.goto("/admin/")
         yield page
-        browser.close()
     mongoengine.disconnect()
 
 

@@ -9,18 +9,15 @@ be visible with their `<img …>` as literal text, so they are shown escaped, no
 
 from __future__ import annotations
 
-import shutil
 import typing as t
 
 import mongoengine
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from admin_app.models import Contact, Customer
 
-from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD
-from .servers import dictadmin_server
-from .test_browser import CHROMIUM_ARGS
+from .servers import signed_in_browser
 from .test_crawl import IMG_PAYLOAD, mark_up_dictionary, set_up_like_make_run
 
 SCREENSHOT = "/tmp/markup_form.png"
@@ -30,24 +27,12 @@ RECORD_LISTS = ("customer", "org", "contact")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> t.Iterator[t.Any]:
     """A signed-in browser context on gunicorn, over the demo with a marked-up dictionary."""
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required: run `make test` (it installs it)"
     tmp_path = tmp_path_factory.mktemp("markup")
     app = set_up_like_make_run(tmp_path, "embedded")
     with app.app_context():
         mark_up_dictionary()
-    with dictadmin_server(tmp_path / "instance") as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=base)
-        page = context.new_page()
-        page.goto("/login")
-        page.fill("#email", ADMIN_EMAIL)
-        page.fill("#password", ADMIN_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/admin/")
-        page.close()
+    with signed_in_browser(tmp_path / "instance") as context:
         yield context
-        browser.close()
     mongoengine.disconnect()
 
 

@@ -30,7 +30,9 @@ from markupsafe import escape
 from admin_app import create_app
 from admin_app.dictionary.changes import bump_version
 from admin_app.dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
-from admin_app.models import SLA, Contact, Contract, Customer, User
+from admin_app.models import SLA, Contact, Contract, Customer, Ticket, User
+from admin_app.models.kept import now
+from admin_app.tickets import log_ticket
 
 from .conftest import app_config
 from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login
@@ -44,10 +46,12 @@ TRACEBACK_MARKERS = ("Traceback (most recent call last)", "werkzeug.exceptions",
 # List pages are crawled at their first page only: these arguments just re-sort or page.
 PAGING_ARGS = {"page", "sort", "desc", "page_size"}
 # Screens only an admin may open; an agent must get 403 there (not a crash, not the page).
-ADMIN_ONLY = ("/admin/dictionary/", "/admin/seed/")
+ADMIN_ONLY = ("/admin/dictionary/", "/admin/seed/", "/admin/outbox/")
 # Reference targets a record form may search (admin_app.lookups.LOOKUPS), per record view.
 LOOKUP_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
 RECORD_VIEWS = ("customer", "org", "contact")
+# Views with a search box for a reference field: the record views, and Tickets (customer).
+LOOKUP_VIEWS = (*RECORD_VIEWS, "ticket")
 
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
 IMG_PAYLOAD = "<img src=x onerror=alert(1)>"
@@ -71,7 +75,20 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         agent = User(email=AGENT_EMAIL, role="agent")
         agent.set_password(AGENT_PASSWORD)
         agent.save()
+        add_outbox_message()
     return app
+
+
+def log_demo_tickets() -> None:
+    """Tickets are not seed data: log a few as the form does (a customer with News, an
+    Org), and store one closed, so the crawl opens ticket pages of every kind."""
+    chen = Customer.objects.get(name="Chen Wei")
+    acme = Customer.objects.get(name="Acme Manufacturing")
+    log_ticket(chen, "Laptop will not start", description="Since this morning.")
+    log_ticket(acme, "New starters need accounts")
+    closed = log_ticket(Customer.objects.get(name="Alice Carter"), "Password reset")
+    closed.status, closed.closed_at = "closed", now()  # stored closed: no closure notice
+    closed.save()
 
 
 def marked(text: str) -> str:
@@ -271,7 +288,13 @@ def lookup_urls() -> list[str]:
     """Every reference search a record form can make: the opened drop-down (no text yet)
     and a typed letter (the text search)."""
     return [f"/admin/{view}/ajax/lookup/?name={target}&query={text}"
-            for view in RECORD_VIEWS for target in LOOKUP_TARGETS for text in ("", "a")]
+            for view in LOOKUP_VIEWS for target in LOOKUP_TARGETS for text in ("", "a")]
+
+
+def customer_facts_urls() -> list[str]:
+    """What the ticket form asks when a customer or Org is chosen in its search box."""
+    return [f"/admin/ticket/customer-facts/?id={doc['_id']}"
+            for doc in Customer._get_collection().find({}, {"_id": 1})]
 
 
 def admin_only_urls() -> list[str]:
@@ -287,7 +310,7 @@ def admin_only_urls() -> list[str]:
             urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/type/")
     for layout in LayoutDefinition.objects:
         urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
-    return urls
+    return urls + outbox_urls()
 
 
 def record_ids() -> dict[str, set[str]]:
@@ -305,6 +328,7 @@ def record_ids() -> dict[str, set[str]]:
         "contact": ids(Contact),
         "contract": ids(Contract),
         "sla": ids(SLA),
+        "ticket": ids(Ticket),
     }
 
 
@@ -322,9 +346,33 @@ def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str
             missing.append(f"the Archived tab (a#show-archived) of /admin/{view}/")
     if not result.visited("/admin/contact/new/"):
         missing.append("Add contact (/admin/contact/new/?customer=...)")
+    if not any("customer=" in key for key in result.visited("/admin/ticket/new/")):
+        missing.append("Log a ticket (/admin/ticket/new/?customer=...)")
+    if not any("customer=" in key for key in result.visited("/admin/ticket/")):
+        missing.append("a customer's tickets (/admin/ticket/?customer=...)")
     if result.role == "admin":
         missing += [url for url in admin_only if page_key(url) not in result.statuses]
     assert not missing, "the crawl never reached:\n  " + "\n  ".join(missing)
+
+
+# -- the mail outbox (issue 12): one waiting message, so its page is crawled too ---------------
+
+def add_outbox_message() -> None:
+    """A closure notice waiting with an error, its body carrying markup (shown as text)."""
+    from admin_app.mail import OutboxMessage
+
+    OutboxMessage(key="closure:crawl", kind="closure", to="alice.carter@acme.example",
+                  subject="Ticket closed: crawl", body=f"News on Closure:\n{SCRIPT_PAYLOAD}\n",
+                  attempts=1, last_error="Nothing answers at 127.0.0.1:1: the mail server "
+                  "refused the connection.").save()
+
+
+def outbox_urls() -> list[str]:
+    """The Outbox list and every message's page (admins only)."""
+    from admin_app.mail import OutboxMessage
+
+    return ["/admin/outbox/"] + [f"/admin/outbox/message/{message.pk}/"
+                                 for message in OutboxMessage.objects]
 
 
 # -- the tests ------------------------------------------------------------------------------
@@ -332,17 +380,21 @@ def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str
 @pytest.fixture(params=["mongomock", "embedded"])
 def demo_app(request, tmp_path):
     app = set_up_like_make_run(tmp_path, request.param)
+    with app.app_context():
+        log_demo_tickets()
     yield app
     mongoengine.disconnect()
 
 
 def crawl_as(app: Flask, role: str, check_markup: bool = False) -> Crawl:
-    """Sign in as `role` and crawl; the AJAX lookups and, for an agent, the admin-only
-    screens (which its menu does not link) are requested explicitly."""
+    """Sign in as `role` and crawl; the AJAX lookups, the ticket form's customer facts
+    and, for an agent, the admin-only screens (which its menu does not link) are
+    requested explicitly."""
     email, password = (ADMIN_EMAIL, ADMIN_PASSWORD) if role == "admin" \
         else (AGENT_EMAIL, AGENT_PASSWORD)
     with app.app_context():
-        extra = lookup_urls() + (admin_only_urls() if role == "agent" else [])
+        extra = lookup_urls() + customer_facts_urls() + \
+            (admin_only_urls() if role == "agent" else [])
     with app.test_client() as client:
         assert login(client, email, password).status_code == 302
         return crawl(client, role, extra, check_markup)

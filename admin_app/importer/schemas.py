@@ -11,6 +11,7 @@ natural keys (text) and are resolved to records later; any non-scalar value (suc
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -74,6 +75,15 @@ def record_schema(snapshot: Snapshot, entity: str, level: str,
     return cls(only=sorted((present & set(cls._declared_fields)) | mandatory))
 
 
+class MidnightDate(fields.Date):
+    """A `YYYY-MM-DD` date kept as a midnight datetime: the stores have no date type."""
+
+    def _deserialize(self, value: t.Any, attr: str | None, data: t.Any,
+                     **kwargs: t.Any) -> datetime:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        return datetime(day.year, day.month, day.day)
+
+
 class ContractSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -81,6 +91,8 @@ class ContractSchema(Schema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200)],
                          error_messages={"required": "Name is mandatory."})
     description = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    expiry_date = MidnightDate(allow_none=True, error_messages={
+        "invalid": "Expiry date must be a date written YYYY-MM-DD."})
     archived = fields.Boolean(truthy={True}, falsy={False})
 
 

@@ -12,6 +12,8 @@ class Contract(Kept, me.Document):
 
     name = me.StringField(required=True, max_length=200, unique=True)
     description = me.StringField(max_length=2000)
+    # Logging a ticket for a customer on this Contract after this day raises an alert.
+    expiry_date = me.DateField()
 
     def __str__(self) -> str:
         return self.name

@@ -36,7 +36,6 @@ class Ticket(Kept, me.Document):
     sla = me.ObjectIdField()
     response_due = me.DateTimeField()
     resolution_due = me.DateTimeField()
-    revision = me.IntField(default=1)
 
     def __str__(self) -> str:
         return self.summary or ""

@@ -32,3 +32,101 @@ document.addEventListener('DOMContentLoaded', function () {
   }
   window.setTimeout(poll, 500);
 });
+
+// Logging a ticket: choosing the customer brings its flagged fields forward, its News
+// (in a pop-up), a passed expiry date, its SLA's due times and its contacts. What the
+// server sends is user data: it goes into the page only as text (value, textContent,
+// new Option), never as HTML.
+document.addEventListener('DOMContentLoaded', function () {
+  var form = document.getElementById('ticket-form');
+  if (!form || !window.jQuery) { return; }
+  var $ = window.jQuery;
+  var news = document.getElementById('ticket-news');
+  if (news && news.dataset.showOnLoad === '1') { $(news).modal('show'); }
+  var customer = form.querySelector('input[name="customer"]');
+  if (!customer) { return; }  // a logged ticket keeps its customer
+
+  function setText(id, text) {
+    var element = document.getElementById(id);
+    if (element) { element.textContent = text; }
+  }
+
+  function fillField(item) {
+    var input = form.elements[item.field];
+    if (!input) { return; }
+    if (item.type === 'boolean') {
+      input.checked = Boolean(item.value);
+    } else if (item.type === 'reference') {
+      $(input).select2('data', item.value ? {id: item.value.id, text: item.value.text} : null);
+    } else {
+      input.value = item.value === null ? '' : String(item.value);
+    }
+  }
+
+  function fillContacts(contacts) {
+    var select = form.elements.contact;
+    if (!select) { return; }
+    while (select.options.length > 1) { select.remove(1); }  // keep "(none)"
+    contacts.forEach(function (contact) { select.add(new Option(contact.name, contact.id)); });
+  }
+
+  function fillExpiry(expired) {
+    var box = document.getElementById('ticket-expiry');
+    box.textContent = '';
+    expired.forEach(function (expiry) {
+      var alert = document.createElement('div');
+      alert.className = 'alert alert-warning';
+      alert.setAttribute('role', 'alert');
+      alert.textContent = expiry.message;
+      box.appendChild(alert);
+    });
+  }
+
+  function showNews(items) {
+    var body = document.getElementById('ticket-news-body');
+    body.textContent = '';
+    items.forEach(function (item) {
+      var section = document.createElement('section');
+      section.className = 'ticket-news-item';
+      var title = document.createElement('h6');
+      title.className = 'ticket-news-title';
+      title.textContent = item.title;
+      var text = document.createElement('p');
+      text.className = 'ticket-news-text';
+      text.textContent = item.text;
+      section.appendChild(title);
+      section.appendChild(text);
+      body.appendChild(section);
+    });
+    if (items.length) { $(news).modal('show'); }
+  }
+
+  function fill(facts) {
+    facts.brought_forward.forEach(fillField);
+    fillContacts(facts.contacts);
+    fillExpiry(facts.expired);
+    setText('ticket-sla-name', facts.sla);
+    setText('ticket-response-due', facts.response_due);
+    setText('ticket-resolution-due', facts.resolution_due);
+    showNews(facts.news);
+  }
+
+  function failed() {
+    fillExpiry([{message: 'The chosen record\'s details could not be loaded; ' +
+                          'check the brought-forward fields before saving.'}]);
+  }
+
+  // Select2 announces a choice with a jQuery change event on the hidden input.
+  $(customer).on('change', function () {
+    var id = customer.value;
+    if (!id || id === '__None') { return; }
+    fetch(form.dataset.factsUrl + '?id=' + encodeURIComponent(id),
+          {headers: {'Accept': 'application/json'}, credentials: 'same-origin'})
+      .then(function (response) {
+        if (!response.ok) { throw new Error('HTTP ' + response.status); }
+        return response.json();
+      })
+      .then(fill)
+      .catch(failed);
+  });
+});

@@ -8,12 +8,15 @@ from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 
 from .. import dictionary
-from ..models import SLA, Contact, Contract, Customer
+from ..models import SLA, Contact, Contract, Customer, Ticket
+from ..tickets.shown import when
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
+from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
 from .secure import HomeView
 from .seed_upload import SeedUploadView
+from .tickets import TicketView
 
 COMPANY = "Your Company"
 
@@ -28,11 +31,15 @@ def init_app(app: Flask) -> Admin:
     ]
     for view in record_views:
         admin.add_view(view)
+    tickets = TicketView(Ticket, name="Tickets", endpoint="ticket")
+    admin.add_view(tickets)
+    app.add_template_filter(when, "when")
     admin.add_view(ContractView(Contract, name="Contracts", endpoint="contract",
                                 category="Service"))
     admin.add_view(SLAView(SLA, name="SLAs", endpoint="sla", category="Service"))
     admin.add_view(DictionaryView(name="Dictionary", endpoint="dictionary", category="Data"))
     admin.add_view(SeedUploadView(name="Import / Export", endpoint="seed", category="Data"))
+    admin.add_view(OutboxView(name="Outbox", endpoint="outbox", category="Data"))
     admin.add_link(MenuLink(name="Sign out", url="/logout"))
 
     @app.before_request
@@ -45,5 +52,6 @@ def init_app(app: Flask) -> Admin:
         snapshot = dictionary.current_or_default()
         for view in record_views:
             view.follow_dictionary(snapshot)
+        tickets.follow_dictionary(snapshot)
 
     return admin

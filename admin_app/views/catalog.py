@@ -15,7 +15,9 @@ class CatalogView(SecureModelView):
 
 
 class ContractView(CatalogView):
-    form_columns = ["name", "description", "archived"]
+    form_columns = ["name", "description", "expiry_date", "archived"]
+    column_list = ["name", "expiry_date", "archived"]
+    column_labels = {"expiry_date": "Expiry date"}
 
 
 class SLAView(CatalogView):

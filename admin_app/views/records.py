@@ -31,8 +31,9 @@ from .. import dictionary
 from ..dictionary.forms import DictionaryForm, form_class
 from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
-from ..models import Contact
+from ..models import Contact, Ticket
 from ..models.kept import now
+from ..tickets import listing
 from . import references
 from .opened import Opened, comparable, stale_message
 from .secure import SecureModelView
@@ -46,7 +47,7 @@ _refresh_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-class RecordView(SecureModelView):
+class RecordView(references.NamesReferences, SecureModelView):
     """A list of one entity's records at one Level, with dictionary-driven forms."""
 
     entity = "customer"
@@ -122,15 +123,6 @@ class RecordView(SecureModelView):
         # Escaped, so what the agent types is matched literally, never as a regex.
         pattern = {"$regex": re.escape(search_term.strip()), "$options": "i"}
         return query.filter(__raw__={"$or": [{name: pattern} for name in self._search_fields]})
-
-    def get_list(self, page: int | None, sort_column: str, sort_desc: bool, search: str | None,
-                 filters: t.Any, execute: bool = True, page_size: int | None = None) -> t.Any:
-        count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
-                                       execute=execute, page_size=page_size)
-        if execute:
-            rows = list(rows)
-            references.prime(self.reference_columns, rows)
-        return count, rows
 
     def archived_list_url(self, archived: bool) -> str:
         """The list of current records, or of archived ones."""
@@ -315,6 +307,12 @@ class RecordView(SecureModelView):
         if self.entity != "customer" or record is None:
             return []
         return list(Contact.objects(customer=record.pk).order_by("archived", "name"))
+
+    def linked_tickets(self, record: t.Any) -> tuple[list[Ticket], int]:
+        """The record's newest tickets (a page) and how many it has in all."""
+        if self.entity != "customer" or record is None:
+            return [], 0
+        return listing.recent(record.pk)
 
     def linked_contact_columns(self) -> list[dictionary.Field]:
         """The contact list's columns, minus the link back to this record."""

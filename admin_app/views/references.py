@@ -43,3 +43,19 @@ def _fetch(field: Field, ids: list[t.Any], cache: dict[tuple[str, t.Any], str]) 
         cache[(field.target, oid)] = f"(missing {field.label})"
     for doc in LOOKUPS[field.target].model.objects(pk__in=ids).only("name"):
         cache[(field.target, doc.pk)] = doc.name or ""
+
+
+class NamesReferences:
+    """Mixin for a list view: the names its rows point to are fetched once per page (one
+    query per target), not once per cell. `reference_columns` says which columns."""
+
+    reference_columns: list[Field] = []
+
+    def get_list(self, page: int | None, sort_column: str, sort_desc: bool, search: str | None,
+                 filters: t.Any, execute: bool = True, page_size: int | None = None) -> t.Any:
+        count, rows = super().get_list(  # type: ignore[misc]
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size)
+        if execute:
+            rows = list(rows)
+            prime(self.reference_columns, rows)
+        return count, rows

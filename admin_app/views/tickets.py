@@ -1,0 +1,205 @@
+"""The Tickets screens: the list (newest first; one customer's with `?customer=<id>`)
+and the form that logs a ticket with what the chosen customer brings along.
+
+Only signed-in people (agents and admins) get here (`SecureModelView`), and nothing is
+hard-deleted. The form is built per request: its brought-forward fields follow the
+dictionary on a new ticket, and keep the labels they were copied under on a logged one.
+When the agent picks another customer, the browser asks `customer-facts` for that
+customer's values, News, passed expiry dates and SLA (`static/dictadmin.js`).
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask import abort, flash, jsonify, request, url_for
+from flask_admin import expose
+from flask_admin.helpers import get_form_data
+from markupsafe import Markup
+from mongoengine import QuerySet
+
+from .. import dictionary
+from ..dictionary import Field
+from ..dictionary.values import to_form
+from ..lookups import LOOKUPS
+from ..models import SLA, Contact, Customer, Ticket
+from ..models.kept import now
+from ..tickets import brought_forward, close, facts_for, reopen, stamp
+from ..tickets.facts import contacts_of, org_of
+from ..tickets.form import PREFIX, STATUS_WORDS, TicketForm, kept_fields, ticket_form_class
+from ..tickets.intake import keep_values
+from ..tickets.shown import due_words, expiry_warning, facts_json, sla_words, when
+from . import references
+from .secure import SecureModelView
+
+CUSTOMER_ARG = "customer"  # ?customer=<record id>: the form's customer; the list's filter
+_refresh_lock = threading.Lock()
+
+
+# The ticket list's customer column names records through `references`, as record lists do.
+CUSTOMER = Field("ticket", "customer", "Customer", "reference", target="record")
+
+
+class TicketView(references.NamesReferences, SecureModelView):
+    reference_columns = [CUSTOMER]  # the customers' names: one query a page
+    list_template = "dictadmin/ticket_list.html"
+    create_template = "dictadmin/ticket_create.html"
+    edit_template = "dictadmin/ticket_edit.html"
+    form_ajax_refs = LOOKUPS
+    can_view_details = False
+    column_list = ["logged_at", "customer", "summary", "status"]
+    column_labels = {"logged_at": "Logged", "customer": "Customer", "summary": "Summary",
+                     "status": "Status"}
+    column_sortable_list = ["logged_at", "summary", "status"]
+    column_default_sort = ("logged_at", True)
+    column_searchable_list = ["summary"]
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.dictionary_version: int | None = None
+        self.column_formatters = {"logged_at": _format_logged, "customer": _format_customer,
+                                  "status": _format_status}
+        super().__init__(*args, **kwargs)
+
+    def follow_dictionary(self, snapshot: dictionary.Snapshot) -> None:
+        """The customer column is headed with the dictionary's word (Customer, User…)."""
+        if self.dictionary_version == snapshot.version or "customer" not in snapshot.entities:
+            return
+        with _refresh_lock:
+            self.column_labels = {**self.column_labels,
+                                  "customer": snapshot.entity("customer").singular}
+            self._refresh_cache()
+            self.dictionary_version = snapshot.version
+
+    def scaffold_form(self) -> type[TicketForm]:
+        # Forms are built per request (create_form / edit_form), never from this class.
+        return TicketForm
+
+    # -- list ------------------------------------------------------------------------------
+
+    def get_query(self) -> QuerySet:
+        customer = self.listed_customer_id()
+        return self.model.objects(customer=customer) if customer else self.model.objects
+
+    def listed_customer_id(self) -> ObjectId | None:
+        """The record whose tickets the list is restricted to (`?customer=`), if any."""
+        value = request.args.get(CUSTOMER_ARG)
+        if not value:
+            return None
+        try:
+            return ObjectId(value)
+        except (InvalidId, TypeError):
+            abort(404, description="The address names no customer record.")
+
+    def listed_customer(self) -> Customer | None:
+        customer = self.listed_customer_id()
+        return Customer.objects(pk=customer).first() if customer else None
+
+    def record_url(self, record: Customer) -> str:
+        return url_for("org.edit_view" if record.level == "Org" else "customer.edit_view",
+                       id=record.pk)
+
+
+    def search_placeholder(self) -> str | None:
+        return "Search Summary"
+
+    # -- forms -------------------------------------------------------------------------------
+
+    def create_form(self, obj: t.Any = None) -> TicketForm:
+        snapshot = dictionary.current()
+        cls = ticket_form_class(snapshot, brought_forward(snapshot))
+        data: dict[str, t.Any] = {}
+        if request.method == "GET" and request.args.get(CUSTOMER_ARG):
+            record = LOOKUPS["record"].get_one(request.args[CUSTOMER_ARG])
+            if record is None:
+                flash("That customer record does not exist (any more); choose another.",
+                      "error")
+            else:
+                data = {"customer": record, **{PREFIX + f.name: to_form(f, getattr(
+                    record, f.name, None)) for f in cls.copied_fields}}
+        form = cls(get_form_data(), data=data)
+        record = form.customer.data
+        form.facts = facts_for(record, now(), snapshot) if record is not None else None
+        form.offer_contacts(form.facts.contacts if form.facts else ())
+        # The News pop-up opens when the form opens with a customer, not after a failed save.
+        form.news_on_load = request.method == "GET" and bool(form.facts and form.facts.news)
+        return form
+
+    def edit_form(self, obj: t.Any = None) -> TicketForm:
+        fields = kept_fields(dictionary.current(), obj.brought_forward_labels or {})
+        cls = ticket_form_class(dictionary.current(), fields)
+        data = {PREFIX + f.name: to_form(f, (obj.brought_forward or {}).get(f.name))
+                for f in fields}
+        data.update(summary=obj.summary, description=obj.description, status=obj.status,
+                    contact=str(obj.contact) if obj.contact else "")
+        form = cls(get_form_data(), data=data)
+        del form["customer"]  # a logged ticket stays with the customer it was logged for
+        form.stored_status = obj.status
+        form.facts, form.news_on_load = None, False
+        record = Customer.objects(pk=obj.customer).first()
+        current = Contact.objects(pk=obj.contact).first() if obj.contact else None
+        form.offer_contacts(contacts_of(record, org_of(record)) if record else (), current)
+        return form
+
+    def on_model_change(self, form: TicketForm, model: Ticket, is_created: bool) -> None:
+        if is_created:
+            model.logged_at = now()
+            record = form.customer.data
+            stamp(model, facts_for(record, model.logged_at), form.copied_values(),
+                  form.copied_fields)
+        else:
+            keep_values(model, form.copied_values(), form.copied_fields)
+        was = "open" if is_created else form.stored_status
+        form.closing = was == "open" and model.status == "closed"
+        if form.closing:
+            model.status = "open"  # closed after the save, by the one function that closes
+        elif was == "closed" and model.status == "open":
+            reopen(model)
+
+    def after_model_change(self, form: TicketForm, model: Ticket, is_created: bool) -> None:
+        if getattr(form, "closing", False) and not close(model):
+            flash("Someone else closed this ticket meanwhile; it was not closed twice.", "info")
+
+    # -- what the form shows -------------------------------------------------------------
+
+    def customer_of(self, ticket: Ticket) -> Customer | None:
+        return Customer.objects(pk=ticket.customer).first()
+
+    def sla_name(self, ticket: Ticket) -> str:
+        sla = SLA.objects(pk=ticket.sla).first() if ticket.sla else None
+        return sla.name if sla else "No SLA"
+
+    def facts_shown(self, form: TicketForm) -> dict[str, t.Any] | None:
+        """A new ticket's facts as the page shows them, worded as the browser words them."""
+        if form.facts is None:
+            return None
+        response_due, resolution_due = due_words(form.facts, now())
+        return {"news": form.facts.news, "sla": sla_words(form.facts),
+                "expired": [expiry_warning(e) for e in form.facts.expired],
+                "response_due": response_due, "resolution_due": resolution_due}
+
+    @expose("/customer-facts/")
+    def customer_facts(self) -> t.Any:
+        """What choosing this customer brings to the form (JSON, inserted as text)."""
+        record = LOOKUPS["record"].get_one(request.args.get("id"))
+        if record is None:
+            return jsonify(error="That customer record does not exist (any more)."), 404
+        at = now()
+        return jsonify(facts_json(facts_for(record, at), at))
+
+
+def _format_logged(view: t.Any, context: t.Any, model: Ticket, name: str) -> str:
+    return when(model.logged_at)
+
+
+def _format_customer(view: t.Any, context: t.Any, model: Ticket, name: str) -> Markup:
+    """The customer's name, linking to that customer's tickets."""
+    return Markup('<a href="{}">{}</a>').format(
+        url_for(".index_view", **{CUSTOMER_ARG: str(model.customer)}),
+        references.label(CUSTOMER, model.customer))
+
+
+def _format_status(view: t.Any, context: t.Any, model: Ticket, name: str) -> str:
+    return STATUS_WORDS.get(model.status, model.status or "")
