@@ -48,13 +48,15 @@ run: $(VENV)/.installed
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) 'admin_app:create_app()'
 
 # Debian packages the tests drive for real (headless Chromium; openssl makes the test TLS
-# certificate); needs root or sudo.
+# certificates; slapd and ldap-utils for the directory tests); needs root or sudo.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 \
+	  && test -x /usr/sbin/slapd && command -v ldapadd >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
+	  echo 'slapd slapd/no_configuration boolean true' | $$SUDO debconf-set-selections && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-	    chromium openssl; }
+	    chromium openssl slapd ldap-utils; }
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

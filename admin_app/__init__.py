@@ -8,7 +8,7 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, db, dictionary, errors, importer, limits, mail, views
+from . import auth, cli, db, dictionary, directory, errors, importer, limits, mail, views
 from .config import from_environment
 
 
@@ -42,6 +42,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     errors.init_app(app, admin)
     importer.init_app(app)
     mail.init_app(app)
+    directory.init_app(app)
     cli.init_app(app)
     return app
 

@@ -36,6 +36,16 @@ def from_environment() -> dict[str, t.Any]:
         "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
         "SMTP_TIMEOUT": _number("SMTP_TIMEOUT", 10),
         "MAIL_FROM": os.environ.get("MAIL_FROM") or "dictadmin@localhost",
+        # A directory connector named "default", shown read-only (see
+        # directory.connectors.default_connector_from_env). LDAP_URL may list several
+        # servers (tried in order); LDAP_BASE_DN several base DNs separated by ";".
+        "LDAP_URL": os.environ.get("LDAP_URL") or None,
+        "LDAP_BIND_DN": os.environ.get("LDAP_BIND_DN") or None,
+        "LDAP_BIND_PASSWORD": os.environ.get("LDAP_BIND_PASSWORD") or None,
+        "LDAP_BASE_DN": os.environ.get("LDAP_BASE_DN") or None,
+        "LDAP_FILTER": os.environ.get("LDAP_FILTER") or None,
+        "LDAP_CA_FILE": os.environ.get("LDAP_CA_FILE") or None,
+        "LDAP_STARTTLS": _flag("LDAP_STARTTLS"),
     }
 
 

@@ -12,7 +12,10 @@ is served by process workers, each connecting after the fork (gunicorn without
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import threading
 import typing as t
 from urllib.parse import urlparse
 
@@ -100,3 +103,37 @@ def in_memory() -> bool:
 def database() -> t.Any:
     """The pymongo-compatible database handle, for the few raw reads that must be cheap."""
     return mongoengine.get_db(ALIAS)
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive(name: str) -> t.Iterator[None]:
+    """Make a read-then-write atomic where the store does not.
+
+    On a MongoDB server one `update_one` with a condition is atomic. mongomock and the
+    embedded store read, change and write in separate steps, so a claim or a lease made
+    that way is held under a lock named `name`: between threads (mongomock lives in one
+    process) and, on the embedded store, between processes through a file lock beside it.
+    """
+    from flask import current_app
+
+    uri = current_app.config.get("MONGODB_URI") or ""
+    if uri.startswith(("mongodb://", "mongodb+srv://")):
+        yield
+        return
+    with _locks_guard:
+        lock = _thread_locks.setdefault(name, threading.Lock())
+    with lock:
+        if uri:
+            yield
+            return
+        path = os.path.join(current_app.config["STORE_PATH"], f"{name}.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock

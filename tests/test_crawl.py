@@ -46,7 +46,8 @@ TRACEBACK_MARKERS = ("Traceback (most recent call last)", "werkzeug.exceptions",
 # List pages are crawled at their first page only: these arguments just re-sort or page.
 PAGING_ARGS = {"page", "sort", "desc", "page_size"}
 # Screens only an admin may open; an agent must get 403 there (not a crash, not the page).
-ADMIN_ONLY = ("/admin/dictionary/", "/admin/seed/", "/admin/outbox/")
+ADMIN_ONLY = ("/admin/dictionary/", "/admin/seed/", "/admin/outbox/", "/admin/directory/",
+              "/admin/directory_runs/")
 # Reference targets a record form may search (admin_app.lookups.LOOKUPS), per record view.
 LOOKUP_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
 RECORD_VIEWS = ("customer", "org", "contact")
@@ -76,6 +77,7 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         agent.set_password(AGENT_PASSWORD)
         agent.save()
         add_outbox_message()
+        add_directory_connector()
     return app
 
 
@@ -310,7 +312,7 @@ def admin_only_urls() -> list[str]:
             urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/type/")
     for layout in LayoutDefinition.objects:
         urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
-    return urls + outbox_urls()
+    return urls + outbox_urls() + directory_urls()
 
 
 def record_ids() -> dict[str, set[str]]:
@@ -373,6 +375,33 @@ def outbox_urls() -> list[str]:
 
     return ["/admin/outbox/"] + [f"/admin/outbox/message/{message.pk}/"
                                  for message in OutboxMessage.objects]
+
+
+# -- directory sync (issue 11): one connector and one preview, so their pages are crawled ------
+
+def add_directory_connector() -> None:
+    """A connector and a preview of it (from a stand-in read: no directory server), one
+    entry's name carrying markup that the run page must show as text."""
+    from admin_app.directory.connectors import Connector
+    from admin_app.directory.reader import Entry, Extract
+    from admin_app.directory.sync import run
+
+    connector = Connector(name="crawl", servers=["ldap://127.0.0.1:1"], bind_user="cn=sync",
+                          password="crawl-secret", base_dns=["dc=example,dc=com"]).save()
+    entry = Entry("crawl-guid", "cn=crawl,dc=example,dc=com",
+                  {"displayName": [f"Crawl {SCRIPT_PAYLOAD}"], "mail": ["crawl@example.com"],
+                   "company": ["Acme Manufacturing Ltd"]}, False)
+    run(connector, dry_run=True, read=lambda _c: Extract([entry], True, None, 1))
+
+
+def directory_urls() -> list[str]:
+    """The connector screens and every run's page (admins only)."""
+    from admin_app.directory.connectors import Connector
+    from admin_app.directory.runs import SyncRun
+
+    return ["/admin/directory/", "/admin/directory/new/", "/admin/directory_runs/",
+            *(f"/admin/directory/edit/?name={c.name}" for c in Connector.objects),
+            *(f"/admin/directory_runs/run/{r.pk}/" for r in SyncRun.objects)]
 
 
 # -- the tests ------------------------------------------------------------------------------

@@ -19,10 +19,6 @@ embedded store, a file lock between the processes that share its files.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import threading
 import typing as t
 import uuid
 from datetime import timedelta
@@ -30,13 +26,11 @@ from datetime import timedelta
 import mongoengine as me
 from flask import current_app
 
+from .. import db
 from ..models.kept import now
 
 STATUSES = ("queued", "sent", "failed")
 CLAIM_MINUTES = 5
-LOCK_FILE = "mail-outbox.lock"
-
-_thread_lock = threading.Lock()
 
 
 class OutboxMessage(me.Document):
@@ -81,24 +75,9 @@ def claim_expiry() -> timedelta:
     return max(timedelta(minutes=CLAIM_MINUTES), timedelta(seconds=10 * timeout))
 
 
-@contextlib.contextmanager
-def exclusive() -> t.Iterator[None]:
-    """Make a read-then-write on the outbox atomic where the store does not (module docstring)."""
-    uri = current_app.config.get("MONGODB_URI") or ""
-    if uri.startswith(("mongodb://", "mongodb+srv://")):
-        yield
-        return
-    with _thread_lock:
-        if uri:  # mongomock lives in this process: the thread lock is enough
-            yield
-            return
-        path = os.path.join(current_app.config["STORE_PATH"], LOCK_FILE)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+def exclusive() -> t.ContextManager[None]:
+    """Make this module's read-then-write atomic where the store does not (`db.exclusive`)."""
+    return db.exclusive("mail-outbox")
 
 
 def queue(message: OutboxMessage) -> OutboxMessage:

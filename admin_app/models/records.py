@@ -42,7 +42,9 @@ class Customer(Record):
 
     meta = {
         "collection": "customers",
-        "indexes": [("level", "archived", "name"), "org", "email", "external_id"],
+        "indexes": [("level", "archived", "name"), "org", "email", "external_id",
+                    # records a directory connector made (admin_app.directory)
+                    ("directory.connector", "directory.key")],
     }
 
     level = me.StringField(default="Customer")
@@ -54,7 +56,8 @@ class Contact(Record):
 
     meta = {
         "collection": "contacts",
-        "indexes": [("archived", "name"), "customer", "external_id"],
+        "indexes": [("archived", "name"), "customer", "external_id", "email",
+                    ("directory.connector", "directory.key")],
     }
 
     customer = me.ObjectIdField()

@@ -12,6 +12,7 @@ from ..models import SLA, Contact, Contract, Customer, Ticket
 from ..tickets.shown import when
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
+from .directory import ConnectorView, RunsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
 from .secure import HomeView
@@ -40,6 +41,8 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(DictionaryView(name="Dictionary", endpoint="dictionary", category="Data"))
     admin.add_view(SeedUploadView(name="Import / Export", endpoint="seed", category="Data"))
     admin.add_view(OutboxView(name="Outbox", endpoint="outbox", category="Data"))
+    admin.add_view(ConnectorView(name="Connectors", endpoint="directory", category="Directory"))
+    admin.add_view(RunsView(name="Runs", endpoint="directory_runs", category="Directory"))
     admin.add_link(MenuLink(name="Sign out", url="/logout"))
 
     @app.before_request
