@@ -53,7 +53,8 @@ class ConnectorForm(FlaskForm):
     base_dns = TextAreaField("Base DNs (one a line)")
     filter = StringField("Filter")
     becomes = SelectField("Entries become", choices=[SelectChoice(b, b.title()) for b in BECOMES])
-    attribute_map = TextAreaField("Attribute map (one a line: attribute => field)")
+    attribute_map = TextAreaField("Attribute map (one a line: attribute => field)",
+                                  render_kw={"rows": 7})
     org_attribute = StringField("Org attribute (empty: no Orgs)")
     org_policy = SelectField("Unknown companies", choices=[
         SelectChoice("create", "Create the Org"),
