@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import typing as t
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from bson import ObjectId
 
@@ -129,7 +129,11 @@ class Plan:
         stored values (the changes show them), at most `limit` (a document's size is
         bounded; the counts and the fingerprint cover the rest)."""
         kept = [a for a in self.actions if a.kind != "unchanged"][:limit]
-        return [{k: v for k, v in asdict(a).items() if k != "values"} for a in kept]
+        # By hand, not dataclasses.asdict: its deep copies cost more than the plan itself.
+        return [{"kind": a.kind, "key": a.key, "dn": a.dn, "name": a.name, "record": a.record,
+                 "changes": [vars(c).copy() for c in a.changes], "org_name": a.org_name,
+                 "link": a.link, "reason": a.reason, "messages": list(a.messages)}
+                for a in kept]
 
 
 HOLDING_GUARDS = ("entries", "archive limit")

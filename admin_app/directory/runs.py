@@ -64,6 +64,14 @@ class SyncRun(me.Document):
         return self.status in ("complete", "preview")
 
 
+def save(record: SyncRun, actions: list[dict[str, t.Any]]) -> None:
+    """Save a run with its actions. The actions (thousands of plain dicts) go in with one
+    raw `$set`: MongoEngine's conversion of a list of dicts cost more than the sync."""
+    record.save()
+    SyncRun._get_collection().update_one({"_id": record.pk}, {"$set": {"actions": actions}})
+    record.actions = actions  # as a reload would read them
+
+
 def last_applied(connector: str) -> SyncRun | None:
     return SyncRun.objects(connector=connector, applied=True).order_by("-started").first()
 

@@ -121,7 +121,7 @@ def _run(record: SyncRun, connector: t.Any, dry_run: bool, force: bool, schedule
         from .reader import read
     extract = read(connector)
     result = plan(connector, extract)
-    _describe(record, result)
+    actions = _describe(record, result)
     if scheduled and not dry_run and runs.config_moved(connector):
         dry_run = record.dry_run = True
         record.reason = ("The connector's base DN, filter or map changed since its last load "
@@ -150,11 +150,12 @@ def _run(record: SyncRun, connector: t.Any, dry_run: bool, force: bool, schedule
         record.reason = ("Applied with the guards overridden by an admin." if result.held
                          else None)
     record.ended = now()
-    record.save()
+    runs.save(record, actions)
     return record
 
 
-def _describe(record: SyncRun, result: Plan) -> None:
+def _describe(record: SyncRun, result: Plan) -> list[dict[str, t.Any]]:
+    """Fill in what the run found; return its actions, stored apart (see `runs.save`)."""
     record.counts = counts(result)
     record.errors = [f"{a.dn or a.key}: {' '.join(a.messages) or a.reason}"
                      for a in result.actions if a.kind in ("skip", "conflict")][:runs.MAX_ERRORS]
@@ -162,8 +163,8 @@ def _describe(record: SyncRun, result: Plan) -> None:
                      for g in result.guards]
     record.map_warnings = result.map_warnings
     record.orgs_to_create = result.orgs_to_create
-    record.actions = result.as_stored()
     record.fingerprint = result.fingerprint()
+    return result.as_stored()
 
 
 def _preview_reason(result: Plan) -> str:
