@@ -85,3 +85,22 @@ def agent_client(app):
     with app.test_client() as client:
         assert login(client, "agent@example.com", "agent-pass").status_code == 302
         yield client
+
+
+@pytest.fixture(scope="module")
+def big_directory(tmp_path_factory):
+    """A real slapd with 2,500 users, shared by a module's tests (added once)."""
+    from .servers import slapd_server
+
+    with slapd_server(tmp_path_factory.mktemp("slapd-big")) as directory:
+        directory.users = directory.add_users(2500)
+        yield directory
+
+
+@pytest.fixture
+def directory(tmp_path):
+    """A real slapd of the test's own, for tests that change or stop it."""
+    from .servers import slapd_server
+
+    with slapd_server(tmp_path / "slapd") as directory:
+        yield directory

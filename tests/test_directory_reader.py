@@ -32,21 +32,6 @@ from .servers import (
 
 
 @pytest.fixture(scope="module")
-def big_directory(tmp_path_factory):
-    """2,500 users, shared by the tests that only read (module scope: added once)."""
-    with slapd_server(tmp_path_factory.mktemp("slapd-big")) as directory:
-        directory.users = directory.add_users(2500)
-        yield directory
-
-
-@pytest.fixture
-def directory(tmp_path):
-    """A directory of its own, for tests that change or stop it."""
-    with slapd_server(tmp_path / "slapd") as directory:
-        yield directory
-
-
-@pytest.fixture(scope="module")
 def tls_directory(tmp_path_factory):
     with slapd_server(tmp_path_factory.mktemp("slapd-tls"), tls=True) as directory:
         directory.add_users(5)

@@ -3,6 +3,9 @@ warnings), Query → preview → Load, held runs approved, conflicts linked; adm
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 
 from admin_app.directory import reader
@@ -138,3 +141,23 @@ def test_directory_values_are_shown_escaped(client, app, monkeypatch):
 def test_agents_cannot_open_the_directory_screens(agent_client):
     for url in ("/admin/directory/", "/admin/directory/new/", "/admin/directory_runs/"):
         assert agent_client.get(url).status_code == 403
+
+
+def test_a_long_preview_and_many_runs_are_paged(client, app, entries):
+    def next_page(html, word):
+        return unescape(re.search(rf'href="([^"]+)">{word}<', html).group(1))
+
+    entries[:] = [person(n) for n in range(120)]
+    submit(client, "/admin/directory/new/", FORM)
+    preview_url = post(client, "/admin/directory/query/?name=corp",
+                       "/admin/directory/").headers["Location"]
+    first = client.get(preview_url).get_data(as_text=True)
+    assert "Page 1 of 3" in first and "Person 0" in first and "Person 119" not in first
+    second = client.get(next_page(first, "Next")).get_data(as_text=True)
+    last = client.get(next_page(second, "Next")).get_data(as_text=True)
+    assert "Page 3 of 3" in last and "Person 119" in last
+    for _ in range(25):
+        post(client, "/admin/directory/query/?name=corp", "/admin/directory/")
+    runs = client.get("/admin/directory_runs/").get_data(as_text=True)
+    assert "Page 1 of 2" in runs
+    assert "Page 2 of 2" in client.get(next_page(runs, "Older")).get_data(as_text=True)

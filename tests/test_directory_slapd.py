@@ -11,7 +11,6 @@ import sys
 import time
 
 import mongoengine
-import pytest
 
 from admin_app.directory import reader
 from admin_app.directory.runs import SyncRun
@@ -19,20 +18,7 @@ from admin_app.directory.sync import run
 from admin_app.models import Customer
 
 from .conftest import make_app
-from .servers import LDAP_LIMITED_DN, LDAP_LIMITED_PASSWORD, LDAP_MOVED, slapd_server
-
-
-@pytest.fixture(scope="module")
-def big_directory(tmp_path_factory):
-    with slapd_server(tmp_path_factory.mktemp("slapd-sync-big")) as directory:
-        directory.users = directory.add_users(2500)
-        yield directory
-
-
-@pytest.fixture
-def directory(tmp_path):
-    with slapd_server(tmp_path / "slapd") as directory:
-        yield directory
+from .servers import LDAP_LIMITED_DN, LDAP_LIMITED_PASSWORD, LDAP_MOVED
 
 
 def records(connector_name: str = "ad") -> dict[str, dict]:
