@@ -38,9 +38,17 @@ def describe(uri: str | None, store_path: str) -> str:
     return f"{parsed.scheme}://{parsed.hostname or ''}{parsed.path}"
 
 
+# Which kind of store this process is connected to, and where the embedded one lives
+# (for `exclusive`, which runs with or without a Flask app context).
+_connected: dict[str, str | None] = {"kind": None, "path": None}
+
+
 def connect(uri: str | None, store_path: str, db_name: str, timeout_ms: int = 3000) -> None:
     """Connect MongoEngine's default alias to the configured store, replacing any previous one."""
     mongoengine.disconnect(ALIAS)
+    _connected.update(kind="embedded" if not uri else
+                      "memory" if urlparse(uri).scheme == "mongomock" else "server",
+                      path=store_path if not uri else None)
     if not uri:
         _connect_embedded(store_path, db_name)
         return
@@ -118,19 +126,16 @@ def exclusive(name: str) -> t.Iterator[None]:
     that way is held under a lock named `name`: between threads (mongomock lives in one
     process) and, on the embedded store, between processes through a file lock beside it.
     """
-    from flask import current_app
-
-    uri = current_app.config.get("MONGODB_URI") or ""
-    if uri.startswith(("mongodb://", "mongodb+srv://")):
+    if _connected["kind"] == "server":
         yield
         return
     with _locks_guard:
         lock = _thread_locks.setdefault(name, threading.Lock())
     with lock:
-        if uri:
+        if _connected["kind"] != "embedded":  # mongomock lives in this process
             yield
             return
-        path = os.path.join(current_app.config["STORE_PATH"], f"{name}.lock")
+        path = os.path.join(_connected["path"] or ".", f"{name}.lock")
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -14,6 +14,7 @@ from datetime import date
 
 from mongoengine.errors import DoesNotExist, ValidationError
 
+from .. import db
 from . import history, impact, rules
 from .documents import (
     FIELD_TYPES,
@@ -396,8 +397,9 @@ def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | N
                      what: str, **values: t.Any) -> None:
     """Save only if nobody saved since `expected_revision`: of two admins, one wins."""
     revision = definition.revision if expected_revision is None else expected_revision
-    updated = model.objects(pk=definition.pk, revision=revision).update_one(
-        inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
+    with db.exclusive("dictionary"):  # the embedded store's update_one is not atomic
+        updated = model.objects(pk=definition.pk, revision=revision).update_one(
+            inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
     if not updated:
         raise _stale(what)
 

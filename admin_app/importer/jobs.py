@@ -171,7 +171,9 @@ def confirm(check: SeedJob, started_by: str) -> SeedJob | None:
     if check.status != "done" or not check.dry_run or check.file_error \
             or not Path(check.path).is_file():
         return None
-    claimed = SeedJob.objects(pk=check.pk, confirmed=False).update_one(set__confirmed=True)
+    with db.exclusive("seed-jobs"):  # the embedded store's update_one is not atomic
+        claimed = SeedJob.objects(pk=check.pk, confirmed=False).update_one(
+            set__confirmed=True)
     if not claimed:
         return None
     options = Options(**{**check.options, "dry_run": False})

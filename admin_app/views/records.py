@@ -27,7 +27,7 @@ from flask_admin.form import BaseForm, FormOpts
 from flask_admin.helpers import get_form_data, get_redirect_target
 from mongoengine import QuerySet
 
-from .. import dictionary
+from .. import db, dictionary
 from ..dictionary.forms import DictionaryForm, form_class
 from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
@@ -262,7 +262,9 @@ class RecordView(references.NamesReferences, SecureModelView):
         if unsets := {name: "" for name in names if name not in stored}:
             update["$unset"] = unsets
         at = {"$in": [None, 0]} if revision == 0 else revision
-        result = model._get_collection().update_one({"_id": model.pk, "revision": at}, update)
+        with db.exclusive("records"):  # the embedded store's update_one is not atomic
+            result = model._get_collection().update_one({"_id": model.pk, "revision": at},
+                                                        update)
         if not result.matched_count:
             return False
         model.revision = revision + 1
