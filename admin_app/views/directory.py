@@ -34,6 +34,7 @@ from ..directory.connectors import BECOMES, Connector, all_connectors
 from ..directory.plan import HOLDING_GUARDS, check_map
 from ..directory.runs import SyncRun
 from ..directory.sync import run
+from .paging import page_of
 from .secure import AdminOnly
 
 ACTIONS_PAGE = 50
@@ -204,23 +205,16 @@ def _save(connector: Connector) -> list[str]:
 class RunsView(AdminOnly, BaseView):
     @expose("/")
     def index(self) -> t.Any:
-        page = max(request.args.get("page", 0, type=int), 0)
-        query = SyncRun.objects.order_by("-started", "-id")
-        total = query.count()
-        return self.render("dictadmin/directory_runs.html",
-                           runs=list(query.skip(page * RUNS_PAGE).limit(RUNS_PAGE)),
-                           page=page, pages=max(1, -(-total // RUNS_PAGE)), total=total)
+        shown = page_of(SyncRun.objects.order_by("-started", "-id"), RUNS_PAGE)
+        return self.render("dictadmin/directory_runs.html", runs=shown.pop("items"), **shown)
 
     @expose("/run/<run_id>/")
     def detail(self, run_id: str) -> t.Any:
         record = _run(run_id)
-        page = max(request.args.get("page", 0, type=int), 0)
-        actions = record.actions or []
-        shown = actions[page * ACTIONS_PAGE:(page + 1) * ACTIONS_PAGE]
-        return self.render("dictadmin/directory_run.html", run=record, actions=shown,
-                           page=page, pages=max(1, -(-len(actions) // ACTIONS_PAGE)),
-                           loadable=_loadable(record), overrides=_overrides(record),
-                           action=ActionForm())
+        shown = page_of(list(record.actions or []), ACTIONS_PAGE)
+        return self.render("dictadmin/directory_run.html", run=record,
+                           actions=shown.pop("items"), **shown, loadable=_loadable(record),
+                           overrides=_overrides(record), action=ActionForm())
 
     @expose("/run/<run_id>/load", methods=["POST"])
     def load(self, run_id: str) -> t.Any:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import typing as t
 
 from bson import ObjectId
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_wtf import FlaskForm
 
 from ..mail import OutboxMessage, deliver
 from ..mail.delivery import settings
+from .paging import page_of
 from .secure import AdminOnly
 
 PAGE_SIZE = 20
@@ -28,13 +29,9 @@ class RetryForm(FlaskForm):
 class OutboxView(AdminOnly, BaseView):
     @expose("/")
     def index(self) -> t.Any:
-        page = max(request.args.get("page", 0, type=int), 0)
-        query = OutboxMessage.objects.order_by("-created_at", "-id")
-        total = query.count()
-        messages = list(query.skip(page * PAGE_SIZE).limit(PAGE_SIZE))
-        return self.render("dictadmin/outbox_list.html", messages=messages, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)), total=total,
-                           mail=settings())
+        shown = page_of(OutboxMessage.objects.order_by("-created_at", "-id"), PAGE_SIZE)
+        return self.render("dictadmin/outbox_list.html", messages=shown.pop("items"),
+                           **shown, mail=settings())
 
     @expose("/message/<message_id>/")
     def message(self, message_id: str) -> t.Any:
