@@ -1,4 +1,11 @@
-"""People who sign in to the admin (admins and agents), with hashed passwords."""
+"""People who sign in: admins and agents to the admin, WebGuests (customers) to the portal.
+
+Passwords are stored hashed. A login made by an admin or by Make WebGuest Login has no
+password until its owner follows a one-time link; until then nobody can sign in with it.
+`session_version` is copied into every session at sign-in and checked on every request:
+raising it (sign-out, a password change, disabling, a role change) ends every session of
+that login at once, although the session itself lives in a signed cookie.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +15,45 @@ import mongoengine as me
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-ROLES = ("admin", "agent")
+from .kept import now
+
+ROLES = ("admin", "agent", "webguest")
+STAFF_ROLES = ("admin", "agent")
 
 
 class User(UserMixin, me.Document):
-    meta = {"collection": "users"}
+    meta = {"collection": "users", "indexes": ["customer"]}
 
     email = me.StringField(required=True, unique=True)
-    password_hash = me.StringField(required=True)
+    password_hash = me.StringField(default="")  # "" until the owner sets one
     role = me.StringField(required=True, choices=ROLES, default="agent")
     active = me.BooleanField(default=True)
+    session_version = me.IntField(default=0)
+    # A WebGuest's customer record; None for admins and agents.
+    customer = me.ReferenceField("Customer", null=True)
+    # Who disabled the login and why, so that restoring a customer re-enables only a
+    # login that archiving disabled.
+    disabled_by = me.StringField(default="")
+    created_at = me.DateTimeField(default=now)
+    password_set_at = me.DateTimeField(null=True)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return bool(self.active)
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
 
     def get_id(self) -> str:
         return str(self.pk)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.password_set_at = now()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
 
 def ensure_first_admin(email: str, password: str | None) -> tuple[User, str | None]:
