@@ -35,6 +35,7 @@ _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A number, an extension (x2201, ext. 12), or both.
 _PHONE = re.compile(r"\+?[\d\s().\-/]*(\s*(x|ext\.?)\s*\d+)?", re.IGNORECASE)
+_THREE_DIGITS = re.compile(r"(?:\D*\d){3}")
 _EMAIL = re.compile(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
                     r"(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*")
 _TRUE, _FALSE = {"y", "yes", "on", "true", "1"}, {"n", "no", "off", "false", "0", ""}
@@ -224,7 +225,7 @@ def is_url(value: t.Any) -> bool:
 
 def is_phone(value: t.Any) -> bool:
     return isinstance(value, str) and _PHONE.fullmatch(value) is not None \
-        and sum(c.isdigit() for c in value) >= 3
+        and _THREE_DIGITS.match(value) is not None
 
 
 def rule(snapshot: Snapshot, entity: str, name: str, level: str) -> Rule:

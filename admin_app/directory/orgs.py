@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
-from .. import db
+from .. import bulk_reads, db
 from ..models import Customer
 
 # Legal forms that say nothing about which company is meant; removed from the end.
@@ -62,9 +62,10 @@ class OrgDirectory:
         orgs = cls(policy, default_org,
                    {normalise(a): n for a, n in (aliases or {}).items() if normalise(a)})
         collection = db.database()[Customer._get_collection_name()]
-        cursor = collection.find({"level": "Org", "archived": {"$ne": True}},
-                                 {"name": 1}).sort("_id", 1)
-        for doc in cursor:
+        current = (doc for doc in bulk_reads.documents(collection, {"level": "Org"},
+                                                       ["name", "archived"])
+                   if doc.get("archived") is not True)
+        for doc in sorted(current, key=lambda doc: doc["_id"]):
             key = normalise(doc.get("name") or "")
             if not key:
                 continue

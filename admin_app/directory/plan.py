@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
-from .. import db, dictionary
+from .. import bulk_reads, db, dictionary
 from ..dictionary.rules import Invalid, rule
 from ..dictionary.snapshot import Field, Snapshot
 from ..dictionary.values import to_storage
@@ -228,8 +228,8 @@ class _Planner:
         # Only what planning compares: the mapped fields, the Org, the flags.
         wanted = {"directory", "archived", "name", "email", self.target.org_field,
                   *(definition.name for definition in self.mapped.values())}
-        self.mine = {doc["directory"]["key"]: doc for doc in self.collection.find(
-            {"directory.connector": self.name}, {name: 1 for name in wanted if name})}
+        self.mine = {doc["directory"]["key"]: doc for doc in bulk_reads.documents(
+            self.collection, {"directory.connector": self.name}, wanted)}
 
     def _defaults(self) -> dict[str, t.Any]:
         values = {}
@@ -281,6 +281,9 @@ class _Planner:
         checks = {attribute: (definition, rule(self.snapshot, self.target.entity,
                                                definition.name, self.target.level))
                   for attribute, definition in self.mapped.items()}
+        # Departments, offices and companies repeat: each text is checked once per field.
+        # (A stored value is a str, number, bool or date: never changed in place.)
+        seen: dict[str, dict[str, t.Any]] = {attribute: {} for attribute in checks}
         for entry in self.extract.entries:
             attributes = {k.lower(): v for k, v in (entry.attributes or {}).items()}
             values: dict[str, t.Any] = {}
@@ -289,12 +292,17 @@ class _Planner:
                 text = _first(attributes.get(attribute.lower()))
                 if text is None:
                     continue  # an empty attribute never clears a value
-                try:
-                    accepted = check.accept_text(text)
-                except Invalid as exc:
-                    messages.append(f"{attribute}: {exc}")
-                    continue
-                values[definition.name] = to_storage(definition, accepted)
+                known = seen[attribute]
+                if text not in known:
+                    try:
+                        known[text] = to_storage(definition, check.accept_text(text))
+                    except Invalid as exc:
+                        known[text] = Invalid(f"{attribute}: {exc}")
+                outcome = known[text]
+                if isinstance(outcome, Invalid):
+                    messages.append(str(outcome))
+                else:
+                    values[definition.name] = outcome
             org = None
             company = _first(attributes.get((self.connector.org_attribute or "").lower()))
             if company is not None and self.connector.org_attribute:

@@ -166,7 +166,7 @@ def _bind(connector: Connector, url: str, tls: Tls) -> Connection:
         server, user=connector.bind_user, password=connector.password,
         authentication=SIMPLE,
         receive_timeout=max(1, math.ceil(connector.receive_timeout or 30)),
-        auto_referrals=False, raise_exceptions=False, read_only=True,
+        auto_referrals=False, raise_exceptions=False, read_only=True, check_names=False,
         return_empty_attributes=False)
     try:
         with warnings.catch_warnings():

@@ -15,6 +15,7 @@ import uuid
 
 from bson import ObjectId
 
+from .. import collector
 from ..models.kept import now
 from . import runs
 from .plan import BECOMES, Plan, plan
@@ -103,7 +104,10 @@ def run(connector: t.Any, *, dry_run: bool = False, force: bool = False,
             record.reason = "The connector's scheduled run for today has already run."
             return record
         record.save()
-        return _run(record, connector, dry_run, force, scheduled, expect, read)
+        # Reading, planning and writing make about a million small objects, none in a
+        # cycle: the cyclic collector's passes over them cost a third of a run.
+        with collector.paused():
+            return _run(record, connector, dry_run, force, scheduled, expect, read)
     except Exception as exc:  # a run must end recorded, whatever broke
         log.exception("Directory sync of %s failed", connector.name)
         record.status, record.ended = "failed", now()
