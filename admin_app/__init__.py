@@ -8,8 +8,9 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, db, dictionary, directory, errors, importer, limits, mail, views
+from . import auth, cli, db, dictionary, directory, errors, importer, limits, mail, portal, views
 from .config import from_environment
+from .security import headers, operators, password_pages
 
 
 class Dictadmin(Flask):
@@ -36,9 +37,13 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
         raise SystemExit(f"Dictadmin cannot start: {exc}") from exc
 
     limits.init_app(app)
+    headers.init_app(app)
+    operators.init_app(app)
     dictionary.init_app(app)
     auth.init_app(app)
+    password_pages.init_app(app)
     admin = views.init_app(app)
+    portal.init_app(app)
     errors.init_app(app, admin)
     importer.init_app(app)
     mail.init_app(app)

@@ -1,22 +1,27 @@
-"""Sign-in for the admin: Flask-Login sessions, hashed passwords, CSRF-protected form."""
+"""Sign-in and sign-out for the admin: the pages; the rules are in `security`.
+
+Sign-in goes through `security.signin.attempt` (throttle, equal answers, audit, a fresh
+session); sign-out is a POST with a CSRF token, so that no other site or link can sign a
+user out, and it ends every session of the login (`security.sessions`).
+"""
 
 from __future__ import annotations
 
 import typing as t
 from urllib.parse import urlsplit
 
-from bson import ObjectId
-from bson.errors import InvalidId
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import LoginManager, login_user, logout_user
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email
 
 from .models import User
+from .models.users import STAFF_ROLES
+from .security import sessions, signin
 
 bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
+login_manager = sessions.login_manager
 
 
 class LoginForm(FlaskForm):
@@ -25,12 +30,8 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    try:
-        return User.objects(pk=ObjectId(user_id), active=True).first()
-    except (InvalidId, TypeError):
-        return None
+class SignOutForm(FlaskForm):
+    """Only the CSRF token."""
 
 
 def _safe_next(target: str | None) -> str:
@@ -46,24 +47,29 @@ def login() -> t.Any:
     # Form fields only: Flask-WTF would also read a JSON body, whose values can be
     # objects ({"$gt": ""}) rather than the text a sign-in form sends.
     form = LoginForm(formdata=request.form if request.method == "POST" else None)
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
-        user = User.objects(email=form.email.data.strip().lower(), active=True).first()
-        if user is not None and user.check_password(form.password.data):
-            login_user(user)
+        outcome = signin.attempt(form.email.data, form.password.data, area="admin",
+                                 roles=STAFF_ROLES)
+        if outcome.user is not None:
             return redirect(_safe_next(request.args.get("next")))
-        flash("That email and password do not match an active account.", "error")
-        status = 401
+        flash(outcome.message, "error")
+        status = outcome.status
+        if outcome.retry_after:
+            headers["Retry-After"] = str(outcome.retry_after)
     elif request.method == "POST":
         status = 400
     # A store prepared without `flask setup` has no admin yet: say how to make one.
     no_admin = User.objects(role="admin").first() is None
-    return render_template("dictadmin/login.html", form=form, no_admin=no_admin), status
+    return render_template("dictadmin/login.html", form=form, no_admin=no_admin), status, \
+        headers
 
 
-@bp.route("/logout")
+@bp.route("/logout", methods=["POST"])
 def logout() -> t.Any:
-    logout_user()
+    if not SignOutForm().validate_on_submit():
+        abort(400, "The page had expired; sign out again from a freshly opened page.")
+    sessions.sign_out(area="admin")
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -74,6 +80,8 @@ def root() -> t.Any:
 
 
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
+    sessions.init_app(app)
     login_manager.login_view = "auth.login"
     app.register_blueprint(bp)
+    # The Sign out button in every admin page's menu bar posts this token.
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db, demo
 from .dictionary import defaults
 from .models import User
-from .models.users import ROLES, ensure_first_admin
+from .models.users import STAFF_ROLES, ensure_first_admin
+from .security import audit, passwords
 
 
 @click.command("setup")
@@ -20,6 +23,7 @@ from .models.users import ROLES, ensure_first_admin
 def setup_command(no_demo: bool) -> None:
     """Prepare a store for first use: dictionary, demo data (empty store only), first admin."""
     config = current_app.config
+    _refuse_weak_admin_password(config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
     click.echo(f"Store: {db.describe(config['MONGODB_URI'], config['STORE_PATH'])}")
     added = defaults.install()
     click.echo(f"Dictionary: {'added ' + str(added) + ' definitions' if added else 'up to date'}.")
@@ -61,17 +65,46 @@ user_cli = AppGroup("user", help="Admin and agent logins.")
 
 @user_cli.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
-@click.password_option()
-def user_create_command(email: str, role: str, password: str) -> None:
-    """Create a login for EMAIL."""
-    email = email.strip().lower()
+@click.option("--role", type=click.Choice(STAFF_ROLES), default="agent", show_default=True)
+def user_create_command(email: str, role: str) -> None:
+    """Create a login for EMAIL; the password is asked for (twice, not shown), never taken
+    from the command line, where shell history and the process list would keep it."""
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"{email} is not an email address: {exc}") from exc
     if User.objects(email=email).first():
         raise click.ClickException(f"A login for {email} already exists.")
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    found = passwords.problems(password, email)
+    if found:
+        raise click.ClickException("That password cannot be used. " + " ".join(found))
     user = User(email=email, role=role)
     user.set_password(password)
     user.save()
+    audit.record("login_created", subject=email, area="cli", actor=_operator(),
+                 detail=f"{role} login, password set at the command line")
     click.echo(f"Created {role} login {email}.")
+
+
+def _refuse_weak_admin_password(email: str, password: str | None) -> None:
+    """ADMIN_PASSWORD becomes the first admin's password: the same policy as any other,
+    checked before setup writes anything. With an admin already there it is not used."""
+    if not password or User.objects(role="admin").first() is not None:
+        return
+    found = passwords.problems(password, email)
+    if found:
+        raise click.ClickException("ADMIN_PASSWORD cannot be used as the first admin's "
+                                   "password. " + " ".join(found)
+                                   + " Choose another, or unset it to have one generated.")
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit log (the command line has no signed-in login)."""
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):
+        return "command line"
 
 
 def init_app(app: Flask) -> None:

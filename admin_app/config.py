@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import typing as t
+from datetime import timedelta
 
 from dotenv import load_dotenv
 
@@ -24,6 +25,26 @@ def from_environment() -> dict[str, t.Any]:
         "ADMIN_EMAIL": os.environ.get("ADMIN_EMAIL", "admin@example.com"),
         "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
         "DB_TIMEOUT_MS": int(os.environ.get("DB_TIMEOUT_MS", "3000")),
+        # Sessions (see security.sessions). SESSION_COOKIE_SECURE unset: Secure when
+        # PREFERRED_URL_SCHEME is https or the request came over HTTPS (behind a proxy, only
+        # with TRUST_PROXY, which also makes X-Forwarded-For the client's address).
+        "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME") or "http",
+        "TRUST_PROXY": _flag("TRUST_PROXY"),
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE")
+        if os.environ.get("SESSION_COOKIE_SECURE") else None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # A session ends this long after sign-in at the latest.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_number("SESSION_HOURS", 12)),
+        # Sign-in throttle (see security.throttle): failures allowed before attempts must
+        # wait (the wait starts at SIGNIN_FIRST_DELAY_SECONDS and doubles), and failures
+        # that lock an account, or a client address, for SIGNIN_LOCK_MINUTES.
+        "SIGNIN_FREE_FAILURES": _number("SIGNIN_FREE_FAILURES", 3),
+        "SIGNIN_LOCK_FAILURES": _number("SIGNIN_LOCK_FAILURES", 10),
+        "SIGNIN_ADDRESS_FREE_FAILURES": _number("SIGNIN_ADDRESS_FREE_FAILURES", 10),
+        "SIGNIN_ADDRESS_LOCK_FAILURES": _number("SIGNIN_ADDRESS_LOCK_FAILURES", 30),
+        "SIGNIN_FIRST_DELAY_SECONDS": _number("SIGNIN_FIRST_DELAY_SECONDS", 1),
+        "SIGNIN_LOCK_MINUTES": _number("SIGNIN_LOCK_MINUTES", 15),
         # Largest request body: pages and forms, and (larger) a seed file upload.
         "MAX_CONTENT_LENGTH": _megabytes("MAX_REQUEST_MB", 2),
         "MAX_UPLOAD_BYTES": _megabytes("MAX_UPLOAD_MB", 256),

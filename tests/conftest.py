@@ -15,7 +15,7 @@ from admin_app import create_app
 from admin_app.dictionary import defaults
 from admin_app.models.users import ensure_first_admin
 
-from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_PASSWORD, login
 
 
 def app_config(tmp_path, store: str = "mongomock", **overrides):
@@ -80,10 +80,10 @@ def agent_client(app):
     from admin_app.models import User
 
     agent = User(email="agent@example.com", role="agent")
-    agent.set_password("agent-pass")
+    agent.set_password(AGENT_PASSWORD)
     agent.save()
     with app.test_client() as client:
-        assert login(client, "agent@example.com", "agent-pass").status_code == 302
+        assert login(client, "agent@example.com", AGENT_PASSWORD).status_code == 302
         yield client
 
 

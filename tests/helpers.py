@@ -8,6 +8,7 @@ from html import unescape
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
+AGENT_PASSWORD = "agent-pass-for-tests"  # the agent_client fixture's
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _OPENED = re.compile(r'<input type="hidden" name="(_revision|_opened)" value="([^"]*)">')
@@ -36,6 +37,12 @@ def submit(client: t.Any, url: str, data: dict[str, t.Any], **kwargs: t.Any) -> 
 
 def login(client: t.Any, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> t.Any:
     return submit(client, "/login", {"email": email, "password": password})
+
+
+def sign_out(client: t.Any, page: str = "/admin/") -> t.Any:
+    """Press Sign out in the menu bar of `page`: a POST with that page's CSRF token."""
+    html = client.get(page).get_data(as_text=True)
+    return client.post("/logout", data={"csrf_token": csrf_token(html)})
 
 
 def field_error(html: str, message: str) -> bool:

@@ -1,6 +1,6 @@
 from admin_app.models import Customer, User
 
-from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, submit
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, sign_out, submit
 
 
 def test_anonymous_admin_pages_redirect_to_login(app):
@@ -55,7 +55,9 @@ def test_passwords_are_stored_hashed(app):
 
 def test_sign_out_ends_the_session(client):
     assert client.get("/admin/").status_code == 200
-    client.get("/logout")
+    response = sign_out(client)
+    assert response.headers["Location"] == "/login"
+    assert "You have signed out." in client.get("/login").get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
 
 

@@ -5,6 +5,7 @@ import re
 import mongoengine
 
 from admin_app.models import Contact, Customer, User
+from admin_app.security.audit import AuditEvent
 
 from .conftest import make_app
 from .helpers import login
@@ -43,13 +44,81 @@ def test_demo_links_customers_to_orgs_and_contacts_to_records(runner):
     assert "demo data loads only into an empty store" in again.output
 
 
-def test_user_create_makes_an_agent_who_can_sign_in(app, runner):
-    result = runner.invoke(args=["user", "create", "agent@example.com"],
-                           input="s3cret-pass\ns3cret-pass\n")
+def test_user_create_prompts_twice_and_makes_an_agent_who_can_sign_in(app, runner):
+    result = runner.invoke(args=["user", "create", "Agent@Example.com"],
+                           input="s3cret-pass-phrase\ns3cret-pass-phrase\n")
     assert result.exit_code == 0, result.output
-    assert User.objects.get(email="agent@example.com").role == "agent"
+    assert "Password:" in result.output and "Repeat for confirmation:" in result.output
+    assert "s3cret-pass-phrase" not in result.output, "the prompt does not echo"
+    user = User.objects.get(email="agent@example.com")
+    assert user.role == "agent"
+    assert "s3cret-pass-phrase" not in user.password_hash
+    entry = AuditEvent.objects.get(event="login_created")
+    assert (entry.subject, entry.area) == ("agent@example.com", "cli")
     with app.test_client() as client:
-        assert login(client, "agent@example.com", "s3cret-pass").status_code == 302
+        assert login(client, "agent@example.com", "s3cret-pass-phrase").status_code == 302
     duplicate = runner.invoke(args=["user", "create", "agent@example.com"],
-                              input="x\nx\n")
+                              input="another-good-phrase\nanother-good-phrase\n")
+    assert duplicate.exit_code != 0
     assert "already exists" in duplicate.output
+
+
+def test_user_create_takes_no_password_on_the_command_line(runner):
+    for args in (["--password", "s3cret-pass-phrase"], ["s3cret-pass-phrase"]):
+        result = runner.invoke(args=["user", "create", "agent@example.com", *args])
+        assert result.exit_code == 2, result.output
+    assert User.objects(email="agent@example.com").count() == 0
+
+
+def test_user_create_refuses_weak_passwords_with_the_reasons(runner):
+    cases = {
+        "x": "at least 12 characters",
+        "password1234": "one of the most common passwords",
+        "agent@example.com": "must not be the email address",
+        "aaaaaaaaaaaaaaaa": "too easy to guess",
+    }
+    for password, reason in cases.items():
+        result = runner.invoke(args=["user", "create", "agent@example.com"],
+                               input=f"{password}\n{password}\n")
+        assert result.exit_code == 1, (password, result.output)
+        assert "That password cannot be used." in result.output
+        assert reason in result.output, (password, result.output)
+    mismatch = runner.invoke(args=["user", "create", "agent@example.com"],
+                             input="s3cret-pass-phrase\nsomething-else-1\n")
+    assert mismatch.exit_code != 0
+    assert User.objects(email="agent@example.com").count() == 0
+
+
+def test_user_create_refuses_a_webguest_or_an_address_that_is_not_an_email(runner):
+    result = runner.invoke(args=["user", "create", "guest@example.com", "--role", "webguest"],
+                           input="s3cret-pass-phrase\ns3cret-pass-phrase\n")
+    assert result.exit_code == 2
+    result = runner.invoke(args=["user", "create", "not-an-email"],
+                           input="s3cret-pass-phrase\ns3cret-pass-phrase\n")
+    assert result.exit_code == 1
+    assert "is not an email address" in result.output
+    assert User.objects(role__in=["agent", "webguest"]).count() == 0
+
+
+def test_setup_refuses_a_weak_admin_password_and_writes_nothing(tmp_path):
+    app = make_app(tmp_path, ADMIN_PASSWORD="admin123", ADMIN_EMAIL="boss@example.com")
+    User.objects.delete()  # as on a brand-new store
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 1, result.output
+    assert "ADMIN_PASSWORD cannot be used as the first admin's password." in result.output
+    assert "at least 12 characters" in result.output
+    assert User.objects.count() == 0
+    assert Customer.objects.count() == 0, "nothing is loaded before the password is refused"
+    mongoengine.disconnect()
+
+
+def test_setup_takes_a_good_admin_password(tmp_path):
+    app = make_app(tmp_path, ADMIN_PASSWORD="a long admin passphrase",
+                   ADMIN_EMAIL="boss@example.com")
+    User.objects.delete()
+    result = app.test_cli_runner().invoke(args=["setup", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    assert "with the password in ADMIN_PASSWORD" in result.output
+    with app.test_client() as client:
+        assert login(client, "boss@example.com", "a long admin passphrase").status_code == 302
+    mongoengine.disconnect()

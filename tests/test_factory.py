@@ -69,10 +69,10 @@ def test_web_pages_work_on_a_store_that_never_ran_setup(tmp_path):
             with app.app_context():
                 assert EntityDefinition.objects.count() == 0
                 admin = User(email="admin@example.com", role="admin")
-                admin.set_password("pw")
+                admin.set_password("first admin password")
                 admin.save()
             assert "No admin login" not in client.get("/login").get_data(as_text=True)
-            assert login(client, "admin@example.com", "pw").status_code == 302
+            assert login(client, "admin@example.com", "first admin password").status_code == 302
             for url in ("/admin/", "/admin/customer/", "/admin/customer/new/", "/admin/org/",
                         "/admin/contact/new/", "/admin/dictionary/"):
                 assert client.get(url).status_code == 200, url

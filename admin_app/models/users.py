@@ -10,6 +10,7 @@ that login at once, although the session itself lives in a signed cookie.
 from __future__ import annotations
 
 import secrets
+import typing as t
 
 import mongoengine as me
 from flask_login import UserMixin
@@ -54,6 +55,32 @@ class User(UserMixin, me.Document):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def customer_id(self) -> t.Any:
+        """The WebGuest's customer's id, without loading (or failing on) the record."""
+        value = self._data.get("customer")
+        return getattr(value, "pk", None) or getattr(value, "id", None) or value
+
+    def customer_archived(self) -> bool:
+        """True when this WebGuest's customer is archived or no longer exists."""
+        from .records import Customer
+
+        found = Customer.objects(pk=self.customer_id).only("archived").first() \
+            if self.customer_id is not None else None
+        return found is None or bool(found.archived)
+
+    def usable(self) -> bool:
+        """May this login sign in, and may its sessions go on?
+
+        A disabled login may not; nor may a WebGuest whose customer is archived. That is
+        derived from the customer on every call, not stored: every way a customer is
+        archived (the form, the list, a directory sync, a seed import) shuts the portal
+        to it, and restoring the customer opens it again, with no flag to keep in step.
+        """
+        if not self.active:
+            return False
+        return self.role != "webguest" or not self.customer_archived()
 
 
 def ensure_first_admin(email: str, password: str | None) -> tuple[User, str | None]:

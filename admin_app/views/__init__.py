@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_admin import Admin
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 
 from .. import dictionary
 from ..models import SLA, Contact, Contract, Customer, Ticket
 from ..tickets.shown import when
+from .audit import AuditView
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
 from .directory import ConnectorView, RunsView
+from .logins import LoginsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
 from .secure import HomeView
 from .seed_upload import SeedUploadView
 from .tickets import TicketView
+from .webguests import WebGuestView
 
 COMPANY = "Your Company"
 
@@ -43,7 +45,9 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(OutboxView(name="Outbox", endpoint="outbox", category="Data"))
     admin.add_view(ConnectorView(name="Connectors", endpoint="directory", category="Directory"))
     admin.add_view(RunsView(name="Runs", endpoint="directory_runs", category="Directory"))
-    admin.add_link(MenuLink(name="Sign out", url="/logout"))
+    admin.add_view(LoginsView(name="Logins", endpoint="logins", category="Access"))
+    admin.add_view(AuditView(name="Audit log", endpoint="audit", category="Access"))
+    admin.add_view(WebGuestView(name="Make WebGuest Login", endpoint="webguest"))
 
     @app.before_request
     def follow_dictionary() -> None:

@@ -1,0 +1,160 @@
+"""Failed sign-ins counted per account and per client address, so that guessing costs time.
+
+Each area (the admin, the portal) counts on its own. After a few failures the next attempt
+must wait, and the wait doubles with every further failure; after more, the account (or
+the address) is locked for a while, during which even the right password does not sign
+in. An address has more room than an account (an office behind one address), but it stops
+one client from trying one password against many accounts.
+
+The counts live in MongoDB (`signin_failures`), so every worker and machine sees the same
+ones; a TTL index drops a count once it is forgotten. An unknown email is counted exactly
+like a known one: the answer must not tell whether a login exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import mongoengine as me
+from flask import current_app
+
+from .. import db
+from ..models.kept import now
+
+
+class SignInFailures(me.Document):
+    meta = {"collection": "signin_failures",
+            "indexes": [{"fields": ["expires"], "expireAfterSeconds": 0}]}
+
+    # "<area>|account|<email>" or "<area>|address|<client address>"
+    key = me.StringField(primary_key=True)
+    failures = me.IntField(default=0)
+    pending = me.IntField(default=0)  # attempts being checked right now
+    last = me.DateTimeField()
+    locked_until = me.DateTimeField(null=True)
+    expires = me.DateTimeField()  # when the store may drop the count (after any lock)
+
+
+@dataclass(frozen=True)
+class Rule:
+    free: int  # failures before attempts must wait
+    lock_after: int  # failures that lock
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What one more failure did: the locks it began ("account", "address"), and how long
+    the next attempt must wait."""
+
+    locked: tuple[str, ...]
+    wait: int
+
+
+def rules() -> dict[str, Rule]:
+    config = current_app.config
+    return {"account": Rule(config["SIGNIN_FREE_FAILURES"], config["SIGNIN_LOCK_FAILURES"]),
+            "address": Rule(config["SIGNIN_ADDRESS_FREE_FAILURES"],
+                            config["SIGNIN_ADDRESS_LOCK_FAILURES"])}
+
+
+def _keys(area: str, email: str, address: str) -> dict[str, str]:
+    return {"account": f"{area}|account|{email}", "address": f"{area}|address|{address}"}
+
+
+def lock_minutes() -> int | float:
+    return current_app.config["SIGNIN_LOCK_MINUTES"]
+
+
+def _lock_time() -> timedelta:
+    return timedelta(minutes=lock_minutes())
+
+
+def _forgotten(entry: SignInFailures, moment: datetime) -> bool:
+    """A lock that has run out, or failures that stopped a lock's length ago, start afresh."""
+    if entry.locked_until is not None:
+        return entry.locked_until <= moment
+    return entry.last is None or entry.last + _lock_time() <= moment
+
+
+def _wait(entry: SignInFailures | None, rule: Rule, moment: datetime) -> int:
+    """Seconds until the next attempt may be made (0: now)."""
+    if entry is None or _forgotten(entry, moment):
+        return 0
+    count = entry.failures + max(entry.pending, 0)
+    if entry.locked_until is not None:
+        until = entry.locked_until
+    elif count >= rule.lock_after:
+        return 1  # enough attempts in flight to lock: they settle first
+    elif count >= rule.free:
+        # Capped at the lock: the doubling cannot make the wait longer than a lock.
+        exponent = min(count - rule.free, 32)
+        delay = min(current_app.config["SIGNIN_FIRST_DELAY_SECONDS"] * 2 ** exponent,
+                    _lock_time().total_seconds())
+        until = entry.last + timedelta(seconds=delay)
+    else:
+        return 0
+    return max(0, math.ceil((until - moment).total_seconds()))
+
+
+def wait(area: str, email: str, address: str) -> int:
+    """Seconds this account and address must still wait before an attempt is heard (0: none)."""
+    moment = now()
+    keys = _keys(area, email, address)
+    entries = {entry.key: entry for entry in SignInFailures.objects(key__in=list(keys.values()))}
+    return max(_wait(entries.get(key), rules()[kind], moment) for kind, key in keys.items())
+
+
+def reserve(area: str, email: str, address: str) -> int:
+    """Ask to be heard: the seconds still to wait (nothing is counted), or 0, and then the
+    attempt is counted as in flight until `failed` or `succeeded` settles it.
+
+    Checking and counting are one step, so a burst of simultaneous attempts cannot all
+    pass the check before any of them has failed: in-flight attempts count as failures
+    for the wait.
+    """
+    moment = now()
+    keys = _keys(area, email, address)
+    # On a MongoDB server the lock is a no-op (see db.exclusive); the steps below are each
+    # atomic there, and the window between check and count is that of one round trip.
+    with db.exclusive("signin-failures"):
+        entries = {entry.key: entry
+                   for entry in SignInFailures.objects(key__in=list(keys.values()))}
+        for entry in entries.values():
+            if _forgotten(entry, moment):
+                SignInFailures.objects(key=entry.key, last=entry.last).delete()
+        waits = [_wait(entries.get(key), rules()[kind], moment) for kind, key in keys.items()]
+        if max(waits):
+            return max(waits)
+        for key in keys.values():
+            SignInFailures.objects(key=key).modify(
+                upsert=True, new=True, inc__pending=1, set__last=moment,
+                set__expires=moment + 2 * _lock_time())
+    return 0
+
+
+def failed(area: str, email: str, address: str) -> Failure:
+    """Settle a reserved attempt as a failure; say which locks it began."""
+    moment = now()
+    locked = []
+    with db.exclusive("signin-failures"):
+        for kind, key in _keys(area, email, address).items():
+            entry = SignInFailures.objects(key=key).modify(
+                upsert=True, new=True, inc__failures=1, inc__pending=-1, set__last=moment,
+                set__expires=moment + 2 * _lock_time())
+            if entry.failures >= rules()[kind].lock_after and entry.locked_until is None \
+                    and SignInFailures.objects(key=key, locked_until=None).update_one(
+                        set__locked_until=moment + _lock_time()) == 1:
+                locked.append(kind)
+    return Failure(locked=tuple(locked), wait=wait(area, email, address))
+
+
+def succeeded(area: str, email: str, address: str) -> None:
+    """Settle a reserved attempt as a success: the account's count starts again. The
+    address's failures stay, or one account of the attacker's own would wipe the count of
+    their guesses at the others."""
+    keys = _keys(area, email, address)
+    with db.exclusive("signin-failures"):
+        SignInFailures.objects(key=keys["account"]).delete()
+        SignInFailures.objects(key=keys["address"]).update_one(inc__pending=-1)
