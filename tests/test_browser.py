@@ -64,7 +64,7 @@ def test_a_seed_file_is_checked_then_loaded_while_a_progress_bar_shows(page, tmp
                               for i in range(3000)), encoding="utf-8")
     page.goto("/admin/seed/")
     page.set_input_files("#file", str(path))
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Check file").click()
     # The job's own process takes a moment to start, so the first view is its progress.
     expect(page.locator("#seed-progress")).to_be_visible()
     expect(page.locator("#seed-summary")).to_contain_text(

@@ -174,7 +174,7 @@ def test_screenshots_of_the_main_screens(page, problems, tmp_path):
         encoding="utf-8")
     page.goto("/admin/seed/")
     page.set_input_files("#file", str(upload))
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Check file").click()
     expect(page.locator("#seed-summary")).to_contain_text("Checked", timeout=60_000)
     screenshot(page, "import-report.png")
     assert not problems, problems

@@ -130,3 +130,36 @@ document.addEventListener('DOMContentLoaded', function () {
       .catch(failed);
   });
 });
+
+// The Content-Security-Policy allows no inline script, so what Flask-Admin's templates did
+// in onclick="…" attributes is done here, from data- attributes (templates/admin/…).
+// Listening on the document in the capture phase sees every click first, whatever a
+// widget does with the event afterwards.
+document.addEventListener('click', function (event) {
+  var target = event.target.closest ? event.target.closest('a, button, input') : null;
+  if (!target) { return; }
+  // A button that asks first (Revert, Flask-Admin's delete): no answer, no submit.
+  var question = target.getAttribute('data-confirm');
+  if (question !== null && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopPropagation();
+    return;
+  }
+  if (target.tagName !== 'A') { return; }
+  var href = target.getAttribute('href') || '';
+  // Links that only open a menu or act in the page: following "javascript:void(0)" would be
+  // a CSP violation, following "#" would jump to the top.
+  if (href.indexOf('javascript:') === 0 || (href === '#' && target.getAttribute('role') === 'button')) {
+    event.preventDefault();
+  }
+  // A list action ("With selected" menu): Flask-Admin's actions.js does the work.
+  var action = target.getAttribute('data-model-action');
+  if (action !== null && window.modelActions) {
+    window.modelActions.execute(action);
+  }
+  // "Add …" below an inline list: Flask-Admin's form.js adds the sub-form.
+  var inline = target.getAttribute('data-add-inline-field');
+  if (inline !== null && window.faForm) {
+    window.faForm.addInlineField(target, inline);
+  }
+}, true);
