@@ -32,13 +32,17 @@ from admin_app.dictionary.changes import bump_version
 from admin_app.dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket, User
 from admin_app.models.kept import now
+from admin_app.security.headers import EXPECTED_HEADERS, policy_text
 from admin_app.tickets import log_ticket
 
 from .conftest import app_config
-from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, submit
 
 AGENT_EMAIL = "agent@example.com"
 AGENT_PASSWORD = "agent-pass"
+# A customer's portal login (Make WebGuest Login): nothing under /admin is for it.
+WEBGUEST_EMAIL = "alice.carter@acme.example"
+WEBGUEST_PASSWORD = "portal passphrase for the crawl"
 
 # Text that only appears in a page when an error escaped into the HTML.
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "werkzeug.exceptions",
@@ -46,7 +50,9 @@ TRACEBACK_MARKERS = ("Traceback (most recent call last)", "werkzeug.exceptions",
 # List pages are crawled at their first page only: these arguments just re-sort or page.
 PAGING_ARGS = {"page", "sort", "desc", "page_size"}
 # Screens only an admin may open; an agent must get 403 there (not a crash, not the page).
-ADMIN_ONLY = ("/admin/dictionary/", "/admin/seed/", "/admin/outbox/", "/admin/directory/",
+# (Import / Export is the agents' too: they load records.)
+ADMIN_ONLY = ("/admin/dictionary/", "/admin/logins/", "/admin/audit/", "/admin/outbox/",
+              "/admin/directory/",
               "/admin/directory_runs/")
 # Reference targets a record form may search (admin_app.lookups.LOOKUPS), per record view.
 LOOKUP_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
@@ -76,6 +82,10 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         agent = User(email=AGENT_EMAIL, role="agent")
         agent.set_password(AGENT_PASSWORD)
         agent.save()
+        guest = User(email=WEBGUEST_EMAIL, role="webguest",
+                     customer=Customer.objects.get(email=WEBGUEST_EMAIL))
+        guest.set_password(WEBGUEST_PASSWORD)
+        guest.save()
         add_outbox_message()
         add_directory_connector()
     return app
@@ -252,10 +262,44 @@ def _where(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:300]}  [{where}]"
 
 
+class _Inline(HTMLParser):
+    """Script or style written into the page itself, which the Content-Security-Policy
+    blocks (so the page would not work): <script> without src, on…= handlers, style=."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, _value in attrs}
+        if tag == "script" and "src" not in names:
+            self.found.append("<script> without src")
+        self.found += [f"<{tag} {name}=…>" for name in sorted(names)
+                       if name.startswith("on") or name == "style"]
+
+
+def unsecured(headers, body: str) -> str:
+    """Why a response lacks the security headers or carries inline script, or ""."""
+    if headers.get("Content-Security-Policy") != policy_text():
+        return f"Content-Security-Policy is {headers.get('Content-Security-Policy')!r}"
+    for name, value in EXPECTED_HEADERS.items():
+        if headers.get(name) != value:
+            return f"{name} is {headers.get(name)!r}, not {value!r}"
+    if headers.get("Content-Type", "").startswith("text/html"):
+        inline = _Inline()
+        inline.feed(body)
+        if inline.found:
+            return f"inline script or style, which the policy blocks: {inline.found[:3]}"
+    return ""
+
+
 def judge(role: str, url: str, status: int, headers, body: str, check_markup: bool) -> str:
     """Why this response is a broken page, or "" when it is fine."""
     if status >= 500:
         return "server error" + _last_line(body)
+    problem = unsecured(headers, body)
+    if problem:
+        return problem
     for marker in TRACEBACK_MARKERS:
         if marker in body:
             return f"the page shows {marker!r}" + _last_line(body)
@@ -265,9 +309,13 @@ def judge(role: str, url: str, status: int, headers, body: str, check_markup: bo
             where = body.index(raw[0])
             return (f"dictionary markup reaches the page unescaped: {', '.join(raw)} in "
                     f"...{body[max(0, where - 100):where + 40]!r}")
+    if role == "webguest":  # (308: /admin to /admin/, which is crawled too)
+        return "" if status in (403, 308) else \
+            f"a WebGuest must get 403 under /admin, not {status}"
     if role == "agent" and is_admin_only(url):
         return "" if status == 403 else f"an agent must get 403 on admin-only screens, not {status}"
-    if status in (301, 302, 303, 307, 308) and "/login" in headers.get("Location", ""):
+    if status in (301, 302, 303, 307, 308) \
+            and urlsplit(headers.get("Location", "")).path == "/login":
         return "signed out: redirected to the sign-in page"
     if status >= 400:
         return f"answered {status} to a URL the app links to or its forms request"
@@ -312,7 +360,7 @@ def admin_only_urls() -> list[str]:
             urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/type/")
     for layout in LayoutDefinition.objects:
         urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
-    return urls + outbox_urls() + directory_urls()
+    return urls + outbox_urls() + directory_urls() + logins_urls()
 
 
 def record_ids() -> dict[str, set[str]]:
@@ -355,6 +403,16 @@ def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str
     if result.role == "admin":
         missing += [url for url in admin_only if page_key(url) not in result.statuses]
     assert not missing, "the crawl never reached:\n  " + "\n  ".join(missing)
+
+
+# -- logins (issue 13): every login's page and the pages that confirm a change -------------
+
+def logins_urls() -> list[str]:
+    urls = ["/admin/logins/", "/admin/logins/new/", "/admin/audit/"]
+    for user in User.objects:
+        urls += [f"/admin/logins/login/{user.pk}/", f"/admin/logins/login/{user.pk}/disable/",
+                 f"/admin/logins/login/{user.pk}/reset/"]
+    return urls
 
 
 # -- the mail outbox (issue 12): one waiting message, so its page is crawled too ---------------
@@ -429,6 +487,18 @@ def crawl_as(app: Flask, role: str, check_markup: bool = False) -> Crawl:
         return crawl(client, role, extra, check_markup)
 
 
+def crawl_as_webguest(app: Flask) -> Crawl:
+    """Signed in on the portal, ask for every admin page the admin's crawl reaches: every
+    list, record, form, lookup and admin-only screen. Each must answer 403."""
+    admin = crawl_as(app, "admin")
+    with app.test_client() as client:
+        response = submit(client, "/portal/", {"email": WEBGUEST_EMAIL,
+                                               "password": WEBGUEST_PASSWORD})
+        assert response.status_code == 302, response.status_code
+        assert client.get("/portal/details/").status_code == 200
+        return crawl(client, "webguest", [key for key in admin.statuses if key != "/admin/"])
+
+
 @pytest.mark.parametrize("role", ["admin", "agent"])
 def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
     result = crawl_as(demo_app, role)
@@ -437,6 +507,16 @@ def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
     if result.failures:
         pytest.fail(result.report(), pytrace=False)
     assert_covered(result, ids, admin_only)
+
+
+def test_a_webguest_reaches_nothing_under_admin(demo_app):
+    result = crawl_as_webguest(demo_app)
+    if result.failures:
+        pytest.fail(result.report(), pytrace=False)
+    with demo_app.app_context():
+        ids = record_ids()
+    assert len(result.statuses) > sum(len(each) for each in ids.values())
+    assert set(result.statuses.values()) <= {403, 308}
 
 
 @pytest.mark.parametrize("role", ["admin", "agent"])

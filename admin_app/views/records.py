@@ -33,6 +33,7 @@ from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
 from ..models import Contact, Ticket
 from ..models.kept import now
+from ..security import accounts
 from ..tickets import listing
 from . import references
 from .opened import Opened, comparable, stale_message
@@ -322,6 +323,10 @@ class RecordView(references.NamesReferences, SecureModelView):
 
     def contact_words(self) -> dictionary.Entity:
         return dictionary.current().entity("contact")
+
+    def portal_login(self, record: t.Any) -> accounts.PortalLogin | None:
+        """A customer's WebGuest login and its state, for its edit page."""
+        return accounts.portal_login(record) if record is not None else None
 
     def search_placeholder(self) -> str | None:
         labels = [self.column_labels.get(n, n) for n in self._search_fields]

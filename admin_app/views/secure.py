@@ -1,4 +1,14 @@
-"""Access control for every admin page, in one place."""
+"""Access control for every admin page, in one place.
+
+Every admin view mixes in exactly one of these, and nothing else decides who sees an
+admin page (tests/test_roles.py walks every /admin rule to hold that true):
+
+- `StaffOnly`: admins and agents (records, contacts, tickets, Contracts, SLAs, imports);
+- `AdminOnly`: admins (dictionary, directory, logins, audit log, outbox).
+
+A WebGuest belongs to the portal: every /admin URL answers it 403, never a page. An
+anonymous visitor is sent to sign in and brought back afterwards.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +19,38 @@ from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.mongoengine import ModelView
 from flask_login import current_user
 
+from ..models.users import STAFF_ROLES
 
-class SignedInOnly:
-    """Mixin: anonymous visitors are sent to the sign-in page and brought back afterwards."""
+
+def signed_in_role() -> str | None:
+    """The role of whoever is signed in, or None for an anonymous visitor."""
+    if not current_user.is_authenticated:
+        return None
+    return getattr(current_user, "role", None)
+
+
+class StaffOnly:
+    """Mixin: admins and agents; a WebGuest gets 403, an anonymous visitor the sign-in page."""
+
+    roles: tuple[str, ...] = STAFF_ROLES
 
     def is_accessible(self) -> bool:
-        return bool(current_user.is_authenticated)
-
-    def inaccessible_callback(self, name: str, **kwargs: t.Any) -> t.Any:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-class AdminOnly(SignedInOnly):
-    """Mixin: admins only; a signed-in agent gets 403, an anonymous visitor the sign-in page."""
-
-    def is_accessible(self) -> bool:
-        return super().is_accessible() and getattr(current_user, "role", None) == "admin"
+        return signed_in_role() in self.roles
 
     def inaccessible_callback(self, name: str, **kwargs: t.Any) -> t.Any:
         if current_user.is_authenticated:
             abort(403)
-        return super().inaccessible_callback(name, **kwargs)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-class HomeView(SignedInOnly, AdminIndexView):
+class AdminOnly(StaffOnly):
+    """Mixin: admins only; an agent or a WebGuest gets 403, an anonymous visitor the sign-in
+    page."""
+
+    roles = ("admin",)
+
+
+class HomeView(StaffOnly, AdminIndexView):
     @expose("/")
     def index(self) -> t.Any:
         from ..models import Contact, Customer
@@ -45,8 +63,8 @@ class HomeView(SignedInOnly, AdminIndexView):
         return self.render("dictadmin/home.html", counts=counts)
 
 
-class SecureModelView(SignedInOnly, ModelView):
-    """A plain model view behind sign-in, with no hard delete."""
+class SecureModelView(StaffOnly, ModelView):
+    """A plain model view for staff, with no hard delete."""
 
     can_delete = False
     page_size = 20

@@ -27,7 +27,7 @@ from wtforms import BooleanField, HiddenField, SelectChoice, SelectField
 from .. import importer
 from ..dictionary.history import actor
 from ..importer import jobs
-from .secure import AdminOnly
+from .secure import StaffOnly
 
 STALE_SECONDS = 24 * 3600
 
@@ -56,7 +56,7 @@ class ConfirmForm(FlaskForm):
     token = HiddenField()  # the check job's id; its options are the ones loaded
 
 
-class SeedUploadView(AdminOnly, BaseView):
+class SeedUploadView(StaffOnly, BaseView):
     """Admins only: a load can change thousands of records at once."""
 
     def _folder(self) -> Path:

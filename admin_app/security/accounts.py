@@ -1,0 +1,241 @@
+"""What admins (and, for WebGuests, agents) do to logins: create, disable, re-enable,
+reset, change role, and Make WebGuest Login.
+
+The screens (`views/logins.py`, `views/webguests.py`) only ask and show; the rules live
+here so that they hold whoever calls. Every change is audited, and every change that
+takes something away (disable, reset, role change) ends the login's sessions at once.
+An admin cannot disable, demote or reset the last admin who can sign in: the check and
+the write run under one lock, so two admins demoting each other cannot both succeed on
+the embedded store.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+import mongoengine as me
+
+from .. import db
+from ..mail import OutboxMessage, deliver, outbox
+from ..mail.delivery import settings as mail_settings
+from ..models import Customer
+from ..models.users import STAFF_ROLES, User
+from . import audit, links
+
+LOCK = "logins"
+STATES = {
+    "active": "active",
+    "awaiting": "awaiting password",
+    "directory": "active (signs in with the directory password)",
+    "disabled": "disabled",
+    "archived": "disabled because the customer is archived",
+}
+
+
+class LoginRefused(Exception):
+    """A change that is not allowed, said in one sentence for the admin."""
+
+
+@dataclass(frozen=True)
+class PortalLogin:
+    user: User
+    state: str  # a key of STATES
+
+    @property
+    def words(self) -> str:
+        return STATES[self.state]
+
+
+def normalised(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def state_of(user: User, customer: Customer | None = None) -> str:
+    """One of STATES' keys: what the login can do now."""
+    if not user.active:
+        return "disabled"
+    if user.role == "webguest":
+        if customer is None and user.customer_id is not None:
+            customer = Customer.objects(pk=user.customer_id).first()
+        if customer is None or customer.archived:
+            return "archived"
+        if not user.has_password and from_directory(customer):
+            return "directory"
+    return "active" if user.has_password else "awaiting"
+
+
+def from_directory(customer: Customer) -> str:
+    """The connector that made this customer, "" when it was typed in or imported."""
+    directory = getattr(customer, "directory", None)
+    return str(directory.get("connector") or "") if isinstance(directory, dict) else ""
+
+
+def _end_sessions(user: User) -> None:
+    from . import sessions
+
+    sessions.end_all(user)
+
+
+# -- staff logins ------------------------------------------------------------------------
+
+def create(email: str, role: str) -> tuple[User, links.Issued]:
+    """A new agent or admin login, without a password, and its one-time link."""
+    if role not in STAFF_ROLES:
+        raise LoginRefused("Choose the role admin or agent.")
+    user = _new_login(email, role)
+    audit.record("login_created", subject=user.email, detail=f"role {role}")
+    return user, links.issue(user, issued_by=_actor())
+
+
+def _new_login(email: str, role: str, customer: Customer | None = None) -> User:
+    address = normalised(email)
+    if User.objects(email=address).first() is not None:
+        raise LoginRefused(f"A login for {address} already exists.")
+    try:
+        return User(email=address, role=role, customer=customer).save(force_insert=True)
+    except me.NotUniqueError:  # made by someone else a moment ago
+        raise LoginRefused(f"A login for {address} already exists.") from None
+
+
+def _able_admins(excluding: User) -> int:
+    """Admins other than `excluding` who can sign in now."""
+    return User.objects(role="admin", active=True, password_hash__ne="",
+                        pk__ne=excluding.pk).count()
+
+
+def _keep_an_admin(user: User, doing: str) -> None:
+    if user.role == "admin" and user.active and user.has_password \
+            and _able_admins(user) == 0:
+        raise LoginRefused(f"{user.email} is the last admin who can sign in, so it cannot be "
+                           f"{doing}. Make another admin first.")
+
+
+def check_allowed(user: User, action: str, role: str = "") -> None:
+    """Raise LoginRefused when `action` (disable, reset, role) may not be done to `user`;
+    the confirmation page asks before the admin confirms."""
+    if action == "disable":
+        _keep_an_admin(user, "disabled")
+    elif action == "reset":
+        _keep_an_admin(user, "reset")
+    elif action == "role":
+        if user.role not in STAFF_ROLES or role not in STAFF_ROLES:
+            raise LoginRefused("Only an agent can become an admin, or an admin an agent.")
+        if role == user.role:
+            raise LoginRefused(f"{user.email} is already an {role}.")
+        if role != "admin":
+            _keep_an_admin(user, "made an agent")
+
+
+def disable(user: User) -> None:
+    with db.exclusive(LOCK):
+        user.reload()
+        check_allowed(user, "disable")
+        user.active, user.disabled_by = False, _actor() or "admin"
+        user.save()
+    links.cancel(user)
+    _end_sessions(user)
+    audit.record("login_disabled", subject=user.email)
+
+
+def enable(user: User) -> None:
+    user.active, user.disabled_by = True, ""
+    user.save()
+    audit.record("login_enabled", subject=user.email)
+
+
+def reset(user: User) -> links.Issued:
+    """The old password stops working, every session ends, and a new link is issued."""
+    with db.exclusive(LOCK):
+        user.reload()
+        check_allowed(user, "reset")
+        user.password_hash, user.password_set_at = "", None
+        user.save()
+    _end_sessions(user)
+    issued = links.issue(user, issued_by=_actor())
+    audit.record("password_reset", subject=user.email)
+    if user.role == "webguest":
+        audit.record("webguest_link_issued", subject=user.email, detail="after a reset")
+        mail_link(user, issued)
+    return issued
+
+
+def change_role(user: User, role: str) -> None:
+    with db.exclusive(LOCK):
+        user.reload()
+        check_allowed(user, "role", role)
+        before, user.role = user.role, role
+        user.save()
+    _end_sessions(user)
+    audit.record("role_changed", subject=user.email, detail=f"{before} → {role}")
+
+
+# -- WebGuests -------------------------------------------------------------------------------
+
+def portal_login(customer: Customer) -> PortalLogin | None:
+    user = User.objects(customer=customer.pk, role="webguest").first()
+    return PortalLogin(user, state_of(user, customer)) if user is not None else None
+
+
+def make_webguest(customer: Customer, email: str) -> tuple[User, links.Issued | None]:
+    """A WebGuest login for `customer` and its link; no link for a customer a directory
+    connector made (the portal checks the directory password)."""
+    if customer.level != "Customer":
+        raise LoginRefused("Only a customer at Level Customer can have a portal login.")
+    if customer.archived:
+        raise LoginRefused("This customer is archived: restore it before making a portal "
+                           "login.")
+    if portal_login(customer) is not None:
+        raise LoginRefused("This customer already has a portal login.")
+    user = _new_login(email, "webguest", customer)
+    connector = from_directory(customer)
+    audit.record("login_created", subject=user.email,
+                 detail=f"WebGuest of {customer.name or customer.pk}")
+    if connector:
+        return user, None
+    issued = links.issue(user, issued_by=_actor())
+    audit.record("webguest_link_issued", subject=user.email,
+                 detail=f"WebGuest of {customer.name or customer.pk}")
+    mail_link(user, issued)
+    return user, issued
+
+
+def new_webguest_link(user: User) -> links.Issued:
+    """Another link for a WebGuest who has not set a password yet (the first was lost or
+    expired); the older links stop working. A password already set is left alone: taking
+    it away is a reset, on the Logins screen."""
+    state = state_of(user)
+    if user.role != "webguest" or state != "awaiting":
+        raise LoginRefused(f"This portal login is {STATES[state]}: it needs no new link.")
+    issued = links.issue(user, issued_by=_actor())
+    audit.record("webguest_link_issued", subject=user.email, detail="a new link")
+    mail_link(user, issued)
+    return issued
+
+
+def mail_link(user: User, issued: links.Issued) -> OutboxMessage | None:
+    """Queue a WebGuest's link through the outbox and try it at once, only when mail is
+    configured (otherwise the desk hands the link over itself)."""
+    if not mail_settings().configured:
+        return None
+    expires = issued.link.expires_at.strftime("%Y-%m-%d %H:%M")
+    body = (f"A login to the customer portal has been made for {user.email}.\n\n"
+            f"Open this link to set your password (it works once, until {expires} UTC):\n"
+            f"{issued.url}\n\nIf you did not expect this message, ignore it.\n")
+    message = outbox.queue(OutboxMessage(key=f"password-link:{issued.link.pk}",
+                                         kind="password_link", to=user.email,
+                                         subject="Set your password for the customer portal",
+                                         body=body))
+    if message.status == "queued":
+        deliver(message)
+        message.reload()
+    return message
+
+
+def _actor() -> str:
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return t.cast(str, current_user.email)
+    return ""
