@@ -121,6 +121,8 @@ def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str
     definition = FieldDefinition(entity=entity, name=name, label=label.strip(), type=type,
                                  system=False, **attributes)
     _validate(definition)
+    check_customer_flags(entity, definition.label, type, False,
+                         definition.customer_visible, definition.customer_editable)
     _check_pattern(attributes.get("pattern"), type)
     layouts = []
     for level, title in (sections or {}).items():
@@ -365,8 +367,35 @@ def _check_newly_mandatory_placed(definition: FieldDefinition,
                   placed_on)
 
 
+def check_customer_flags(entity: str, label: str, field_type: str, system: bool,
+                         visible: t.Any, editable: t.Any) -> None:
+    """The portal's flags, as a field will have them. Customers see only what is flagged
+    visible and change only what is flagged editable, so the flags must not let them see
+    another entity's fields or change what the desk or the code relies on: system fields
+    (Level, Org, Archive…) and references (a picker would search other records)."""
+    if not visible and not editable:
+        return
+    if entity != "customer":
+        raise DictionaryError(f"{label}: only customer fields can be shown to customers in "
+                              f"the portal.")
+    if editable and not visible:
+        raise DictionaryError(f"{label} cannot be editable by the customer without being "
+                              f"visible to the customer: tick both.")
+    if editable and system:
+        raise DictionaryError(f"{label} is a system field: customers can see it but not "
+                              f"change it.")
+    if editable and field_type == "reference":
+        raise DictionaryError(f"{label} refers to other records: customers can see it but "
+                              f"not change it.")
+
+
 def _check_change(definition: FieldDefinition, changes: dict[str, t.Any]) -> None:
     _check_pattern(changes.get("pattern"), changes.get("type", definition.type))
+    check_customer_flags(
+        definition.entity, changes.get("label", definition.label),
+        changes.get("type", definition.type), bool(definition.system),
+        changes.get("customer_visible", definition.customer_visible),
+        changes.get("customer_editable", definition.customer_editable))
     if "system" in changes and bool(changes["system"]) != bool(definition.system):
         raise DictionaryError("Which fields are system fields comes with Dictadmin; it "
                               "cannot be changed.")

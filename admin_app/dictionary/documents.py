@@ -60,6 +60,10 @@ class FieldDefinition(me.Document):
     searchable = me.BooleanField(default=False)
     system = me.BooleanField(default=False)
     brought_forward = me.BooleanField(default=False)
+    # The self-service portal: shown to the customer on "My details", and (editable
+    # implies visible) changeable by them there. Customer fields only.
+    customer_visible = me.BooleanField(default=False)
+    customer_editable = me.BooleanField(default=False)
     retired = me.BooleanField(default=False)
     revision = me.IntField(default=1)
 

@@ -57,6 +57,8 @@ class Field:
     searchable: bool = False
     system: bool = False
     brought_forward: bool = False
+    customer_visible: bool = False  # shown on the portal's "My details"
+    customer_editable: bool = False  # changeable there (implies visible)
     retired: bool = False
 
     def is_mandatory(self, level: str) -> bool:
@@ -145,7 +147,9 @@ def load() -> Snapshot:
             minimum=f.minimum, maximum=f.maximum,
             target=f.target, default=f.default, list_column=f.list_column,
             searchable=bool(f.searchable), system=bool(f.system),
-            brought_forward=bool(f.brought_forward), retired=bool(f.retired),
+            brought_forward=bool(f.brought_forward),
+            customer_visible=bool(f.customer_visible),
+            customer_editable=bool(f.customer_editable), retired=bool(f.retired),
         )
     layouts = {
         (lay.entity, lay.level): tuple(Section(s.title, tuple(s.fields)) for s in lay.sections)

@@ -68,6 +68,8 @@ class FieldForm(FlaskForm):
                                validators=[Optional(), NumberRange(min=1)])
     searchable = BooleanField("Searchable")
     brought_forward = BooleanField("Brought forward to tickets")
+    customer_visible = BooleanField("Visible to the customer (portal: My details)")
+    customer_editable = BooleanField("Editable by the customer (portal; also tick visible)")
     retired = BooleanField("Retired (hidden from forms and lists; values are kept)")
     default = StringField("Default value", validators=[Optional()])
     minimum = StringField("Minimum (numbers and dates)", validators=[Optional()])
@@ -157,6 +159,9 @@ class DictionaryView(AdminOnly, BaseView):
             changes = {k: getattr(form, k).data for k in (
                 "label", "help_text", "mandatory", "max_length", "pattern", "list_column",
                 "searchable", "brought_forward", "retired")}
+            if entity == "customer":  # the portal shows customer records only
+                changes.update(customer_visible=form.customer_visible.data,
+                               customer_editable=form.customer_editable.data)
             changes["pattern"] = changes["pattern"] or None
             renames: dict[str, str] = {}
             try:
