@@ -237,6 +237,31 @@ def test_a_webguest_cannot_sign_in_to_the_admin_and_is_told_the_same(app_with):
         == "a webguest login cannot sign in here"
 
 
+def test_every_refusal_costs_one_password_hash_check(app_with, monkeypatch):
+    """Timing by construction: an unknown login, a login with no password yet (on the
+    portal, where the login's check is used) and a wrong password each verify exactly
+    one hash, so none answers quicker than the others."""
+    from admin_app.models import users
+
+    app = app_with(**NO_DELAYS)
+    with app.app_context():
+        User(email="waiting@example.com", role="webguest").save()
+    checks = []
+    real = users.check_password_hash
+    monkeypatch.setattr(users, "check_password_hash",
+                        lambda stored, given: checks.append(1) or real(stored, given))
+    with app.test_request_context("/portal/", method="POST"):
+        for email, roles, check in (("nobody@example.com", ("admin", "agent"), None),
+                                    (ADMIN_EMAIL, ("admin", "agent"), None),
+                                    ("waiting@example.com", ("webguest",),
+                                     lambda user, password: user.check_password(password))):
+            checks.clear()
+            outcome = signin.attempt(email, "not the password", area="portal", roles=roles,
+                                     check=check)
+            assert outcome.user is None and outcome.message.startswith(MISMATCH)
+            assert len(checks) == 1, email
+
+
 def test_a_session_cookie_copied_before_sign_out_is_refused_after_it(client, app):
     copied = client.get_cookie("session").value
     assert client.get("/admin/").status_code == 200
