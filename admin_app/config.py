@@ -45,6 +45,9 @@ def from_environment() -> dict[str, t.Any]:
         "SIGNIN_ADDRESS_LOCK_FAILURES": _number("SIGNIN_ADDRESS_LOCK_FAILURES", 30),
         "SIGNIN_FIRST_DELAY_SECONDS": _number("SIGNIN_FIRST_DELAY_SECONDS", 1),
         "SIGNIN_LOCK_MINUTES": _number("SIGNIN_LOCK_MINUTES", 15),
+        # How long a one-time set-password link works (see security.links).
+        "STAFF_LINK_HOURS": _number("STAFF_LINK_HOURS", 72),
+        "WEBGUEST_LINK_HOURS": _number("WEBGUEST_LINK_HOURS", 7 * 24),
         # Largest request body: pages and forms, and (larger) a seed file upload.
         "MAX_CONTENT_LENGTH": _megabytes("MAX_REQUEST_MB", 2),
         "MAX_UPLOAD_BYTES": _megabytes("MAX_UPLOAD_MB", 256),
