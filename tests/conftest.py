@@ -76,7 +76,7 @@ def runner(app):
 
 @pytest.fixture
 def agent_client(app):
-    """Signed in as an agent: can manage records, not the dictionary or bulk loads."""
+    """Signed in as an agent: records, tickets and loads, not the dictionary or logins."""
     from admin_app.models import User
 
     agent = User(email="agent@example.com", role="agent")

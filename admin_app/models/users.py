@@ -42,8 +42,8 @@ class User(UserMixin, me.Document):
     session_version = me.IntField(default=0)
     # A WebGuest's customer record; None for admins and agents.
     customer = me.ReferenceField("Customer", null=True)
-    # Who disabled the login and why, so that restoring a customer re-enables only a
-    # login that archiving disabled.
+    # Which admin disabled the login (shown on its page). Archiving a customer does not
+    # disable its login: `usable()` reads the customer's state on every request.
     disabled_by = me.StringField(default="")
     created_at = me.DateTimeField(default=now)
     password_set_at = me.DateTimeField(null=True)

@@ -57,7 +57,8 @@ class ConfirmForm(FlaskForm):
 
 
 class SeedUploadView(StaffOnly, BaseView):
-    """Admins only: a load can change thousands of records at once."""
+    """Admins and agents (operators load files too); a load checks the whole file first,
+    because it can change thousands of records at once."""
 
     def _folder(self) -> Path:
         folder = Path(current_app.instance_path) / "uploads"
