@@ -88,6 +88,10 @@ def _connect_server(uri: str, db_name: str, timeout_ms: int) -> None:
 def _connect_embedded(store_path: str, db_name: str) -> None:
     import litemongo
 
+    from . import litemongo_fixes
+
+    litemongo_fixes.apply()
+
     try:
         # Created here with exist_ok: litemongo's own mkdir races when two workers start at once.
         os.makedirs(os.path.join(store_path, db_name), exist_ok=True)
