@@ -98,17 +98,51 @@ def _new_login(email: str, role: str, customer: Customer | None = None) -> User:
         raise LoginRefused(f"A login for {address} already exists.") from None
 
 
+def _admins_with_a_password(**more: t.Any) -> int:
+    # Not `password_hash__ne=""`: saving "" (a reset) removes the field, and a missing
+    # field is not equal to "", so a reset admin would count as one with a password.
+    return User.objects(role="admin", active=True, password_hash__nin=["", None],
+                        **more).count()
+
+
 def _able_admins(excluding: User) -> int:
     """Admins other than `excluding` who can sign in now."""
-    return User.objects(role="admin", active=True, password_hash__ne="",
-                        pk__ne=excluding.pk).count()
+    return _admins_with_a_password(pk__ne=excluding.pk)
+
+
+def _able_admin(user: User) -> bool:
+    return user.role == "admin" and bool(user.active) and user.has_password
+
+
+def _last_admin(user: User, doing: str) -> LoginRefused:
+    return LoginRefused(f"{user.email} is the last admin who can sign in, so it cannot be "
+                        f"{doing}. Make another admin first.")
 
 
 def _keep_an_admin(user: User, doing: str) -> None:
-    if user.role == "admin" and user.active and user.has_password \
-            and _able_admins(user) == 0:
-        raise LoginRefused(f"{user.email} is the last admin who can sign in, so it cannot be "
-                           f"{doing}. Make another admin first.")
+    if _able_admin(user) and _able_admins(user) == 0:
+        raise _last_admin(user, doing)
+
+
+def _save_keeping_an_admin(user: User, doing: str, **values: t.Any) -> None:
+    """Save `values` on `user` (checked by `check_allowed` just before), and undo it if no
+    admin who can sign in is left.
+
+    The lock makes check and write one step on the embedded store; on a MongoDB server it
+    is no lock, and two admins removing each other at once could both pass the check. So
+    the count is asked again after the write: of two such writes at least the second is
+    undone (both, if they ask at the same instant), never neither."""
+    before = {name: getattr(user, name) for name in values}
+    was_able = _able_admin(user)
+    for name, value in values.items():
+        setattr(user, name, value)
+    user.save()
+    if was_able and not _admins_with_a_password():
+        User.objects(pk=user.pk).update_one(**{f"set__{name}": value
+                                               for name, value in before.items()})
+        for name, value in before.items():
+            setattr(user, name, value)
+        raise _last_admin(user, doing)
 
 
 def check_allowed(user: User, action: str, role: str = "") -> None:
@@ -131,8 +165,8 @@ def disable(user: User) -> None:
     with db.exclusive(LOCK):
         user.reload()
         check_allowed(user, "disable")
-        user.active, user.disabled_by = False, _actor() or "admin"
-        user.save()
+        _save_keeping_an_admin(user, "disabled", active=False,
+                               disabled_by=_actor() or "admin")
     links.cancel(user)
     _end_sessions(user)
     audit.record("login_disabled", subject=user.email)
@@ -149,8 +183,7 @@ def reset(user: User) -> links.Issued:
     with db.exclusive(LOCK):
         user.reload()
         check_allowed(user, "reset")
-        user.password_hash, user.password_set_at = "", None
-        user.save()
+        _save_keeping_an_admin(user, "reset", password_hash="", password_set_at=None)
     _end_sessions(user)
     issued = links.issue(user, issued_by=_actor())
     audit.record("password_reset", subject=user.email)
@@ -164,8 +197,8 @@ def change_role(user: User, role: str) -> None:
     with db.exclusive(LOCK):
         user.reload()
         check_allowed(user, "role", role)
-        before, user.role = user.role, role
-        user.save()
+        before = user.role
+        _save_keeping_an_admin(user, "made an agent", role=role)
     _end_sessions(user)
     audit.record("role_changed", subject=user.email, detail=f"{before} → {role}")
 

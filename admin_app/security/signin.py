@@ -19,6 +19,10 @@ from ..models.users import spend_a_check
 from . import audit, sessions, throttle
 
 MISMATCH = "That email and password do not match an active account."
+# The longest address SMTP carries (RFC 5321), so no login's email is longer. The portal's
+# form takes any text: beyond this, what was typed is cut (and marked, so that it matches
+# no login) before it is looked up, counted or written to the audit log.
+LONGEST_EMAIL = 254
 
 @dataclass(frozen=True)
 class Outcome:
@@ -37,6 +41,8 @@ def attempt(email: str, password: str, *, area: str, roles: tuple[str, ...],
     success the session has begun (see `sessions.begin`); the caller redirects.
     """
     email = email.strip().lower() if isinstance(email, str) else ""
+    if len(email) > LONGEST_EMAIL:
+        email = email[:LONGEST_EMAIL] + "…"
     password = password if isinstance(password, str) else ""
     address = request.remote_addr or "unknown"
 
@@ -72,7 +78,8 @@ def attempt(email: str, password: str, *, area: str, roles: tuple[str, ...],
                      detail=f"the login is locked for {minutes} minutes")
     if "address" in failure.locked:
         audit.record("lockout", subject=email, area=area, actor="",
-                     detail=f"the address {address} is locked for {minutes} minutes")
+                     detail=f"the address {throttle.counted_as(address)} is locked for "
+                            f"{minutes} minutes")
     message = MISMATCH
     if failure.wait:
         message += f" Wait {_duration(failure.wait)} before trying again."

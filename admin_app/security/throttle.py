@@ -13,6 +13,7 @@ like a known one: the answer must not tell whether a login exists.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,8 +60,23 @@ def rules() -> dict[str, Rule]:
                             config["SIGNIN_ADDRESS_LOCK_FAILURES"])}
 
 
+def counted_as(address: str) -> str:
+    """The client address failures are counted by. An IPv6 client by its /64: one
+    subscriber gets a whole /64 and can pick a new address for every guess."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _keys(area: str, email: str, address: str) -> dict[str, str]:
-    return {"account": f"{area}|account|{email}", "address": f"{area}|address|{address}"}
+    return {"account": f"{area}|account|{email}",
+            "address": f"{area}|address|{counted_as(address)}"}
 
 
 def lock_minutes() -> int | float:
@@ -93,6 +109,8 @@ def _wait(entry: SignInFailures | None, rule: Rule, moment: datetime) -> int:
         delay = min(current_app.config["SIGNIN_FIRST_DELAY_SECONDS"] * 2 ** exponent,
                     _lock_time().total_seconds())
         until = entry.last + timedelta(seconds=delay)
+        if entry.pending > 0:  # past the free tries, one in flight settles first
+            until = max(until, moment + timedelta(seconds=1))
     else:
         return 0
     return max(0, math.ceil((until - moment).total_seconds()))
@@ -110,28 +128,26 @@ def reserve(area: str, email: str, address: str) -> int:
     """Ask to be heard: the seconds still to wait (nothing is counted), or 0, and then the
     attempt is counted as in flight until `failed` or `succeeded` settles it.
 
-    Checking and counting are one step, so a burst of simultaneous attempts cannot all
-    pass the check before any of them has failed: in-flight attempts count as failures
-    for the wait.
+    The attempt is counted first and judged by the count as it stood just before (one
+    atomic find-and-modify per key), so of a burst of simultaneous attempts each sees the
+    ones counted before it, even on a MongoDB server, where `db.exclusive` is no lock:
+    in-flight attempts count as failures for the wait. A refused attempt is uncounted.
     """
     moment = now()
     keys = _keys(area, email, address)
-    # On a MongoDB server the lock is a no-op (see db.exclusive); the steps below are each
-    # atomic there, and the window between check and count is that of one round trip.
     with db.exclusive("signin-failures"):
-        entries = {entry.key: entry
-                   for entry in SignInFailures.objects(key__in=list(keys.values()))}
-        for entry in entries.values():
-            if _forgotten(entry, moment):
+        for entry in SignInFailures.objects(key__in=list(keys.values())):
+            if _forgotten(entry, moment):  # unless a failure has just renewed it
                 SignInFailures.objects(key=entry.key, last=entry.last).delete()
-        waits = [_wait(entries.get(key), rules()[kind], moment) for kind, key in keys.items()]
-        if max(waits):
-            return max(waits)
-        for key in keys.values():
-            SignInFailures.objects(key=key).modify(
-                upsert=True, new=True, inc__pending=1, set__last=moment,
-                set__expires=moment + 2 * _lock_time())
-    return 0
+        before = {kind: SignInFailures.objects(key=key).modify(
+                      upsert=True, new=False, inc__pending=1, set_on_insert__last=moment,
+                      set__expires=moment + 2 * _lock_time())
+                  for kind, key in keys.items()}
+        seconds = max(_wait(before[kind], rules()[kind], moment) for kind in keys)
+        if seconds:
+            for key in keys.values():
+                SignInFailures.objects(key=key).update_one(inc__pending=-1)
+    return seconds
 
 
 def failed(area: str, email: str, address: str) -> Failure:
