@@ -3,6 +3,9 @@ results copies only that page, and every query answers exactly as upstream does.
 
 from __future__ import annotations
 
+import datetime
+
+import bson
 import litemongo
 import pytest
 from litemongo._vendor.mongomock import collection as vendored
@@ -75,3 +78,213 @@ def test_a_cursor_still_counts_and_iterates_as_before(people):
     cursor = people.find({"level": "Org"}).sort("name", 1).limit(2)
     assert cursor[1]["_id"] == [d["_id"] for d in people.find({"level": "Org"})
                                 .sort("name", 1)][1]
+
+
+# --- Another connection's write: the index re-indexes only what the change log names ----
+
+def _two_connections(tmp_path):
+    litemongo_fixes.apply()
+    one = litemongo.MongoClient(str(tmp_path / "store"))
+    two = litemongo.MongoClient(str(tmp_path / "store"))
+    return one, two
+
+
+def _index_state(store):
+    """What a query can learn from the hash index: each path's keys and the documents
+    under each, the unkeyed documents, and the natural order of all of them."""
+    index = store._get_query_index()
+    fields = {path: ({key: keys if type(keys) is set else {keys}
+                      for key, keys in field._entries.items()},
+                     set(field._unkeyed)) for path, field in index._fields.items()}
+    return fields, index.in_natural_order(list(index._docs))
+
+
+def _rebuilt_state(store):
+    store._query_index = None
+    return _index_state(store)
+
+
+def _answers_of(collection):
+    return [list(collection.find(spec).sort(sort)) for spec, sort in (
+        ({"level": "Org"}, [("name", 1)]), ({"level": "Customer"}, [("rank", -1)]),
+        ({"tags": "b"}, [("name", 1)]), ({"level": {"$in": ["Org", "Customer"]}}, [("_id", 1)]),
+        ({}, [("$natural", 1)]))]
+
+
+def test_a_write_by_another_connection_reindexes_only_the_logged_keys(tmp_path, monkeypatch):
+    one, two = _two_connections(tmp_path)
+    writer, reader = one["db"]["people"], two["db"]["people"]
+    writer.create_index([("level", 1), ("name", 1)])
+    writer.create_index("tags")
+    writer.insert_many([{"_id": i, "level": "Org" if i % 4 == 0 else "Customer",
+                         "name": f"P{(i * 7) % 50:02d}", "rank": i % 5,
+                         "tags": ["a", "b"] if i % 3 == 0 else "c"} for i in range(50)])
+    before = _answers_of(reader)  # the reader's index is built
+    reindexed = []
+    monkeypatch.setattr(reader._store._query_index, "add",
+                        lambda key, doc, real=reader._store._query_index.add:
+                        reindexed.append(key) or real(key, doc))
+    writer.update_one({"_id": 3}, {"$set": {"level": "Org", "name": "P99"}})
+    writer.delete_one({"_id": 4})
+    writer.insert_one({"_id": 4, "level": "Org", "name": "P00", "tags": ["b"]})  # a new rowid
+    writer.insert_one({"_id": 60, "level": "Customer", "name": "P01", "rank": 9})
+    writer.replace_one({"_id": 10}, {"level": "Customer", "name": "P77", "tags": [["b"]]})
+    answers = _answers_of(reader)
+    assert sorted(set(reindexed), key=str) == sorted({"n:3", "n:4", "n:60", "n:10"}, key=str)
+    assert answers != before
+    incremental = _index_state(reader._store)
+    assert incremental == _rebuilt_state(reader._store)
+    assert answers == _answers_of(reader)
+    one.close()
+    two.close()
+
+
+@pytest.mark.parametrize("change", ["drop", "rename", "many", "pruned", "new index",
+                                    "own writes"])
+def test_the_caught_up_index_answers_as_a_full_rebuild(tmp_path, change, monkeypatch):
+    one, two = _two_connections(tmp_path)
+    writer, reader = one["db"]["people"], two["db"]["people"]
+    writer.create_index("level")
+    writer.insert_many([{"_id": i, "level": "Org" if i % 4 == 0 else "Customer",
+                         "name": f"P{i:03d}", "rank": i % 5, "tags": "c"} for i in range(40)])
+    _answers_of(reader)
+    if change == "drop":
+        writer.drop()
+        writer.insert_one({"_id": 1, "level": "Org", "name": "again"})
+    elif change == "rename":
+        other = one["db"]["others"]
+        other.insert_many([{"_id": i, "level": "Org", "name": f"O{i}"} for i in range(30, 45)])
+        other.rename("people", dropTarget=True)
+    elif change == "many":
+        writer.update_many({}, {"$set": {"level": "Org"}})
+    elif change == "pruned":
+        monkeypatch.setattr(reader._store, "_changes_seen", 0)
+        for i in range(3):
+            writer.update_one({"_id": i}, {"$set": {"rank": 7}})
+        reader._store._connection.execute("DELETE FROM dictadmin_changes WHERE seq <= 41")
+        reader._store._connection.commit()
+    elif change == "new index":
+        writer.create_index("rank")
+        writer.update_one({"_id": 5}, {"$set": {"rank": 99}})
+    elif change == "own writes":
+        reader.delete_one({"_id": 39})
+        reader.insert_one({"_id": 100, "level": "Org", "name": "mine"})  # rowid 40 again
+        writer.insert_one({"_id": 101, "level": "Org", "name": "theirs"})
+        reader.update_one({"_id": 2}, {"$set": {"level": "Org"}})
+    answers = _answers_of(reader)
+    incremental = _index_state(reader._store)
+    assert incremental == _rebuilt_state(reader._store)
+    assert answers == _answers_of(reader)
+    fresh = litemongo.MongoClient(str(tmp_path / "store"))
+    assert answers == _answers_of(fresh["db"]["people"])
+    for client in (one, two, fresh):
+        client.close()
+
+
+def test_upstream_rebuilds_the_whole_index_after_another_connections_write(tmp_path,
+                                                                           monkeypatch):
+    """Pinned to litemongo 0.2.0: after another connection writes one document, the
+    upstream index decodes every document again; the fix decodes only the one written."""
+    from litemongo import sqlite_store
+
+    one, two = _two_connections(tmp_path)
+    writer, reader = one["db"]["people"], two["db"]["people"]
+    writer.create_index("name")
+    writer.insert_many([{"_id": i, "level": "Org", "name": f"P{i}"} for i in range(200)])
+
+    def decoded_after_one_write(get_query_index, name):
+        with monkeypatch.context() as patched:
+            patched.setattr(sqlite_store.CollectionStore, "_get_query_index", get_query_index)
+            reader._store._query_index = None
+            list(reader.find({"name": "P1"}))  # the index is built, and current
+            decoded = []
+            real = reader._store._documents._decode_doc
+            patched.setattr(reader._store._documents, "_decode_doc",
+                            lambda blob: decoded.append(1) or real(blob))
+            writer.update_one({"_id": 7}, {"$set": {"name": name}})
+            found = [d["_id"] for d in reader.find({"name": name})]
+            return found, len(decoded)
+
+    upstream = litemongo_fixes.UPSTREAM["CollectionStore._get_query_index"]
+    found_upstream, decoded_upstream = decoded_after_one_write(upstream, "upstream")
+    found, decoded = decoded_after_one_write(sqlite_store.CollectionStore._get_query_index,
+                                             "fix")
+    assert found == found_upstream == [7]
+    assert decoded_upstream == 200 + 1  # every document re-indexed, then the one found
+    assert decoded == 1 + 1
+    one.close()
+    two.close()
+
+
+# --- A sort computes each document's key once --------------------------------------------
+
+MIXED = [None, 3, 2.5, -1, 2**62 + 1, float(2**62), float("inf"), "b", "B", "a", "é", "ä",
+         "", "10", "9", True, False, [], [2, 1], ["z"], [None], datetime.datetime(2024, 5, 1),
+         datetime.datetime(1999, 1, 1, 12), bson.ObjectId("65a000000000000000000001"),
+         bson.ObjectId("65a000000000000000000000")]
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    collection = client["db"]["mixed"]
+    docs = [{"_id": i, "v": value, "n": i % 3} for i, value in enumerate(MIXED * 2)]
+    docs += [{"_id": 100}, {"_id": 101, "v": {"x": 1}}, {"_id": 102, "v": {"w": 1}}]
+    collection.insert_many(docs)
+    yield collection
+    client.close()
+
+
+SORTS = [[("v", 1)], [("v", -1)], [("n", 1), ("v", -1)], [("v", 1), ("_id", -1)]]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("spec", [{"_id": {"$lt": 100}}, {}])  # with dicts: upstream path
+def test_a_sort_orders_mixed_values_as_upstream_does(mixed, sort, spec, monkeypatch):
+    """Pinned to litemongo 0.2.0: the upstream sort compares documents through
+    `BsonComparable` (n log n Python calls); the fix computes one key per document and
+    gives the same order, falling back to upstream for values it has no key for."""
+    from litemongo._vendor.mongomock import filtering
+
+    litemongo_fixes.apply()
+    upstream = litemongo_fixes.UPSTREAM["Collection._get_dataset"]
+    compared = []
+    real = filtering.BsonComparable.__lt__
+    monkeypatch.setattr(filtering.BsonComparable, "__lt__",
+                        lambda a, b: compared.append(1) or real(a, b))
+    with monkeypatch.context() as patched:
+        patched.setattr(vendored.Collection, "_get_dataset", upstream)
+        expected = [d["_id"] for d in mixed.find(spec).sort(sort)]
+    assert compared  # upstream compares pairs
+    compared.clear()
+    assert [d["_id"] for d in mixed.find(spec).sort(sort)] == expected
+    assert bool(compared) == (spec == {})  # dicts have no native key
+
+
+# --- The hash index holds what it needs, once ---------------------------------------------
+
+def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_missing_values():
+    """Pinned to litemongo 0.2.0: upstream's FieldIndex keeps a set per document even where
+    the document has no value at the path; the compact one keeps none, and after the same
+    adds and removes gives the same candidates for every key."""
+    litemongo_fixes.apply()
+    upstream_class = litemongo_fixes.UPSTREAM["FieldIndex"]
+    docs = {f"n:{i}": {"level": "Org" if i % 3 else "Customer", "tags": ["a", f"t{i % 4}"],
+                       "when": datetime.datetime(2024, 1, 1 + i % 5), "n": i % 7 or None,
+                       "deep": [{"x": 1}] if i % 11 == 0 else {"x": i % 2}}
+            for i in range(60)}
+    docs["n:61"] = {}
+    for path in ("level", "tags", "when", "n", "deep.x", "absent", "_id"):
+        upstream, compact = upstream_class(path), litemongo_fixes.CompactFieldIndex(path)
+        for index in (upstream, compact):
+            for key, doc in docs.items():
+                index.add(key, {"_id": key, **doc})
+            for key in ("n:3", "n:4", "n:61", "n:99"):
+                index.remove(key)
+            index.add("n:4", {"_id": "n:4", "level": "Org", "tags": "z", "n": 3})
+        wanted = set(upstream._entries) | {("s", "nobody")}
+        for key in wanted:
+            assert compact.candidates([key]) == upstream.candidates([key]), (path, key)
+        assert compact.candidates(wanted) == upstream.candidates(wanted)
+        if path == "absent":
+            assert len(upstream._doc_keys) == 59 and not compact._doc_keys
