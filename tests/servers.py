@@ -67,8 +67,27 @@ def dictadmin_server(instance_path: Path, workers: int = 1) -> t.Iterator[str]:
         log.close()
 
 
+@contextlib.contextmanager
+def threaded_server(app: t.Any) -> t.Iterator[str]:
+    """Serve `app` from this process with one thread per request (as gunicorn's gthread
+    workers do on MongoDB), so a test can reach its store while it serves."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 class Browser:
-    """A cookie-keeping HTTP client for a server in another process."""
+    """A cookie-keeping HTTP client for a server in another process (or thread)."""
 
     def __init__(self, base: str) -> None:
         self.base = base

@@ -192,6 +192,20 @@ def test_search_finds_by_dictionary_searchable_fields_literally(store_client):
     assert "Ann Lee" not in regex and "Bo Chan" not in regex
 
 
+def test_a_field_made_searchable_is_searched_at_once_and_no_longer_when_unmade(
+        store_client):
+    Customer(name="Ann Lee", level="Customer", location="Sheffield HQ").save()
+    Customer(name="Bo Chan", level="Customer", location="Leeds").save()
+    assert "Ann Lee" not in store_client.get("/admin/customer/?search=sheff").get_data(
+        as_text=True)
+    update_field("customer", "location", searchable=True)
+    found = store_client.get("/admin/customer/?search=sheff").get_data(as_text=True)
+    assert "Ann Lee" in found and "Bo Chan" not in found
+    update_field("customer", "location", searchable=False)
+    assert "Ann Lee" not in store_client.get("/admin/customer/?search=sheff").get_data(
+        as_text=True)
+
+
 def test_list_is_paginated(store_client):
     Customer.objects.insert([Customer(name=f"Customer {i:03d}", level="Customer")
                              for i in range(45)])

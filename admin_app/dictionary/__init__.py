@@ -6,7 +6,7 @@ stored version (one small read) and reloads the definitions only when it has mov
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 
 from .snapshot import Entity, Field, Level, Section, Snapshot, SnapshotCache
 
@@ -33,6 +33,17 @@ def current() -> Snapshot:
     if snapshot is None:
         snapshot = g.dictionary_snapshot = cache.fresh()
     return snapshot
+
+
+def latest() -> Snapshot:
+    """The dictionary as stored now, even inside a request that has taken its snapshot:
+    for work that must follow a change the request itself just made. Outside an app (a
+    script with only a store connection), read straight from the store."""
+    if not has_app_context():
+        from .snapshot import load
+
+        return load()
+    return current_app.extensions[_EXTENSION].fresh()
 
 
 def current_or_default() -> Snapshot:

@@ -88,7 +88,19 @@ def add_field(entity: str, name: str, label: str, type: str, *,
         layout.revision += 1
         layout.save()
     bump_version()
+    if definition.searchable:
+        _search_keys_follow(entity, name)
     return definition
+
+
+# Changes after which a field's words may enter or leave the records' search keys.
+_SEARCH_KEYED = frozenset({"searchable", "retired", "type", "choices"})
+
+
+def _search_keys_follow(entity: str, name: str) -> None:
+    from ..models import upkeep
+
+    upkeep.follow_field_change(entity, name)
 
 
 def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str, str] | None,
@@ -205,8 +217,10 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     if changes.get("type", definition.type) != definition.type:
         from . import retype
 
-        return retype.change(definition, changes, keep_unconverted=keep_unconverted,
-                             expected_revision=expected_revision, reason=reason).definition
+        changed = retype.change(definition, changes, keep_unconverted=keep_unconverted,
+                                expected_revision=expected_revision, reason=reason).definition
+        _search_keys_follow(entity, name)
+        return changed
     revision = definition.revision if expected_revision is None else expected_revision
     stored_label = definition.label
     before = history.plain(definition)
@@ -215,6 +229,8 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     _validate(definition)
     _compare_and_set(FieldDefinition, definition, revision, stored_label, **changes)
     bump_version()
+    if _SEARCH_KEYED & set(changes):
+        _search_keys_follow(entity, name)
     saved = FieldDefinition.objects.get(pk=definition.pk)
     after = history.plain(saved)
     summary = history.describe(before, after)
@@ -236,7 +252,9 @@ def revert(change_id: t.Any) -> str:
         raise DictionaryError("That change is not in the history.")
     before = change.before or {}
     if change.kind == "field" and (journal := retype.journal_of(change.pk)) is not None:
-        return retype.revert(journal)
+        reverted = retype.revert(journal)
+        _search_keys_follow(change.entity, change.name)
+        return reverted
     if change.kind == "field":
         if not before:
             update_field(change.entity, change.name, retired=True)
@@ -274,6 +292,7 @@ def change_type(entity: str, name: str, new_type: str, *, keep_unconverted: bool
     _check_change(definition, {"type": new_type})
     outcome = retype.change(definition, {"type": new_type}, keep_unconverted=keep_unconverted,
                             expected_revision=expected_revision)
+    _search_keys_follow(entity, name)
     return outcome.converted, outcome.kept_aside
 
 
@@ -598,9 +617,13 @@ def rename_choice_values(definition: FieldDefinition, renames: dict[str, str]) -
     """Update the records that hold renamed choices; return how many changed."""
     collection = impact.RECORDS[definition.entity]._get_collection()
     # The revision moves, so a form opened before the rename does not write the old choice back.
-    return sum(collection.update_many({definition.name: old},
-                                      {"$set": {definition.name: new}, "$inc": {"revision": 1}})
-               .modified_count for old, new in renames.items())
+    renamed = sum(collection.update_many({definition.name: old},
+                                         {"$set": {definition.name: new},
+                                          "$inc": {"revision": 1}})
+                  .modified_count for old, new in renames.items())
+    if renamed:
+        _search_keys_follow(definition.entity, definition.name)
+    return renamed
 
 
 def parse_value(field_type: str, text: str | None, what: str) -> t.Any:

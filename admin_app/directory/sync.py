@@ -16,6 +16,7 @@ import uuid
 from bson import ObjectId
 
 from .. import collector
+from ..models import search, upkeep
 from ..models.kept import now
 from . import runs
 from .plan import BECOMES, Plan, plan
@@ -59,7 +60,13 @@ def apply(result: Plan) -> dict[str, int]:
             _update(collection, action.record,
                     {**values, "archived": False, "directory.archived": False}, moment)
     if creates:
+        for doc in creates:
+            doc["search_keys"] = search.keys_for(target.entity, doc)
         collection.insert_many(creates, ordered=False)
+    # The `$set`s above changed some records' values: their search keys follow.
+    upkeep.refresh(collection, target.entity,
+                   [ObjectId(a.record) for a in result.actions
+                    if a.kind in ("update", "restore") and a.record])
     return counts(result)
 
 
@@ -75,7 +82,8 @@ def _create_orgs(names: list[str], moment: t.Any) -> dict[str, ObjectId]:
     if not names:
         return {}
     docs = [{"_id": ObjectId(), "level": "Org", "name": name, "archived": False,
-             "updated_at": moment, "revision": 1} for name in names]
+             "updated_at": moment, "revision": 1,
+             "search_keys": search.keys_for("customer", {"name": name})} for name in names]
     Customer._get_collection().insert_many(docs, ordered=False)
     return {doc["name"]: doc["_id"] for doc in docs}
 

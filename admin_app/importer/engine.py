@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 
 from .. import dictionary
 from ..dictionary.values import to_storage
+from ..models import search, upkeep
 from ..targets import TARGETS
 from .identities import AMBIGUOUS, BatchKeys, Finder, identity
 from .kinds import BY_NAME, KINDS, TIERS, Kind
@@ -79,6 +80,8 @@ def load(paths: t.Sequence[t.Any], options: Options = Options(),
             check.atomic_refused = True
             check.seconds = time.perf_counter() - started
             return check
+    if not options.dry_run:
+        upkeep.bring_up_to_date()  # older stores: the Archive flag and search keys
     report = _Run(sources, options, progress).run()
     report.seconds = time.perf_counter() - started
     return report
@@ -158,7 +161,8 @@ class _Run:
                 stored = current.get(existing, {})
                 changed = {k: v for k, v in values.items() if stored.get(k) != v}
                 if changed:
-                    updates.append((existing, {**changed, "updated_at": self.now}))
+                    updates.append((existing, {**changed, **self._kept(kind, stored, changed),
+                                               "updated_at": self.now}))
                 else:
                     self.report.count(kind.name, "unchanged")
         if not self.options.dry_run:
@@ -289,7 +293,21 @@ class _Run:
         document = {"_id": ObjectId(), "archived": False, **values, "updated_at": self.now}
         if _revised(kind):
             document["revision"] = 1
-        return {k: v for k, v in document.items() if v is not None}
+        document = {k: v for k, v in document.items() if v is not None}
+        if kind.entity:
+            document["search_keys"] = search.keys_for(kind.entity, document)
+        return document
+
+    @staticmethod
+    def _kept(kind: Kind, stored: dict, changed: dict) -> dict[str, t.Any]:
+        """What an update keeps current besides the file's values: the search keys of
+        the values it leaves, and an Archive flag where an older store has none."""
+        kept: dict[str, t.Any] = {} if "archived" in stored else {"archived": False}
+        if kind.entity:
+            keys = search.keys_for(kind.entity, {**stored, **changed})
+            if keys != stored.get("search_keys"):
+                kept["search_keys"] = keys
+        return kept
 
 
 def _revised(kind: Kind) -> bool:

@@ -18,7 +18,7 @@ from .. import dictionary
 from .identities import NAMED_BY, TARGET_KINDS
 from .kinds import BY_NAME, KINDS, Kind
 
-SKIPPED = {"_id", "updated_at", "level", "revision"}
+SKIPPED = {"_id", "updated_at", "level", "revision", "search_keys"}  # kept by the app
 
 
 def export(path: str | Path, entities: t.Sequence[str] = (), include_archived: bool = False
@@ -55,7 +55,7 @@ def export(path: str | Path, entities: t.Sequence[str] = (), include_archived: b
 def _documents(kind: Kind, include_archived: bool) -> t.Iterator[dict]:
     query: dict[str, t.Any] = {"level": kind.level} if kind.level else {}
     if not include_archived:
-        query["archived"] = {"$ne": True}
+        query["archived"] = False  # every writer stores a boolean (models/upkeep.py)
     return kind.model._get_collection().find(query)
 
 

@@ -229,10 +229,14 @@ def _store_entries(kind: Kind, field: str,
     else:
         texts = sorted({text for variants in wanted.values() for text in variants}
                        | set(wanted))
-        # Only the key field is queried (the level is checked here): the embedded store
-        # intersects hash-index candidates, and a level's set is most of the collection.
-        # Its `$in` compares each candidate with every listed value, hence short lists.
-        queries = ({field: {"$in": texts[i:i + IN_CHUNK]}} for i in range(0, len(texts), IN_CHUNK))
+        # The Level and the Archive flag (any value: an archived record is still who it
+        # is; None for records an older version stored without it) come first, so the
+        # (level, archived, name|email) index serves a name or an email on MongoDB;
+        # external ids and contacts' emails have indexes of their own. The embedded
+        # store's `$in` compares each candidate with every listed value: short lists.
+        narrowing = _scope(kind, field)
+        queries = ({**narrowing, field: {"$in": texts[i:i + IN_CHUNK]}}
+                   for i in range(0, len(texts), IN_CHUNK))
     for query in queries:
         for doc in collection.find(query, projection):
             key = normalise(field, doc.get(field))
@@ -241,3 +245,11 @@ def _store_entries(kind: Kind, field: str,
             scope = str(doc.get("customer", "")) if "customer+name" in kind.identity \
                 and field == "name" else ""
             yield key, Entry(doc["_id"], scope, None)
+
+
+def _scope(kind: Kind, field: str) -> dict[str, t.Any]:
+    """The equalities that put an identity look-up in its index (models/records.py)."""
+    if kind.entity and field in ("name", "email") and (kind.level or field == "name"):
+        any_flag = {"archived": {"$in": [False, True, None]}}
+        return {"level": kind.level, **any_flag} if kind.level else any_flag
+    return {}

@@ -17,7 +17,8 @@ STATUSES = ("open", "closed")
 class Ticket(Kept, me.Document):
     meta = {
         "collection": "tickets",
-        "indexes": [("customer", "-logged_at"), ("status", "-logged_at")],
+        "indexes": [("customer", "-logged_at"), ("status", "-logged_at"),
+                    "-logged_at"],  # the ticket list, newest first
     }
 
     customer = me.ObjectIdField(required=True)  # a record at any Level (Customer or Org)

@@ -33,7 +33,8 @@ def spend_a_check(password: str) -> None:
 
 
 class User(UserMixin, me.Document):
-    meta = {"collection": "users", "indexes": ["customer"]}
+    # A customer's WebGuest login is asked for by customer and role.
+    meta = {"collection": "users", "indexes": [("customer", "role")]}
 
     email = me.StringField(required=True, unique=True)
     password_hash = me.StringField(default="")  # "" until the owner sets one

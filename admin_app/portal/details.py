@@ -25,7 +25,7 @@ from ..dictionary.forms import CONVERTERS, MandatoryCheck, RuleCheck
 from ..dictionary.rules import rule
 from ..dictionary.values import to_form, to_storage
 from ..lookups import LOOKUPS
-from ..models import Customer
+from ..models import Customer, search
 from ..models.kept import now
 from ..views.opened import REVISION_ARG
 
@@ -122,6 +122,10 @@ def save(customer: Customer, form: DetailsForm, revision: int) -> bool:
                                          **{k: v for k, v in values.items() if v is not None}}}
     if unsets := {name: "" for name, value in values.items() if value is None}:
         update["$unset"] = unsets
+    # The record's search keys follow its new values (models/search.py).
+    keyed = search.searched_fields("customer")
+    update["$set"]["search_keys"] = search.keys_for(
+        "customer", {n: values.get(n, getattr(customer, n, None)) for n in keyed}, keyed)
     at = {"$in": [None, 0]} if revision == 0 else revision
     with db.exclusive("records"):  # the embedded store's update_one is not atomic
         result = Customer._get_collection().update_one(

@@ -155,6 +155,6 @@ def contacts_of(record: Customer, org: Customer | None) -> tuple[Contact, ...]:
     found: list[Contact] = []
     for owner in (record, org):
         if owner is not None and len(found) < MAX_CONTACTS:
-            found += Contact.objects(customer=owner.pk, archived__ne=True) \
+            found += Contact.objects(customer=owner.pk, archived=False) \
                 .order_by("name").limit(MAX_CONTACTS - len(found))
     return tuple(found)

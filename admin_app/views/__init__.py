@@ -13,6 +13,7 @@ from .audit import AuditView
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
 from .directory import ConnectorView, RunsView
+from .following import DictadminAdmin
 from .logins import LoginsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
@@ -25,8 +26,8 @@ COMPANY = "Your Company"
 
 
 def init_app(app: Flask) -> Admin:
-    admin = Admin(app, name="Dictadmin", index_view=HomeView(url="/admin"),
-                  theme=Bootstrap4Theme(base_template="dictadmin/base.html"))
+    admin = DictadminAdmin(app, name="Dictadmin", index_view=HomeView(url="/admin"),
+                           theme=Bootstrap4Theme(base_template="dictadmin/base.html"))
     record_views: list[RecordView] = [
         CustomerView(Customer, name="Customers", endpoint="customer", category=COMPANY),
         OrgView(Customer, name="Orgs", endpoint="org", category=COMPANY),
@@ -34,8 +35,7 @@ def init_app(app: Flask) -> Admin:
     ]
     for view in record_views:
         admin.add_view(view)
-    tickets = TicketView(Ticket, name="Tickets", endpoint="ticket")
-    admin.add_view(tickets)
+    admin.add_view(TicketView(Ticket, name="Tickets", endpoint="ticket"))
     app.add_template_filter(when, "when")
     admin.add_view(ContractView(Contract, name="Contracts", endpoint="contract",
                                 category="Service"))
@@ -50,15 +50,13 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(WebGuestView(name="Make WebGuest Login", endpoint="webguest"))
 
     @app.before_request
-    def follow_dictionary() -> None:
-        """One version read per request; views rebuild only when the dictionary moved."""
+    def take_dictionary_snapshot() -> None:
+        """One version read per request, before anything renders: every view, menu entry
+        and form of the request then works from this snapshot (see `following.py`)."""
         if request.endpoint is None or request.endpoint.endswith("static"):
             return
         if not request.path.startswith("/admin"):
             return
-        snapshot = dictionary.current_or_default()
-        for view in record_views:
-            view.follow_dictionary(snapshot)
-        tickets.follow_dictionary(snapshot)
+        dictionary.current_or_default()
 
     return admin

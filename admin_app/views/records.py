@@ -1,9 +1,9 @@
 """Customer, Org and Contact screens, rebuilt from the dictionary when it changes.
 
-Flask-Admin caches columns, search and form classes when a view is constructed; this
-view re-derives them whenever the dictionary version moves (checked once per request
-by `follow_dictionary`), and builds create/edit forms per request for the Level the
-record has or the user just chose.
+Flask-Admin caches columns, search and form classes when a view is constructed; each
+request runs on a copy of this view derived for its dictionary version (`following.py`),
+and create/edit forms are built per request for the Level the record has or the user
+just chose.
 
 Saving an edit is a compare-and-set on the record's `revision` (see `update_model`): of
 two people editing one record, the second to save is shown what the first changed
@@ -13,8 +13,6 @@ instead of silently undoing it.
 from __future__ import annotations
 
 import logging
-import re
-import threading
 import typing as t
 
 from bson import ObjectId
@@ -31,11 +29,13 @@ from .. import db, dictionary
 from ..dictionary.forms import DictionaryForm, form_class
 from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
-from ..models import Contact, Ticket
+from ..models import Contact, Ticket, search
 from ..models.kept import now
+from ..models.records import search_keys
 from ..security import accounts
 from ..tickets import listing
 from . import references
+from .following import FollowsDictionary
 from .opened import Opened, comparable, stale_message
 from .secure import SecureModelView
 
@@ -44,11 +44,10 @@ LEVEL_SWITCH = "_level_switch"
 # by Flask-Admin's paging and sorting links, rather than Flask-Admin's filter builder,
 # whose script inserts a filter's name (the Archive field's label) into the page as HTML.
 ARCHIVED_ARG = "archived"
-_refresh_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-class RecordView(references.NamesReferences, SecureModelView):
+class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView):
     """A list of one entity's records at one Level, with dictionary-driven forms."""
 
     entity = "customer"
@@ -57,35 +56,35 @@ class RecordView(references.NamesReferences, SecureModelView):
     edit_template = "dictadmin/record_edit.html"
     list_template = "dictadmin/record_list.html"
     form_ajax_refs = LOOKUPS
+    # No count of the whole list on every page (a second scan): Previous / Next only,
+    # and no page past MAX_PAGE, so a skip never walks more than MAX_PAGE pages of an index.
+    simple_list_pager = True
+    max_page = references.MAX_PAGE
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self.dictionary_version: int | None = None
         self.reference_columns: list[dictionary.Field] = []
         super().__init__(*args, **kwargs)
 
     # -- following the dictionary ------------------------------------------------------
 
+    def follows(self, snapshot: dictionary.Snapshot) -> bool:
+        return self.entity in snapshot.entities
+
     def follow_dictionary(self, snapshot: dictionary.Snapshot) -> None:
-        """Re-derive labels, columns, search and filters when the dictionary has changed."""
-        if self.dictionary_version == snapshot.version or self.entity not in snapshot.entities:
-            return
-        with _refresh_lock:
-            level = snapshot.entity(self.entity).level(self.level)
-            shown = {n for s in snapshot.layout(self.entity, level.name) for n in s.fields}
-            columns = [f for f in snapshot.list_columns(self.entity) if f.name in shown]
-            self.name = level.plural
-            if getattr(self, "menu", None) is not None:
-                self.menu.name = level.plural
-            self.column_list = [f.name for f in columns]
-            self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
-            self.column_sortable_list = [f.name for f in columns if f.type != "reference"]
-            self.column_searchable_list = [f.name for f in snapshot.searchable(self.entity)
-                                           if f.type != "reference"]
-            self.reference_columns = [f for f in columns if f.type == "reference"]
-            self.column_formatters = {f.name: self._reference_formatter(f)
-                                      for f in self.reference_columns}
-            self._refresh_cache()
-            self.dictionary_version = snapshot.version
+        """Labels, columns, search and reference formatters from this version (run on a
+        fresh copy of the view; Flask-Admin's cache is recomputed after)."""
+        level = snapshot.entity(self.entity).level(self.level)
+        shown = {n for s in snapshot.layout(self.entity, level.name) for n in s.fields}
+        columns = [f for f in snapshot.list_columns(self.entity) if f.name in shown]
+        self.name = level.plural
+        self.column_list = [f.name for f in columns]
+        self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
+        self.column_sortable_list = [f.name for f in columns if f.type != "reference"]
+        self.column_searchable_list = [f.name for f in snapshot.searchable(self.entity)
+                                       if f.type != "reference"]
+        self.reference_columns = [f for f in columns if f.type == "reference"]
+        self.column_formatters = {f.name: self._reference_formatter(f)
+                                  for f in self.reference_columns}
 
     @staticmethod
     def _reference_formatter(field: dictionary.Field) -> t.Callable[..., str]:
@@ -105,8 +104,18 @@ class RecordView(references.NamesReferences, SecureModelView):
         return {"level": self.level}
 
     def get_query(self) -> QuerySet:
-        archived = {"archived": True} if self.showing_archived() else {"archived__ne": True}
-        return self.model.objects(**self.list_restriction(), **archived)
+        # An equality on a boolean every writer stores (not `$ne: true`, a range), so the
+        # (level, archived, column) indexes give the page in the column's order.
+        return self.model.objects(**self.list_restriction(), archived=self.showing_archived())
+
+    def get_sortable_columns(self) -> dict[str, t.Any]:
+        """The list columns an index gives in order (models/records.py): a column an
+        admin added is shown but not offered for sorting, which would be a scan."""
+        indexed = {spec["fields"][-1][0] for spec in self.model._meta["index_specs"]
+                   if [name for name, _ in spec["fields"][:-1]]
+                   == [*self.list_restriction(), "archived"]}
+        return {name: value for name, value in super().get_sortable_columns().items()
+                if name in indexed}
 
     def get_one(self, id: t.Any) -> t.Any:
         # Not restricted to this view's Level: after Save switches a record's Level,
@@ -121,9 +130,11 @@ class RecordView(references.NamesReferences, SecureModelView):
         return bool(self._search_fields)
 
     def _search(self, query: QuerySet, search_term: str) -> QuerySet:
-        # Escaped, so what the agent types is matched literally, never as a regex.
-        pattern = {"$regex": re.escape(search_term.strip()), "$options": "i"}
-        return query.filter(__raw__={"$or": [{name: pattern} for name in self._search_fields]})
+        # Every word typed must start a word of a searchable field: equalities on the
+        # record's search keys (models/search.py), which an index serves. What is typed
+        # is only ever a value, never a pattern; text with no word finds nothing.
+        wanted = search.criteria(search_term)
+        return query.filter(__raw__=wanted) if wanted else query.filter(pk__in=[])
 
     def archived_list_url(self, archived: bool) -> str:
         """The list of current records, or of archived ones."""
@@ -255,8 +266,10 @@ class RecordView(references.NamesReferences, SecureModelView):
         """One update of the form's fields, made only if the record is still at `revision`
         (a record stored before revisions existed has none: that is revision 0)."""
         model.updated_at = now()
+        model.search_keys = search_keys(model)  # kept by every writer (models/search.py)
         stored = model.to_mongo()  # the values as save() would store them
-        names = [definition.name for definition in form.dictionary_fields] + ["updated_at"]
+        names = [definition.name for definition in form.dictionary_fields] \
+            + ["updated_at", "search_keys"]
         update: dict[str, t.Any] = {"$inc": {"revision": 1}}
         if sets := {name: stored[name] for name in names if name in stored}:
             update["$set"] = sets

@@ -10,6 +10,10 @@ from flask import g
 from ..dictionary import Field
 from ..lookups import LOOKUPS
 
+# The deepest page a list view with `max_page` serves: a skip walks the index entries it
+# skips, so beyond this the last page is shown (searching or sorting finds the rest).
+MAX_PAGE = 50
+
 
 def _cache() -> dict[tuple[str, ObjectId], str]:
     if "reference_labels" not in g:
@@ -50,9 +54,16 @@ class NamesReferences:
     query per target), not once per cell. `reference_columns` says which columns."""
 
     reference_columns: list[Field] = []
+    max_page: int | None = None  # the deepest page served (None: any)
 
     def get_list(self, page: int | None, sort_column: str, sort_desc: bool, search: str | None,
                  filters: t.Any, execute: bool = True, page_size: int | None = None) -> t.Any:
+        if page and self.max_page is not None:
+            page = min(page, self.max_page)
+        # Flask-Admin sorts by any listed column named in `?sort=`, sortable or not; only
+        # the sortable ones are offered, and only those have an index to sort by.
+        if sort_column and sort_column not in (getattr(self, "_sortable_columns", None) or {}):
+            sort_column = None
         count, rows = super().get_list(  # type: ignore[misc]
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size)
         if execute:

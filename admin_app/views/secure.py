@@ -56,9 +56,9 @@ class HomeView(StaffOnly, AdminIndexView):
         from ..models import Contact, Customer
 
         counts = {
-            "customers": Customer.objects(level="Customer", archived__ne=True).count(),
-            "orgs": Customer.objects(level="Org", archived__ne=True).count(),
-            "contacts": Contact.objects(archived__ne=True).count(),
+            "customers": Customer.objects(level="Customer", archived=False).count(),
+            "orgs": Customer.objects(level="Org", archived=False).count(),
+            "contacts": Contact.objects(archived=False).count(),
         }
         return self.render("dictadmin/home.html", counts=counts)
 

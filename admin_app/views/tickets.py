@@ -10,7 +10,6 @@ customer's values, News, passed expiry dates and SLA (`static/dictadmin.js`).
 
 from __future__ import annotations
 
-import threading
 import typing as t
 
 from bson import ObjectId
@@ -33,17 +32,17 @@ from ..tickets.form import PREFIX, STATUS_WORDS, TicketForm, kept_fields, ticket
 from ..tickets.intake import keep_values
 from ..tickets.shown import due_words, expiry_warning, facts_json, sla_words, when
 from . import references
+from .following import FollowsDictionary
 from .secure import SecureModelView
 
 CUSTOMER_ARG = "customer"  # ?customer=<record id>: the form's customer; the list's filter
-_refresh_lock = threading.Lock()
 
 
 # The ticket list's customer column names records through `references`, as record lists do.
 CUSTOMER = Field("ticket", "customer", "Customer", "reference", target="record")
 
 
-class TicketView(references.NamesReferences, SecureModelView):
+class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView):
     reference_columns = [CUSTOMER]  # the customers' names: one query a page
     list_template = "dictadmin/ticket_list.html"
     create_template = "dictadmin/ticket_create.html"
@@ -56,22 +55,23 @@ class TicketView(references.NamesReferences, SecureModelView):
     column_sortable_list = ["logged_at", "summary", "status"]
     column_default_sort = ("logged_at", True)
     column_searchable_list = ["summary"]
+    # No count of every ticket on every page, and no deep skip (see views/references.py).
+    simple_list_pager = True
+    max_page = references.MAX_PAGE
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self.dictionary_version: int | None = None
         self.column_formatters = {"logged_at": _format_logged, "customer": _format_customer,
                                   "status": _format_status}
         super().__init__(*args, **kwargs)
 
+    def follows(self, snapshot: dictionary.Snapshot) -> bool:
+        return "customer" in snapshot.entities
+
     def follow_dictionary(self, snapshot: dictionary.Snapshot) -> None:
-        """The customer column is headed with the dictionary's word (Customer, User…)."""
-        if self.dictionary_version == snapshot.version or "customer" not in snapshot.entities:
-            return
-        with _refresh_lock:
-            self.column_labels = {**self.column_labels,
-                                  "customer": snapshot.entity("customer").singular}
-            self._refresh_cache()
-            self.dictionary_version = snapshot.version
+        """The customer column is headed with the dictionary's word (Customer, User…); run
+        on a fresh copy of the view (see `following.py`)."""
+        self.column_labels = {**self.column_labels,
+                              "customer": snapshot.entity("customer").singular}
 
     def scaffold_form(self) -> type[TicketForm]:
         # Forms are built per request (create_form / edit_form), never from this class.
