@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import db, demo
 from .dictionary import defaults
-from .models import User
+from .models import User, upkeep
 from .models.users import STAFF_ROLES, ensure_first_admin
 from .security import audit, passwords
 
@@ -27,13 +27,22 @@ def setup_command(no_demo: bool) -> None:
     click.echo(f"Store: {db.describe(config['MONGODB_URI'], config['STORE_PATH'])}")
     added = defaults.install()
     click.echo(f"Dictionary: {'added ' + str(added) + ' definitions' if added else 'up to date'}.")
+    upgraded = upkeep.bring_up_to_date()
+    if any(upgraded.values()):
+        click.echo("Records brought up to date: "
+                   + ", ".join(f"{n} {what}" for what, n in upgraded.items()) + ".")
     if not no_demo and demo.is_empty():
         report = demo.load()
         click.echo(f"Demo data: {report.summary()}")
         if not report.ok:
             raise click.ClickException("The demo data did not load: "
                                        + "; ".join(report.failure_lines(5)))
+    _warn_when_outgrown(config)
+    first = User.objects(role="admin").first() is None
     admin, password = ensure_first_admin(config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
+    if first:
+        audit.record("login_created", subject=admin.email, area="cli", actor=_operator(),
+                     detail="the first admin login, made by flask setup")
     port = os.environ.get("PORT", "5000")
     click.echo(f"\nDictadmin: http://127.0.0.1:{port}/admin/")
     if password:
@@ -43,6 +52,30 @@ def setup_command(no_demo: bool) -> None:
         click.echo(f"Sign in as {admin.email} with the password in ADMIN_PASSWORD.")
     else:
         click.echo(f"Sign in as {admin.email} (the admin created on first run).")
+
+
+# Past this many records the embedded store's first search-as-you-type keystrokes take
+# over a second (README, "How big the embedded store goes"): time to move to MongoDB.
+EMBEDDED_COMFORT = 50_000
+
+
+def _warn_when_outgrown(config: dict) -> None:
+    if config["MONGODB_URI"]:
+        return
+    from .models import Contact, Customer
+
+    comfort = int(config.get("EMBEDDED_COMFORT_RECORDS") or EMBEDDED_COMFORT)
+    records = Customer.objects.count() + Contact.objects.count()
+    if records <= comfort:
+        return
+    click.echo(
+        f"\nThe embedded store holds {records:,} records, more than it serves comfortably "
+        f"(about {comfort:,}): lookups slow down and every web worker holds the "
+        f"store's indexes in memory. Move to MongoDB:\n"
+        f"  flask --app admin_app seed export all.jsonl\n"
+        f"  MONGODB_URI=mongodb://HOST/dictadmin flask --app admin_app setup --no-demo\n"
+        f"  MONGODB_URI=mongodb://HOST/dictadmin flask --app admin_app seed load all.jsonl\n"
+        f"then run with MONGODB_URI set.", err=True)
 
 
 demo_cli = AppGroup("demo", help="Demo data.")

@@ -33,6 +33,19 @@ def test_setup_loads_demo_once_and_prints_how_to_sign_in(tmp_path):
     mongoengine.disconnect()
 
 
+def test_setup_says_when_the_embedded_store_has_outgrown_itself_and_how_to_move(tmp_path):
+    app = make_app(tmp_path, "embedded", EMBEDDED_COMFORT_RECORDS=12)
+    runner = app.test_cli_runner()
+    demo = runner.invoke(args=["setup"])  # the demo: 13 records, one past the line
+    assert demo.exit_code == 0, demo.output
+    assert "The embedded store holds 13 records" in demo.output
+    assert "seed export" in demo.output and "MONGODB_URI=" in demo.output
+    Customer.objects(name="Bob Singh").delete()
+    quiet = runner.invoke(args=["setup"])
+    assert quiet.exit_code == 0 and "embedded store holds" not in quiet.output
+    mongoengine.disconnect()
+
+
 def test_demo_links_customers_to_orgs_and_contacts_to_records(runner):
     result = runner.invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
