@@ -72,10 +72,14 @@ def _warn_when_outgrown(config: dict) -> None:
         f"\nThe embedded store holds {records:,} records, more than it serves comfortably "
         f"(about {comfort:,}): lookups slow down and every web worker holds the "
         f"store's indexes in memory. Move to MongoDB:\n"
-        f"  flask --app admin_app seed export all.jsonl\n"
-        f"  MONGODB_URI=mongodb://HOST/dictadmin flask --app admin_app setup --no-demo\n"
-        f"  MONGODB_URI=mongodb://HOST/dictadmin flask --app admin_app seed load all.jsonl\n"
-        f"then run with MONGODB_URI set.", err=True)
+        f"  flask --app admin_app dictionary export dictionary.json\n"
+        f"  flask --app admin_app seed export all.jsonl --include-archived\n"
+        f"  export MONGODB_URI=mongodb://HOST/dictadmin\n"
+        f"  flask --app admin_app setup --no-demo\n"
+        f"  flask --app admin_app dictionary import dictionary.json\n"
+        f"  flask --app admin_app seed load all.jsonl\n"
+        f"and run with MONGODB_URI set (see the README, \"How big the embedded store goes\").",
+        err=True)
 
 
 demo_cli = AppGroup("demo", help="Demo data.")
