@@ -288,3 +288,43 @@ def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_miss
         assert compact.candidates(wanted) == upstream.candidates(wanted)
         if path == "absent":
             assert len(upstream._doc_keys) == 59 and not compact._doc_keys
+
+
+def test_a_write_copies_plain_values_without_a_call_each_and_the_same_document(
+        monkeypatch):
+    """Upstream passes every value of a written document through its date patching, one
+    call per value; the fix passes plain values through and gives an equal copy (same
+    types: tuples become lists, OrderedDicts stay, dates lose their microseconds)."""
+    from collections import OrderedDict
+
+    from bson.son import SON
+    from litemongo._vendor.mongomock import helpers
+
+    litemongo_fixes.apply()
+    fixed = helpers.patch_datetime_awareness_in_document
+    upstream = litemongo_fixes.UPSTREAM["helpers.patch_datetime_awareness_in_document"]
+    aware = datetime.datetime(2026, 11, 24, 12, 0, 0, 123456,
+                              tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+
+    class Text(str):
+        pass
+
+    keyed = {"_id": bson.ObjectId(), "name": "Ann", "search_keys": [f"k{i}" for i in range(40)],
+             "n": 1, "f": 1.5, "flag": True, "none": None, "raw": b"x"}
+    dated = {"when": aware, "naive": datetime.datetime(2026, 1, 2, 3, 4, 5, 999999),
+             "day": datetime.date(2026, 1, 2), "nested": {"t": (1, "a", aware), "l": [[1, 2]]},
+             "ordered": OrderedDict([("b", 1), ("a", aware)]), "son": SON([("x", 1)]),
+             "text": Text("sub"), "stamp": bson.Timestamp(5, 1)}
+    for document in (keyed, dated):
+        mine = fixed(document)
+        calls = []
+        # Upstream recurses through the module's name: count its calls, upstream only.
+        monkeypatch.setattr(helpers, "patch_datetime_awareness_in_document",
+                            lambda value, calls=calls: calls.append(1) or upstream(value))
+        theirs = upstream(document)
+        monkeypatch.setattr(helpers, "patch_datetime_awareness_in_document", fixed)
+        assert mine == theirs
+        assert repr(mine) == repr(theirs)  # the same types all the way down
+        assert mine is not document
+        if document is keyed:
+            assert len(calls) >= 40  # upstream: one call per search key
