@@ -68,10 +68,12 @@ test: system-deps $(VENV)/.installed-dev lint
 screenshots: system-deps $(VENV)/.installed-dev
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser_tickets.py
 
-bench: $(VENV)/.installed-dev
+bench: system-deps $(VENV)/.installed-dev
 	$(BIN)/python bench/list_bench.py
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/dictionary_bench.py
+	$(BIN)/python bench/ldap_bench.py
+	$(BIN)/python bench/scale_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
