@@ -182,7 +182,9 @@ def signed_in_browser(instance_path: Path, **context_options: t.Any) -> t.Iterat
 
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: run `make test` (it installs it)"
-    with dictadmin_server(instance_path) as base, sync_playwright() as pw:
+    # Two process workers, as `make run` serves: Chromium may open a connection ahead of
+    # a navigation and leave it idle, which would hold a lone sync worker until it times out.
+    with dictadmin_server(instance_path, workers=2) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=base, **context_options)
         page = context.new_page()

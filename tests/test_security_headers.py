@@ -64,6 +64,17 @@ def test_signed_in_pages_carry_the_headers(client, url):
     assert_secured(client.get(url))
 
 
+@pytest.mark.parametrize("url", ["/admin/", "/admin/customer/", "/admin/logins/",
+                                 "/admin/customer/ajax/lookup/?name=org&query=a",
+                                 "/login", "/portal/"])
+def test_pages_are_kept_out_of_caches_and_static_files_are_not(client, url):
+    """After signing out on a shared computer, the back button must not show records."""
+    assert client.get(url).headers.get("Cache-Control") == "no-store"
+    static = client.get("/static/dictadmin.css")
+    static.close()
+    assert "no-store" not in (static.headers.get("Cache-Control") or "")
+
+
 def test_a_refused_screen_carries_the_headers(agent_client):
     response = agent_client.get("/admin/dictionary/")
     assert response.status_code == 403

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_talisman import Talisman
 
 SELF = "'self'"
@@ -71,4 +71,15 @@ def init_app(app: Flask) -> Talisman:
         strict_transport_security_include_subdomains=False,
     )
     app.extensions["dictadmin_headers"] = talisman
+
+    @app.after_request
+    def keep_out_of_caches(response: Response) -> Response:
+        """Pages show people's records and one-time links: after signing out on a shared
+        computer, neither the back button nor a cache may show them again. Static files
+        (the same for everybody) stay cacheable."""
+        endpoint = request.endpoint or ""
+        if not endpoint.endswith("static") and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     return talisman
