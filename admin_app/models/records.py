@@ -94,6 +94,35 @@ def search_keys(record: Record) -> list[str]:
                                            for name in fields}, fields)
 
 
+def write_if_at(record: Record, revision: int, values: t.Mapping[str, t.Any], *,
+                unless_archived: bool = False) -> bool:
+    """Store `values` (stored form; None removes the field) on `record` only if it is
+    still at `revision` (a record stored before revisions has none: that is revision 0),
+    moving the revision and keeping `updated_at` and the search keys; False, and nothing
+    written, when someone saved it meanwhile (or, with `unless_archived`, archived it).
+
+    The one compare-and-set of a record's fields, for the admin's form and the portal.
+    It runs under `db.exclusive`: the embedded store's update_one is not atomic."""
+    from .. import db
+    from .kept import now
+
+    fields = search.searched_fields(record.entity)
+    keyed = {name: values[name] if name in values else getattr(record, name, None)
+             for name in fields}
+    sets = {name: value for name, value in values.items() if value is not None}
+    sets.update(updated_at=now(), search_keys=search.keys_for(record.entity, keyed, fields))
+    update: dict[str, t.Any] = {"$inc": {"revision": 1}, "$set": sets}
+    if unsets := {name: "" for name, value in values.items() if value is None}:
+        update["$unset"] = unsets
+    query: dict[str, t.Any] = {"_id": record.pk,
+                               "revision": {"$in": [None, 0]} if revision == 0 else revision}
+    if unless_archived:
+        query["archived"] = {"$ne": True}
+    with db.exclusive("records"):
+        result = record._get_collection().update_one(query, update)
+    return bool(result.matched_count)
+
+
 def _key_bulk_inserts(sender: type, documents: list[t.Any], **_kwargs: t.Any) -> None:
     # `Model.objects.insert([...])` skips clean(); the keys are kept there too.
     if isinstance(sender, type) and issubclass(sender, Record):

@@ -19,14 +19,13 @@ from flask import request
 from flask_wtf import FlaskForm
 from markupsafe import escape
 
-from .. import db
 from ..dictionary import Field, Snapshot
 from ..dictionary.forms import CONVERTERS, MandatoryCheck, RuleCheck
 from ..dictionary.rules import rule
 from ..dictionary.values import to_form, to_storage
 from ..lookups import LOOKUPS
-from ..models import Customer, search
-from ..models.kept import now
+from ..models import Customer
+from ..models.records import write_if_at
 from ..views.opened import REVISION_ARG
 
 ENTITY = "customer"
@@ -116,18 +115,4 @@ def opened_revision() -> int | None:
 def save(customer: Customer, form: DetailsForm, revision: int) -> bool:
     """Write the form's fields only if the record is still at `revision` and not archived;
     False (nothing written) when it has moved on."""
-    values = stored_values(form)
-    update: dict[str, t.Any] = {"$inc": {"revision": 1},
-                                "$set": {"updated_at": now(),
-                                         **{k: v for k, v in values.items() if v is not None}}}
-    if unsets := {name: "" for name, value in values.items() if value is None}:
-        update["$unset"] = unsets
-    # The record's search keys follow its new values (models/search.py).
-    keyed = search.searched_fields("customer")
-    update["$set"]["search_keys"] = search.keys_for(
-        "customer", {n: values.get(n, getattr(customer, n, None)) for n in keyed}, keyed)
-    at = {"$in": [None, 0]} if revision == 0 else revision
-    with db.exclusive("records"):  # the embedded store's update_one is not atomic
-        result = Customer._get_collection().update_one(
-            {"_id": customer.pk, "revision": at, "archived": {"$ne": True}}, update)
-    return bool(result.matched_count)
+    return write_if_at(customer, revision, stored_values(form), unless_archived=True)

@@ -25,13 +25,12 @@ from flask_admin.form import BaseForm, FormOpts
 from flask_admin.helpers import get_form_data, get_redirect_target
 from mongoengine import QuerySet
 
-from .. import db, dictionary
+from .. import dictionary
 from ..dictionary.forms import DictionaryForm, form_class
 from ..dictionary.values import record_form_data, to_form
 from ..lookups import LOOKUPS
 from ..models import Contact, Ticket, search
-from ..models.kept import now
-from ..models.records import search_keys
+from ..models.records import write_if_at
 from ..security import accounts
 from ..tickets import listing
 from . import references
@@ -265,21 +264,10 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
     def _compare_and_set(form: DictionaryForm, model: t.Any, revision: int) -> bool:
         """One update of the form's fields, made only if the record is still at `revision`
         (a record stored before revisions existed has none: that is revision 0)."""
-        model.updated_at = now()
-        model.search_keys = search_keys(model)  # kept by every writer (models/search.py)
         stored = model.to_mongo()  # the values as save() would store them
-        names = [definition.name for definition in form.dictionary_fields] \
-            + ["updated_at", "search_keys"]
-        update: dict[str, t.Any] = {"$inc": {"revision": 1}}
-        if sets := {name: stored[name] for name in names if name in stored}:
-            update["$set"] = sets
-        if unsets := {name: "" for name in names if name not in stored}:
-            update["$unset"] = unsets
-        at = {"$in": [None, 0]} if revision == 0 else revision
-        with db.exclusive("records"):  # the embedded store's update_one is not atomic
-            result = model._get_collection().update_one({"_id": model.pk, "revision": at},
-                                                        update)
-        if not result.matched_count:
+        values = {definition.name: stored.get(definition.name)
+                  for definition in form.dictionary_fields}
+        if not write_if_at(model, revision, values):
             return False
         model.revision = revision + 1
         return True
