@@ -47,22 +47,13 @@ def login() -> t.Any:
     # Form fields only: Flask-WTF would also read a JSON body, whose values can be
     # objects ({"$gt": ""}) rather than the text a sign-in form sends.
     form = LoginForm(formdata=request.form if request.method == "POST" else None)
-    status, headers = 200, {}
-    if form.validate_on_submit():
-        outcome = signin.attempt(form.email.data, form.password.data, area="admin",
-                                 roles=STAFF_ROLES)
-        if outcome.user is not None:
-            return redirect(_safe_next(request.args.get("next")))
-        flash(outcome.message, "error")
-        status = outcome.status
-        if outcome.retry_after:
-            headers["Retry-After"] = str(outcome.retry_after)
-    elif request.method == "POST":
-        status = 400
+    answer = signin.from_form(form, area="admin", roles=STAFF_ROLES)
+    if answer.signed_in:
+        return redirect(_safe_next(request.args.get("next")))
     # A store prepared without `flask setup` has no admin yet: say how to make one.
     no_admin = User.objects(role="admin").first() is None
-    return render_template("dictadmin/login.html", form=form, no_admin=no_admin), status, \
-        headers
+    return render_template("dictadmin/login.html", form=form, no_admin=no_admin), \
+        answer.status, answer.headers
 
 
 @bp.route("/logout", methods=["POST"])

@@ -10,18 +10,19 @@ collection store hands out freshly decoded documents, narrowed by its hash index
 (`find_candidates`), so here those are checked for the few equalities asked and the
 wanted fields are picked, with no copy.
 
-That store method is litemongo's internal API: it is used only with the version this
-was written for (`LITEMONGO_VERSION`); any other version takes the `find()` path, and
-the test that pins the version fails so that somebody re-checks it.
+That store method is litemongo's internal API: it is used only with the version the
+project's litemongo changes were written for (`litemongo_fixes.LITEMONGO_VERSION`); any
+other version takes the `find()` path, and the test that pins the version fails so that
+somebody re-checks it.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-Scalar = str | bool | int
+from .litemongo_fixes import LITEMONGO_VERSION
 
-LITEMONGO_VERSION = "0.2.0"
+Scalar = str | bool | int
 
 
 def documents(collection: t.Any, equal: t.Mapping[str, Scalar],

@@ -47,20 +47,10 @@ def sign_in() -> t.Any:
         return redirect(url_for("portal.details"))
     # Form fields only, never a JSON body: a value is always text, never {"$ne": null}.
     form = SignInForm(formdata=request.form if request.method == "POST" else None)
-    status = 200
-    headers: dict[str, str] = {}
-    if form.validate_on_submit():
-        outcome = signin.attempt(form.email.data, form.password.data, area="portal",
-                                 roles=(ROLE,), check=password_matches)
-        if outcome.user is not None:
-            return redirect(url_for("portal.details"))
-        flash(outcome.message, "error")
-        status = outcome.status
-        if outcome.retry_after:
-            headers["Retry-After"] = str(outcome.retry_after)
-    elif request.method == "POST":
-        status = 400
-    return render_template("portal/sign_in.html", form=form), status, headers
+    answer = signin.from_form(form, area="portal", roles=(ROLE,), check=password_matches)
+    if answer.signed_in:
+        return redirect(url_for("portal.details"))
+    return render_template("portal/sign_in.html", form=form), answer.status, answer.headers
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -10,9 +10,9 @@ words nor the clock tell whether a login exists. Every attempt is in the audit l
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from flask import request
+from flask import flash, request
 
 from ..models import User
 from ..models.users import spend_a_check
@@ -109,3 +109,31 @@ def _duration(seconds: int) -> str:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = -(-seconds // 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How a sign-in page answers a visit: `signed_in`, or the page again with this
+    status and these headers (the refusal is already flashed)."""
+
+    signed_in: bool
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def from_form(form: t.Any, *, area: str, roles: tuple[str, ...],
+              check: t.Callable[[User, str], bool] | None = None) -> Answer:
+    """Handle a sign-in page's visit: a valid post is an `attempt`, a refusal is flashed
+    (429 with Retry-After when throttled), an invalid post is 400, a visit shows the form.
+    The form must be built from `request.form` only: a JSON body's values could be
+    objects ({"$gt": ""}) rather than the text a sign-in form sends."""
+    if form.validate_on_submit():
+        outcome = attempt(form.email.data, form.password.data, area=area, roles=roles,
+                          check=check)
+        if outcome.user is not None:
+            return Answer(True)
+        flash(outcome.message, "error")
+        headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else {}
+        return Answer(False, outcome.status, headers)
+    return Answer(False, 400 if request.method == "POST" else 200)
+
