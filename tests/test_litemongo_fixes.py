@@ -328,3 +328,125 @@ def test_a_write_copies_plain_values_without_a_call_each_and_the_same_document(
         assert mine is not document
         if document is keyed:
             assert len(calls) >= 40  # upstream: one call per search key
+
+
+# --- A page sorted by a text field reads only that page ----------------------------------
+
+def _named(collection, count=600):
+    """Orgs and Customers with repeated names (ties), some without a name or with None."""
+    collection.create_index([("level", 1), ("archived", 1), ("name", 1)])
+    docs = []
+    for i in range(count):
+        doc = {"_id": i, "level": "Org" if i % 3 else "Customer", "archived": i % 17 == 0,
+               "rank": i % 5, "name": f"N{(i * 7919) % 211:03d}"}
+        if i % 50 == 7:
+            del doc["name"]
+        elif i % 50 == 9:
+            doc["name"] = None
+        docs.append(doc)
+    collection.insert_many(docs)
+
+
+ORDERED = [
+    ({}, [("name", 1)], 0, 0),
+    ({}, [("name", -1)], 0, 0),
+    ({"level": "Org", "archived": False}, [("name", 1)], 0, 10),
+    ({"level": "Org", "archived": False}, [("name", -1)], 5, 10),
+    ({"level": "Org", "archived": False}, [("name", 1)], 380, 20),  # past the end
+    ({"level": "Customer"}, [("name", 1)], 0, 0),  # few candidates: decoded and sorted
+    ({"level": {"$in": ["Org", "Customer"]}, "name": {"$regex": "^N1"}}, [("name", 1)], 3, 7),
+    ({"rank": 2}, [("name", -1)], 0, 30),  # no index on rank: every document walked
+    ({"level": "Org"}, [("name", 1), ("_id", -1)], 0, 10),  # two keys: sorted as before
+]
+
+
+def _ordered_answers(collection):
+    return [[d["_id"] for d in collection.find(spec).sort(sort).skip(skip).limit(limit)]
+            for spec, sort, skip, limit in ORDERED]
+
+
+def _upstream_answers(collection, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(vendored.Collection, "_get_dataset",
+                        litemongo_fixes.UPSTREAM["Collection._get_dataset"])
+        patched.setattr(vendored.Cursor, "_compute_results",
+                        litemongo_fixes.UPSTREAM["Cursor._compute_results"])
+        return _ordered_answers(collection)
+
+
+def _decoded(collection, monkeypatch, query):
+    decoded = []
+    real = collection._store._documents._decode_doc
+    with monkeypatch.context() as patched:
+        patched.setattr(collection._store._documents, "_decode_doc",
+                        lambda blob: decoded.append(1) or real(blob))
+        list(query())
+    return len(decoded)
+
+
+def test_upstream_decodes_every_match_for_a_sorted_page_and_the_fix_only_the_page(
+        tmp_path, monkeypatch):
+    """Pinned to litemongo 0.2.0: a sorted page of 10 Orgs decodes all 376 live Orgs
+    upstream; read along the name index it decodes those 10."""
+    litemongo_fixes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    orgs = client["db"]["orgs"]
+    _named(orgs)
+    list(orgs.find({"level": "Org"}).limit(1))  # the index is built
+
+    def page():
+        return orgs.find({"level": "Org", "archived": False}).sort("name", 1).limit(10)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(vendored.Collection, "_get_dataset",
+                        litemongo_fixes.UPSTREAM["Collection._get_dataset"])
+        assert _decoded(orgs, patched, page) == 376
+        expected = [d["_id"] for d in page()]
+    assert _decoded(orgs, monkeypatch, page) == 10
+    assert [d["_id"] for d in page()] == expected
+    client.close()
+
+
+def test_sorted_answers_along_the_index_are_upstreams_through_writes(tmp_path, monkeypatch):
+    one, two = _two_connections(tmp_path)
+    writer, reader = one["db"]["people"], two["db"]["people"]
+    _named(writer)
+    for collection in (writer, reader):
+        assert _ordered_answers(collection) == _upstream_answers(collection, monkeypatch)
+    # Writes of both connections: renamed, named, unnamed, removed, added, tied.
+    writer.update_one({"_id": 3}, {"$set": {"name": "A first"}})
+    writer.update_one({"_id": 7}, {"$set": {"name": "N100"}})
+    writer.update_one({"_id": 4}, {"$unset": {"name": ""}})
+    writer.delete_one({"_id": 5})
+    writer.insert_one({"_id": 1000, "level": "Org", "archived": False, "name": "N100"})
+    reader.update_one({"_id": 10}, {"$set": {"name": "Zed"}})
+    reader.insert_one({"_id": 1001, "level": "Org", "archived": False, "name": "N001"})
+    reader.delete_one({"_id": 11})
+    for collection in (writer, reader):
+        assert _ordered_answers(collection) == _upstream_answers(collection, monkeypatch)
+    field = reader._store._get_query_index()._fields["name"]
+    assert field._order is not None and field._order_changes > 0  # kept, not re-sorted
+    # A name that is not a string: the sort is upstream's from then on.
+    writer.update_one({"_id": 12}, {"$set": {"name": 12}})
+    assert _ordered_answers(reader) == _upstream_answers(reader, monkeypatch)
+    assert reader._store._get_query_index()._fields["name"].in_order() is None
+    one.close()
+    two.close()
+
+
+def test_many_changes_drop_the_order_and_the_next_sort_builds_it_again(tmp_path,
+                                                                        monkeypatch):
+    litemongo_fixes.apply()
+    monkeypatch.setattr(litemongo_fixes, "ORDER_CHANGES", 10)
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    _named(people)
+    _ordered_answers(people)
+    field = people._store._get_query_index()._fields["name"]
+    assert field._order is not None
+    for i in range(12):
+        people.update_one({"_id": 100 + i}, {"$set": {"name": f"M{i}"}})
+    assert field._order is None
+    assert _ordered_answers(people) == _upstream_answers(people, monkeypatch)
+    assert field._order is not None
+    client.close()
