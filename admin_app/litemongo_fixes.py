@@ -7,8 +7,10 @@ shows the upstream behaviour each one changes and that the answers are unchanged
 list — each matching document copied for the projection — before it applies skip and
 limit, so page 1 of 20,000 customers copied 20,000 documents to show 20. Here a cursor
 with a limit that has not yet computed its full results takes only `skip + limit`
-documents from the (already sorted) result generator. Everything that needs every
-result (a count, `alive`, a cursor without a limit) still takes the original path.
+documents from the (already sorted) result generator, and `cursor[i]` (MongoEngine's
+`first()`) takes only the documents up to `i` where upstream decoded every match (all
+100,000 Orgs for the first one by name). Everything that needs every result (a count,
+`alive`, a cursor without a limit) still takes the original path.
 
 **Another process's write costs what it changed, not the whole collection.** litemongo
 keeps an in-process hash index per collection and, when another connection has written
@@ -43,8 +45,9 @@ numbers, ids) are now passed through directly and containers copied the same way
 document and every indexed path, a set of that document's keys (an empty set when the
 field is missing) and its own copy of each key: 630 MB at 110,000 records with the
 thirteen indexed paths and the search keys. Here a path keeps nothing for a document
-that has no value there, one shared key object per distinct value, a plain reference
-instead of a one-element set, and the same candidates come out.
+that has no value there, one shared key object per distinct value (a string as itself),
+a plain reference instead of a one-element set, a tuple instead of a small set, and the
+same candidates come out.
 
 Any other litemongo version is left as it is.
 """
@@ -72,6 +75,7 @@ def apply() -> bool:
     from litemongo._vendor.mongomock import collection
 
     _replace(collection.Cursor, "_compute_results", _page_only)
+    _replace(collection.Cursor, "__getitem__", _one_only)
     _replace(collection.Collection, "_get_dataset", _sorted_once)
     _replace(sqlite_store.CollectionStore, "open", _open_logged)
     _replace(sqlite_store.CollectionStore, "_get_query_index", _query_index)
@@ -134,6 +138,21 @@ def _page_only(upstream: t.Callable[..., list[t.Any]]) -> t.Callable[..., list[t
         return page[1]
 
     return _compute_results
+
+
+def _one_only(upstream: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    def __getitem__(self: t.Any, index: t.Any) -> t.Any:
+        if (type(index) is not int or index < 0 or self.collection.codec_options.tz_aware
+                or (self._results and self._factory_last_generated_results is self._factory)):
+            return upstream(self, index)
+        if self._limit and index >= abs(self._limit):
+            raise IndexError("list index out of range")
+        start = self._skip + index
+        for document in itertools.islice(self._factory(), start, start + 1):
+            return document
+        raise IndexError("list index out of range")
+
+    return __getitem__
 
 
 # --- Another process's write costs what it changed --------------------------------------
@@ -271,13 +290,9 @@ def _sorted_once(upstream: t.Callable[..., t.Iterator[t.Any]]) -> t.Callable[...
     return _get_dataset
 
 
-# Fewer candidates than this are decoded and sorted: cheaper than walking the index.
-WALK_FROM = 256
-
-
 def _in_index_order(collection: t.Any, spec: t.Any, order: list[t.Any]) -> t.Any:
     """The matching documents in the order of a one-key sort, read along the index of
-    that key (None: that index has no order to give, or there are few candidates)."""
+    that key (None: that index has no order to give)."""
     if len(order) != 1 or not hasattr(collection._store, "_changes_seen"):
         return None
     (path, direction), store = order[0], collection._store
@@ -287,16 +302,9 @@ def _in_index_order(collection: t.Any, spec: t.Any, order: list[t.Any]) -> t.Any
     in_order = field.in_order() if type(field) is CompactFieldIndex else None
     if in_order is None:
         return None
-    held = _holders(index, spec)
-    if held is not None and min(map(len, held), default=0) < WALK_FROM:
-        return None
-    values, keys = in_order  # replaced, never changed, by later writes
-    natural = index._docs
-    unvalued = ([key for key in natural if key not in field._doc_keys]
-                if len(field._doc_keys) != len(natural) else [])
-    unvalued.sort(key=natural.__getitem__)
-    walk = _keys_in_order(values, keys, natural, unvalued, direction < 0)
-    return _documents_of(store, spec, walk, held)
+    keys = _candidates_in_order(field, in_order, index._docs, _holders(index, spec),
+                                direction < 0)
+    return _documents_of(store, spec, keys)
 
 
 def _holders(index: t.Any, spec: t.Any) -> list[t.Any] | None:
@@ -322,10 +330,44 @@ def _holders(index: t.Any, spec: t.Any) -> list[t.Any] | None:
     return held or None
 
 
-def _keys_in_order(values: list[str], keys: list[t.Any], natural: dict[t.Any, int],
-                   unvalued: list[t.Any], descending: bool) -> t.Iterator[t.Any]:
-    """Store keys in sort order: by value, equal values in natural order, documents
+def _candidates_in_order(field: CompactFieldIndex, in_order: tuple[list[str], list[t.Any]],
+                         natural: dict[t.Any, int], held: list[t.Any] | None,
+                         descending: bool) -> t.Iterator[t.Any]:
+    """The store keys in every holder, in sort order. Walking the whole order costs a
+    page when the candidates are dense (the first keystroke of a lookup) and every
+    document when they are few or sort late; so once the walk has looked at as many keys
+    as the fewest holder has, the rest comes from sorting that holder's candidates by
+    the values the index keeps. Either way, no more than twice the cheaper of the two."""
+    if held is None:
+        yield from _keys_in_order(field, in_order, natural, descending)
+        return
+    fewest = min(held, key=len)
+    others = [keys for keys in held if keys is not fewest]
+    budget, found = len(fewest), 0
+    for looked, key in enumerate(_keys_in_order(field, in_order, natural, descending)):
+        if looked >= budget:
+            break
+        if key in fewest and all(key in keys for keys in others):
+            found += 1
+            yield key
+    else:
+        return
+    values = field._doc_keys
+    matched = sorted((key for key in fewest if all(key in keys for keys in others)),
+                     key=natural.__getitem__)
+    matched.sort(key=lambda key: (1, values[key]) if key in values else (0, ""),
+                 reverse=descending)  # stable: equal values stay in natural order
+    yield from itertools.islice(matched, found, None)
+
+
+def _keys_in_order(field: CompactFieldIndex, in_order: tuple[list[str], list[t.Any]],
+                   natural: dict[t.Any, int], descending: bool) -> t.Iterator[t.Any]:
+    """Every store key in sort order: by value, equal values in natural order, documents
     without a value first (last when descending)."""
+    values, keys = in_order  # replaced, never changed, by later writes
+    unvalued = ([key for key in natural if key not in field._doc_keys]
+                if len(field._doc_keys) != len(natural) else [])
+    unvalued.sort(key=natural.__getitem__)
     if not descending:
         yield from unvalued
     count = len(values)
@@ -345,8 +387,7 @@ def _keys_in_order(values: list[str], keys: list[t.Any], natural: dict[t.Any, in
         yield from unvalued
 
 
-def _documents_of(store: t.Any, spec: t.Any, walk: t.Iterator[t.Any],
-                  held: list[t.Any] | None) -> t.Iterator[t.Any]:
+def _documents_of(store: t.Any, spec: t.Any, walk: t.Iterator[t.Any]) -> t.Iterator[t.Any]:
     """The documents of the walked keys that match, decoded a growing batch at a time
     (a page needs a few; a cursor without a limit reads them all)."""
     from litemongo._vendor.mongomock.filtering import filter_applies
@@ -354,8 +395,6 @@ def _documents_of(store: t.Any, spec: t.Any, walk: t.Iterator[t.Any],
     batch: list[t.Any] = []
     size = 32
     for key in walk:
-        if held is not None and not all(key in keys for keys in held):
-            continue
         batch.append(key)
         if len(batch) >= size:
             yield from (doc for doc in store._get_many(batch) if filter_applies(spec, doc))
@@ -402,11 +441,24 @@ def _native_key(value: t.Any) -> t.Any:
 ORDER_CHANGES = 100
 
 
+# Up to this many documents holding one key are kept in a tuple, more in a set: a set
+# takes 40-80 bytes a document (728 for 5 to 18 of them), a tuple 8. The search keys of
+# 110,000 records are ~1.2 million (key, document) pairs, most in groups of 9 to 10,000.
+SMALL_GROUP = 256
+
+
+def _own_key(key: t.Any) -> t.Any:
+    """The key as this index keeps it: a string value as the plain string (upstream's
+    `('s', value)` tuple cost 56 bytes a distinct value), any other as upstream's key."""
+    return key[1] if key[0] == "s" else key
+
+
 class CompactFieldIndex:
     """litemongo's `indexing.FieldIndex` (a hash index on one path) with the same answers
-    in less memory. `_entries` maps a key to the one store key holding it, or to a set of
-    them; `_doc_keys` maps a store key to its one key, a list of keys, or None (unkeyed),
-    and has no entry for a document without a value at the path.
+    in less memory. `_entries` maps a key to the one store key holding it, a tuple of a
+    few, or a set of more; `_doc_keys` maps a store key to its one key, a list of keys,
+    or None (unkeyed), and has no entry for a document without a value at the path. A
+    key held by several documents is one object, found through a document holding it.
 
     While every value at a top-level path is a string (or nothing), `in_order()` also
     gives the valued documents in value order: built when first asked, then kept up to
@@ -417,7 +469,6 @@ class CompactFieldIndex:
         self._entries: dict[t.Hashable, t.Any] = {}
         self._unkeyed: set[t.Hashable] = set()
         self._doc_keys: dict[t.Hashable, t.Any] = {}
-        self._canonical: dict[t.Hashable, t.Hashable] = {}
         self._strings_only = "." not in path
         self._order: tuple[list[str], list[t.Hashable]] | None = None
         self._order_changes = 0
@@ -429,8 +480,8 @@ class CompactFieldIndex:
             return None
         if self._order is None:
             held = self._doc_keys
-            keys = sorted(held, key=lambda store_key: held[store_key][1])
-            self._order = ([held[store_key][1] for store_key in keys], keys)
+            keys = sorted(held, key=held.__getitem__)
+            self._order = ([held[store_key] for store_key in keys], keys)
             self._order_changes = 0
         return self._order
 
@@ -452,6 +503,14 @@ class CompactFieldIndex:
             at += 1
         self._order = (values[:at] + values[at + 1:], keys[:at] + keys[at + 1:])
 
+    def _shared(self, key: t.Hashable, held: t.Any) -> t.Hashable:
+        """The key object the index already keeps for `key` (held by `held`)."""
+        holder = next(iter(held)) if type(held) in (tuple, set) else held
+        kept = self._doc_keys[holder]
+        if type(kept) is list:
+            return next(own for own in kept if own == key)
+        return kept
+
     def add(self, store_key: t.Hashable, doc: dict[str, t.Any]) -> None:
         from litemongo._vendor.mongomock.indexing import _doc_keys
 
@@ -466,18 +525,26 @@ class CompactFieldIndex:
             return
         if not keys:
             return
-        canonical = [self._canonical.setdefault(key, key) for key in keys]
-        for key in canonical:
-            held = self._entries.get(key)
+        entries, kept = self._entries, []
+        for key in keys:
+            key = _own_key(key)
+            held = entries.get(key)
             if held is None:
-                self._entries[key] = store_key
-            elif type(held) is set:
-                held.add(store_key)
-            elif held != store_key:
-                self._entries[key] = {held, store_key}
-        self._doc_keys[store_key] = canonical[0] if len(canonical) == 1 else canonical
+                entries[key] = store_key
+            else:
+                key = self._shared(key, held)
+                kind = type(held)
+                if kind is set:
+                    held.add(store_key)
+                elif kind is tuple:  # never holding store_key: removed before re-added
+                    entries[key] = ((*held, store_key) if len(held) < SMALL_GROUP
+                                    else {*held, store_key})
+                elif held != store_key:
+                    entries[key] = (held, store_key)
+            kept.append(key)
+        self._doc_keys[store_key] = kept[0] if len(kept) == 1 else kept
         if self._order is not None:
-            self._reorder(canonical[0][1], store_key, insert=True)
+            self._reorder(kept[0], store_key, insert=True)
 
     def remove(self, store_key: t.Hashable) -> None:
         keys = self._doc_keys.pop(store_key, self)
@@ -487,31 +554,37 @@ class CompactFieldIndex:
             self._unkeyed.discard(store_key)
             return
         if self._order is not None:
-            self._reorder(keys[1], store_key, insert=False)
+            self._reorder(keys, store_key, insert=False)
+        entries = self._entries
         for key in keys if type(keys) is list else (keys,):
-            held = self._entries.get(key)
-            if type(held) is set:
+            held = entries.get(key)
+            kind = type(held)
+            if kind is set:
                 held.discard(store_key)
-                if held:
-                    continue
-            elif held != store_key:
-                continue
-            del self._entries[key]
-            del self._canonical[key]
+                if len(held) <= SMALL_GROUP:
+                    entries[key] = tuple(held)
+            elif kind is tuple:
+                rest = tuple(other for other in held if other != store_key)
+                entries[key] = rest if len(rest) > 1 else rest[0]
+            elif held == store_key:
+                del entries[key]
 
     def holding(self, keys: t.Collection[t.Hashable]) -> t.Collection[t.Hashable]:
         """The store keys that may hold one of `keys`, as `candidates` gives them but
-        without a copy for the common single key: the index's own set, to read only."""
+        without a copy of a large group for the common single key: the index's own set,
+        to read only."""
         if len(keys) != 1 or self._unkeyed:
             return self.candidates(keys)
-        held = self._entries.get(next(iter(keys)))
+        held = self._entries.get(_own_key(next(iter(keys))))
+        if type(held) is tuple:
+            return held if len(held) <= 16 else set(held)  # tested key by key
         return held if type(held) is set else () if held is None else (held,)
 
     def candidates(self, keys: t.Iterable[t.Hashable]) -> set[t.Hashable]:
         found = set(self._unkeyed)
         for key in keys:
-            held = self._entries.get(key)
-            if type(held) is set:
+            held = self._entries.get(_own_key(key))
+            if type(held) in (set, tuple):
                 found.update(held)
             elif held is not None:
                 found.add(held)

@@ -6,12 +6,14 @@ passwords come from zxcvbn, a maintained package that ships the 30,000 most freq
 passwords of public leaks; its estimator also catches what the list alone would let
 through at 12 characters and more: repeats ("aaaaaaaaaaaa"), keyboard runs
 ("qwertyuiopas"), sequences and common passwords with digits added ("password1234").
+
+zxcvbn's word lists take ~14 MB once loaded, so they are loaded by the first password
+checked, not by every web worker at start.
 """
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
+import functools
 
 MIN_LENGTH = 12
 # Long enough for any passphrase; the bound keeps hashing and the estimator cheap.
@@ -19,7 +21,12 @@ MAX_LENGTH = 200
 # zxcvbn scores 0-4; 0 and 1 mean fewer than a million guesses.
 MIN_SCORE = 2
 
-_COMMON = frozenset(FREQUENCY_LISTS["passwords"])
+
+@functools.cache
+def _common() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def problems(password: str, email: str = "") -> list[str]:
@@ -36,9 +43,11 @@ def problems(password: str, email: str = "") -> list[str]:
     own = {email, email.partition("@")[0]} - {""}
     if password.lower() in own:
         found.append("A password must not be the email address or its first part.")
-    elif password.lower() in _COMMON:
+    elif password.lower() in _common():
         found.append("That is one of the most common passwords.")
     elif len(password) >= MIN_LENGTH:
+        from zxcvbn import zxcvbn
+
         verdict = zxcvbn(password, user_inputs=sorted(own))
         if verdict["score"] < MIN_SCORE:
             warning = verdict["feedback"]["warning"]
