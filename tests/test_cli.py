@@ -33,8 +33,10 @@ def test_setup_loads_demo_once_and_prints_how_to_sign_in(tmp_path):
     mongoengine.disconnect()
 
 
-def test_setup_says_when_the_embedded_store_has_outgrown_itself_and_how_to_move(tmp_path):
-    app = make_app(tmp_path, "embedded", EMBEDDED_COMFORT_RECORDS=12)
+def test_setup_says_when_the_embedded_store_has_outgrown_itself_and_how_to_move(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDDED_COMFORT_RECORDS", "12")  # the setting, as the README gives it
+    app = make_app(tmp_path, "embedded")
     runner = app.test_cli_runner()
     demo = runner.invoke(args=["setup"])  # the demo: 13 records, one past the line
     assert demo.exit_code == 0, demo.output
