@@ -315,11 +315,13 @@ def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_miss
     upstream_class = litemongo_fixes.UPSTREAM["FieldIndex"]
     docs = {f"n:{i}": {"level": "Org" if i % 3 else "Customer", "tags": ["a", f"t{i % 4}"],
                        "when": datetime.datetime(2024, 1, 1 + i % 5), "n": i % 7 or None,
-                       "deep": [{"x": 1}] if i % 11 == 0 else {"x": i % 2}}
+                       "deep": [{"x": 1}] if i % 11 == 0 else None if i % 13 == 0 else {"x": i % 2},
+                       "flag": [True, False, 1, 0.0][i % 4],
+                       "oid": bson.ObjectId(f"65a0000000000000000000{i % 9:02d}")}
             for i in range(60)}
     docs["n:61"] = {}
     docs["n:62"] = {"level": ["Org", "Org"], "tags": ["a", 3, None, ["x"], "t1"], "n": [3, "3"]}
-    for path in ("level", "tags", "when", "n", "deep.x", "absent", "_id"):
+    for path in ("level", "tags", "when", "n", "deep.x", "absent", "_id", "flag", "oid"):
         upstream, compact = upstream_class(path), litemongo_fixes.CompactFieldIndex(path)
         for index in (upstream, compact):
             for key, doc in docs.items():
@@ -502,4 +504,47 @@ def test_many_changes_drop_the_order_and_the_next_sort_builds_it_again(tmp_path,
     assert field._order is None
     assert _ordered_answers(people) == _upstream_answers(people, monkeypatch)
     assert field._order is not None
+    client.close()
+
+
+# --- A query's candidates are read from the index in place --------------------------------
+
+FILTERS = [
+    {"level": "Org", "archived": False},
+    {"level": "Customer", "$and": [{"archived": False}, {"rank": 2}]},
+    {"level": {"$in": ["Org", "Customer"]}, "name": "N007"},
+    {"level": "nobody", "archived": False},
+    {"name": {"$regex": "^N0"}, "archived": True},
+    {},
+]
+
+
+def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp_path,
+                                                                              monkeypatch):
+    """Pinned to litemongo 0.2.0: the planner asks each indexed condition for a copied
+    set and intersects them; the fix reads the index's own sets, with the same answers
+    in the same (natural) order."""
+    litemongo_fixes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    _named(people)
+    people.create_index("rank")
+    copies = []
+    real = litemongo_fixes.CompactFieldIndex.candidates
+    monkeypatch.setattr(litemongo_fixes.CompactFieldIndex, "candidates",
+                        lambda self, keys: copies.append(self.path) or real(self, keys))
+
+    def answers():
+        return [[d["_id"] for d in people.find(spec)] for spec in FILTERS]
+
+    from litemongo import sqlite_store
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite_store.CollectionStore, "find_candidates",
+                        litemongo_fixes.UPSTREAM["CollectionStore.find_candidates"])
+        expected = answers()
+        assert copies.count("archived") == 3  # copied each time ("nobody" stops first)
+    copies.clear()
+    assert answers() == expected
+    assert copies == ["level"]  # only the $in, a union of two keys
+    assert expected[0] and expected[3] == []
     client.close()
