@@ -44,13 +44,14 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
 
 @contextlib.contextmanager
 def dictadmin_server(instance_path: Path, workers: int = 1) -> t.Iterator[str]:
-    """Serve the app with gunicorn process workers on the embedded store in `instance_path`."""
+    """Serve the app on the embedded store in `instance_path` as `make run` does: gunicorn
+    process workers, each serving its connections cooperatively (gevent)."""
     port = free_port()
     env = {**os.environ, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test-secret"}
     env.pop("MONGODB_URI", None)
     log = open(instance_path.parent / f"gunicorn-{port}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+        [sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", str(workers),
          "--bind", f"127.0.0.1:{port}", "admin_app:create_app()"],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -182,8 +183,7 @@ def signed_in_browser(instance_path: Path, **context_options: t.Any) -> t.Iterat
 
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: run `make test` (it installs it)"
-    # Two process workers, as `make run` serves: Chromium may open a connection ahead of
-    # a navigation and leave it idle, which would hold a lone sync worker until it times out.
+    # Two process workers, as `make run` serves.
     with dictadmin_server(instance_path, workers=2) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=base, **context_options)
