@@ -104,6 +104,36 @@ def test_upstream_decodes_every_match_for_first_and_the_fix_only_up_to_it(people
     assert "list index out of range" in expected
 
 
+def test_upstream_slices_every_result_again_for_each_document_and_the_fix_once(
+        people, monkeypatch):
+    """Pinned to litemongo 0.2.0: each `next` of a cursor computes its results with skip
+    and limit again (a copy of every result per document: quadratic); the fix once."""
+    litemongo_fixes.apply()
+
+    def iterate():
+        out = [[d["_id"] for d in people.find(spec).sort(sort or [("_id", 1)]).skip(skip)
+                .limit(limit)] for spec, sort, skip, limit in QUERIES]
+        cursor = people.find({"level": "Customer"}).skip(3)
+        first = [next(cursor)["_id"] for _ in range(4)]
+        cursor.rewind()
+        out.append(first + [d["_id"] for d in cursor])
+        cursor = people.find({"level": "Org"})
+        out.append([next(cursor)["_id"], *[d["_id"] for d in cursor.sort("name", -1)]])
+        return out
+
+    computed = []
+    real = vendored.Cursor._compute_results
+    monkeypatch.setattr(vendored.Cursor, "_compute_results",
+                        lambda self, *a, **k: computed.append(1) or real(self, *a, **k))
+    with monkeypatch.context() as patched:
+        patched.setattr(vendored.Cursor, "__next__", litemongo_fixes.UPSTREAM["Cursor.__next__"])
+        expected = iterate()
+        assert len(computed) > sum(map(len, expected))  # one per document and more
+    computed.clear()
+    assert iterate() == expected
+    assert len(computed) == len(QUERIES) + 3  # once per cursor, again after the new sort
+
+
 def _copies_for_first(collection, monkeypatch) -> int:
     copied = []
     real = vendored.Collection._copy_only_fields
