@@ -206,6 +206,22 @@ def test_a_field_made_searchable_is_searched_at_once_and_no_longer_when_unmade(
         as_text=True)
 
 
+def test_a_searchable_field_unmade_on_a_store_setup_never_saw_is_no_longer_searched(
+        store_client):
+    """No upkeep marker says which fields were keyed (a store `flask setup` has not
+    run on): making Department unsearchable must still take its words out of the keys."""
+    from admin_app import db
+    from admin_app.models import upkeep
+
+    Customer(name="Ann Lee", level="Customer", department="Finance").save()
+    assert db.database()[upkeep.MARKER].count_documents({}) == 0
+    assert "Ann Lee" in store_client.get("/admin/customer/?search=fin").get_data(as_text=True)
+    update_field("customer", "department", searchable=False)
+    assert "Ann Lee" not in store_client.get("/admin/customer/?search=fin").get_data(
+        as_text=True)
+    assert "Ann Lee" in store_client.get("/admin/customer/?search=ann").get_data(as_text=True)
+
+
 def test_list_is_paginated(store_client):
     Customer.objects.insert([Customer(name=f"Customer {i:03d}", level="Customer")
                              for i in range(45)])

@@ -62,7 +62,8 @@ def follow_field_change(entity: str, name: str) -> int:
     fields = list(search.searched_fields(entity, dictionary.latest()))
     marker = db.database()[MARKER]
     keyed_before = (marker.find_one({"_id": collection.name}) or {}).get("search_fields")
-    if name not in fields and name not in (keyed_before or ()):
+    # No marker (a store `flask setup` has not seen): which fields were keyed is unknown.
+    if keyed_before is not None and name not in fields and name not in keyed_before:
         return 0
     written = refresh(collection, entity, None, fields)
     marker.update_one({"_id": collection.name}, {"$set": {"search_fields": fields}},
