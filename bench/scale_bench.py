@@ -10,8 +10,9 @@ gets fresh processes, so a worker's memory is its own. Not a test: it asserts no
 Prints, per size, ms for a fresh worker's first customer list page (it builds the
 store's in-process index), ms for the customer list page 1 (median of warm requests), ms
 per Org lookup keystroke (median over a typed word, one request per letter), ms for the
-list page in B right after A saved (median over `repeat` saves), and the resident memory
-of worker B; then the goal ratios. `--quick` skips the 100,000-org sizes.
+list page in B right after A saved (median over `repeat` saves), the resident memory of
+worker B, and (where A saves too) the seconds of a dictionary change that rewrites every
+record's search keys; then the goal ratios. `--quick` skips the 100,000-org sizes.
 """
 
 from __future__ import annotations
@@ -130,6 +131,18 @@ class Commands:
             record.phone_1 = f"+44 20 7946 {time.time_ns() % 10000:04d}"
             record.save()
 
+    def keys_follow_s(self) -> float:
+        """Seconds of an admin's dictionary change that rewrites every record's search
+        keys: Email made unsearchable (the customers' keys lose its words), then back."""
+        from admin_app.dictionary.changes import update_field
+
+        with self.app.app_context():
+            started = time.perf_counter()
+            update_field("customer", "email", searchable=False)
+            taken = time.perf_counter() - started
+            update_field("customer", "email", searchable=True)
+        return taken
+
     def first_page_ms(self) -> float:
         return _median_ms(lambda: self._get("/admin/customer/"), 1)
 
@@ -192,6 +205,8 @@ def measure(orgs: int, customers: int, repeat: int, cross: bool = True) -> dict[
                 out["after save"] = sorted(after)[len(after) // 2]
                 b("save_one")  # B's own write, as a worker's save is
             out["rss MB"] = b("rss_mb")
+            if cross:
+                out["keys follow s"] = b("keys_follow_s")
             return out
         finally:
             a.stop()
