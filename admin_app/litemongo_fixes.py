@@ -400,7 +400,8 @@ def _candidates_in_order(field: CompactFieldIndex, in_order: tuple[list[str], li
     else:
         return
     values = field._doc_keys
-    matched = sorted(_held_by_all(held), key=natural.__getitem__)
+    matched = sorted((key for key in _held_by_all(held) if key in natural),
+                     key=natural.__getitem__)
     matched.sort(key=lambda key: (1, values[key]) if key in values else (0, ""),
                  reverse=descending)  # stable: equal values stay in natural order
     yield from itertools.islice(matched, found, None)
