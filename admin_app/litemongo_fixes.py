@@ -555,8 +555,11 @@ class CompactFieldIndex:
                            [*keys[:at], store_key, *keys[at:]])
             return
         at = bisect.bisect_left(values, value)
-        while keys[at] != store_key:  # among the documents holding the same value
-            at += 1
+        while at < len(keys) and values[at] == value and keys[at] != store_key:
+            at += 1  # among the documents holding the same value
+        if at == len(keys) or keys[at] != store_key:
+            self._order = None  # not where its value says: sorted again when next asked
+            return
         self._order = (values[:at] + values[at + 1:], keys[:at] + keys[at + 1:])
 
     def _shared(self, key: t.Hashable, held: t.Any) -> t.Hashable:
