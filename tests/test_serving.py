@@ -20,16 +20,19 @@ def test_idle_connections_do_not_hold_the_workers(tmp_path):
     make_app(tmp_path, "embedded")
     mongoengine.disconnect()
     with dictadmin_server(tmp_path / "instance", workers=2) as base:
+        for _ in range(4):  # both workers have started and answered once
+            urllib.request.urlopen(f"{base}/login", timeout=30).close()
         host, port = base.removeprefix("http://").split(":")
         idle = [socket.create_connection((host, int(port))) for _ in range(4)]
         try:
             time.sleep(0.5)  # each worker has taken an idle connection by now
             started = time.perf_counter()
-            with urllib.request.urlopen(f"{base}/login", timeout=20) as response:
+            with urllib.request.urlopen(f"{base}/login", timeout=25) as response:
                 page = response.read().decode()
             waited = time.perf_counter() - started
         finally:
             for connection in idle:
                 connection.close()
     assert response.status == 200 and 'name="password"' in page
-    assert waited < 3, f"the sign-in page took {waited:.1f} s behind idle connections"
+    # A held worker answers only when gunicorn kills it, after 30 s; a free one at once.
+    assert waited < 10, f"the sign-in page took {waited:.1f} s behind idle connections"
