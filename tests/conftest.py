@@ -48,6 +48,15 @@ def app(tmp_path):
     mongoengine.disconnect()
 
 
+@pytest.fixture
+def app_with(tmp_path):
+    """An app with some settings changed (`app_with(SETTING=value)`); disconnected after."""
+    def make(**settings):
+        return make_app(tmp_path, **settings)
+    yield make
+    mongoengine.disconnect()
+
+
 @pytest.fixture(params=["mongomock", "embedded"])
 def store_app(request, tmp_path):
     app = make_app(tmp_path, request.param)

@@ -24,15 +24,6 @@ from .servers import CHROMIUM_ARGS, dictadmin_server
 STRONG = "violet harbour lantern 42"
 
 
-@pytest.fixture
-def app_with(tmp_path):
-    """An app with some settings changed; disconnected afterwards."""
-    def make(**settings):
-        return make_app(tmp_path, **settings)
-    yield make
-    mongoengine.disconnect()
-
-
 # -- the throttle ---------------------------------------------------------------------------
 
 def test_an_attempt_arriving_while_another_worker_decides_is_counted_by_it(

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import mongoengine
-import pytest
 from playwright.sync_api import expect
 
 from admin_app import create_app
@@ -29,15 +28,6 @@ from .servers import CHROMIUM_ARGS, Browser, dictadmin_server
 
 MISMATCH = "That email and password do not match an active account."
 NO_DELAYS = {"SIGNIN_FIRST_DELAY_SECONDS": 0}
-
-
-@pytest.fixture
-def app_with(tmp_path):
-    """An app with some sign-in settings changed; disconnected afterwards."""
-    def make(**settings):
-        return make_app(tmp_path, **settings)
-    yield make
-    mongoengine.disconnect()
 
 
 def alert(response) -> str:
