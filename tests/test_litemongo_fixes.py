@@ -44,13 +44,19 @@ def _answers(collection):
     return out
 
 
-def _copies(collection, monkeypatch) -> int:
+def _copies(collection, monkeypatch, read=lambda found: list(found.sort("name", 1).limit(20))
+            ) -> int:
+    """How many documents one read of the Customers copies (by default, a page of 20)."""
     copied = []
     real = vendored.Collection._copy_only_fields
     monkeypatch.setattr(vendored.Collection, "_copy_only_fields",
                         lambda self, *a: copied.append(1) or real(self, *a))
-    list(collection.find({"level": "Customer"}).sort("name", 1).limit(20))
+    read(collection.find({"level": "Customer"}))
     return len(copied)
+
+
+def _first(found):
+    return found[0]
 
 
 def test_upstream_copies_every_match_for_one_page_and_the_fix_only_the_page(people,
@@ -97,9 +103,9 @@ def test_upstream_decodes_every_match_for_first_and_the_fix_only_up_to_it(people
                         litemongo_fixes.UPSTREAM["Cursor.__getitem__"])
         patched.setattr(vendored.Cursor, "_compute_results",
                         litemongo_fixes.UPSTREAM["Cursor._compute_results"])
-        assert _copies_for_first(people, patched) == 90
+        assert _copies(people, patched, _first) == 90
         expected = answers()
-    assert _copies_for_first(people, monkeypatch) == 1
+    assert _copies(people, monkeypatch, _first) == 1
     assert answers() == expected
     assert "list index out of range" in expected
 
@@ -132,15 +138,6 @@ def test_upstream_slices_every_result_again_for_each_document_and_the_fix_once(
     computed.clear()
     assert iterate() == expected
     assert len(computed) == len(QUERIES) + 3  # once per cursor, again after the new sort
-
-
-def _copies_for_first(collection, monkeypatch) -> int:
-    copied = []
-    real = vendored.Collection._copy_only_fields
-    monkeypatch.setattr(vendored.Collection, "_copy_only_fields",
-                        lambda self, *a: copied.append(1) or real(self, *a))
-    collection.find({"level": "Customer"})[0]
-    return len(copied)
 
 
 def test_a_cursor_still_counts_and_iterates_as_before(people):
