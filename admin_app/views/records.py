@@ -79,8 +79,8 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         self.column_list = [f.name for f in columns]
         self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
         self.column_sortable_list = [f.name for f in columns if f.type != "reference"]
-        self.column_searchable_list = [f.name for f in snapshot.searchable(self.entity)
-                                       if f.type != "reference"]
+        # What the search box matches is what the search keys hold (one rule, search.py).
+        self.column_searchable_list = sorted(search.searched_fields(self.entity, snapshot))
         self.reference_columns = [f for f in columns if f.type == "reference"]
         self.column_formatters = {f.name: self._reference_formatter(f)
                                   for f in self.reference_columns}
