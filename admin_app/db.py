@@ -54,6 +54,7 @@ def connect(uri: str | None, store_path: str, db_name: str, timeout_ms: int = 30
         return
     scheme = urlparse(uri).scheme
     if scheme == "mongomock":
+        _serialise_mongomock_writes()
         name = urlparse(uri).path.strip("/") or db_name
         mongoengine.connect(db=name, alias=ALIAS, host="mongodb://localhost",
                             mongo_client_class=mongomock.MongoClient,
@@ -65,6 +66,29 @@ def connect(uri: str | None, store_path: str, db_name: str, timeout_ms: int = 30
             f"not {scheme or 'nothing'}://; unset it to use the embedded store."
         )
     _connect_server(uri, db_name, timeout_ms)
+
+
+_MONGOMOCK_WRITES = threading.RLock()
+
+
+def _serialise_mongomock_writes() -> None:
+    """mongomock reads, changes and writes a document in separate steps; one lock for
+    every write of the process makes each write call atomic between threads, as a
+    MongoDB server makes it (the embedded store does it per file: `litemongo_fixes`)."""
+    collection = mongomock.collection.Collection
+    if getattr(collection, "_dictadmin_serialised", False):
+        return
+    for name in ("_insert", "_update", "_find_and_modify", "_delete"):
+        setattr(collection, name, _serialised(getattr(collection, name)))
+    collection._dictadmin_serialised = True
+
+
+def _serialised(write: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    def serialised(self: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        with _MONGOMOCK_WRITES:
+            return write(self, *args, **kwargs)
+
+    return serialised
 
 
 def _connect_server(uri: str, db_name: str, timeout_ms: int) -> None:

@@ -575,3 +575,81 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
     assert copies == ["level"]  # only the $in, a union of two keys
     assert expected[0] and expected[3] == []
     client.close()
+
+
+# --- One write is one SQLite transaction ------------------------------------------------
+
+_RACE = """
+import sys, litemongo
+from admin_app import litemongo_fixes
+if sys.argv[2] == "fixed":
+    litemongo_fixes.apply()
+client = litemongo.MongoClient(sys.argv[1])
+counters = client["db"]["counters"]
+for _ in range(int(sys.argv[3])):
+    doc = counters.find_one({"_id": "c"})
+    # A compare-and-set, as the record write path makes: move on only from what was read.
+    while not counters.update_one({"_id": "c", "n": doc["n"]},
+                                  {"$set": {"n": doc["n"] + 1}}).matched_count:
+        doc = counters.find_one({"_id": "c"})
+client.close()
+"""
+
+
+def _race(tmp_path, mode: str, each: int) -> int:
+    import subprocess
+    import sys
+
+    client = litemongo.MongoClient(str(tmp_path / mode))
+    client["db"]["counters"].insert_one({"_id": "c", "n": 0})
+    client.close()
+    workers = [subprocess.Popen([sys.executable, "-c", _RACE, str(tmp_path / mode), mode,
+                                 str(each)]) for _ in range(2)]
+    assert all(w.wait(timeout=120) == 0 for w in workers)
+    client = litemongo.MongoClient(str(tmp_path / mode))
+    try:
+        return client["db"]["counters"].find_one({"_id": "c"})["n"]
+    finally:
+        client.close()
+
+
+def test_upstream_loses_compare_and_sets_between_processes_and_the_fix_none(tmp_path):
+    """Upstream's update_one reads and writes in separate steps: two processes both see
+    n, both "win" the compare-and-set and one increment is lost. In one transaction each
+    compare-and-set is atomic, as on MongoDB."""
+    assert _race(tmp_path, "fixed", 1500) == 3000
+    assert _race(tmp_path, "upstream", 1500) < 3000
+
+
+def test_a_failed_write_leaves_nothing_and_the_index_answers_from_the_file(tmp_path,
+                                                                           monkeypatch):
+    from litemongo import sqlite_store
+
+    litemongo_fixes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    people.insert_many([{"_id": i, "level": "Customer"} for i in range(3)])
+    assert people.count_documents({"level": "Customer"}) == 3
+    calls = []
+
+    def full_disk(self, key, *value):
+        calls.append(key)
+        if len(calls) == 2:
+            import sqlite3
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, key, *value)
+
+    real = sqlite_store.TableDict.__setitem__
+    monkeypatch.setattr(sqlite_store.TableDict, "__setitem__", full_disk)
+    import sqlite3
+
+    with pytest.raises(sqlite3.OperationalError):
+        people.insert_many([{"_id": i, "level": "Org"} for i in range(10, 15)])
+    monkeypatch.undo()
+    # The batch is gone whole: not one of its five documents, in the file or the index.
+    assert people.count_documents({"level": "Org"}) == 0
+    assert people.count_documents({}) == 3
+    client.close()
+    reopened = litemongo.MongoClient(str(tmp_path / "store"))
+    assert reopened["db"]["people"].count_documents({}) == 3
+    reopened.close()

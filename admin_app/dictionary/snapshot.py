@@ -60,6 +60,9 @@ class Field:
     customer_visible: bool = False  # shown on the portal's "My details"
     customer_editable: bool = False  # changeable there (implies visible)
     retired: bool = False
+    # The definition's stored id: unchanged by a relabel, a type change or retiring the
+    # field, so record history names a field by it (`records/history.py`).
+    id: str = ""
 
     def is_mandatory(self, level: str) -> bool:
         return level in self.mandatory
@@ -150,6 +153,7 @@ def load() -> Snapshot:
             brought_forward=bool(f.brought_forward),
             customer_visible=bool(f.customer_visible),
             customer_editable=bool(f.customer_editable), retired=bool(f.retired),
+            id=str(f.pk),
         )
     layouts = {
         (lay.entity, lay.level): tuple(Section(s.title, tuple(s.fields)) for s in lay.sections)

@@ -1,0 +1,30 @@
+"""THE record write path: creating, changing, archiving and restoring Customer, Org and
+Contact records, one at a time or in batches, with their history.
+
+Only this package writes the record collections (`tests/test_record_writers.py` fails
+when another module does). See `write.py` for what a write does, `batch.py` for the
+seed load's and the sync's batches, `history.py` for how history is kept with the change.
+"""
+
+from __future__ import annotations
+
+from . import batch, history, trace
+from .history import RecordChange
+from .trace import Trace, Who
+from .write import (
+                    MODELS,
+                    Missing,
+                    Overlap,
+                    Problem,
+                    Refused,
+                    Written,
+                    archive,
+                    create,
+                    problems,
+                    restore,
+                    update,
+)
+
+__all__ = ["MODELS", "Missing", "Overlap", "Problem", "RecordChange", "Refused", "Trace", "Who",
+           "Written", "archive", "batch", "create", "history", "problems", "restore", "trace",
+           "update"]

@@ -1,0 +1,130 @@
+"""Many records at once, for the seed load and the directory sync: the same checks,
+stamps and history as `write.py`, in batches instead of a round trip per record.
+
+A batch reads the records it updates in one query, writes its new records in one
+insert (one transaction on the embedded store) and each update as its own
+compare-and-set, then logs every change set of the batch in one insert. Before writing
+it leaves an intent naming its records, so that a batch killed half-way has the change
+sets its records carry logged by the next `history.repair` (see `history.py`).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from bson import ObjectId
+
+from .. import dictionary
+from ..models.kept import now
+from . import history
+from .history import same
+from .trace import DICTIONARY, Trace
+from .write import (
+    Missing,
+    Overlap,
+    Problem,
+    Refused,
+    at_revision,
+    collection_of,
+    definitions,
+    new_document,
+    problems,
+    update,
+    update_of,
+)
+
+
+@dataclass
+class Outcome:
+    """What a batch did: ids created and updated, how many updates changed nothing, and
+    the records the rulebook refused (creates by their position in the batch, updates
+    by id), each with its problems."""
+
+    created: list[t.Any] = field(default_factory=list)
+    updated: list[t.Any] = field(default_factory=list)
+    unchanged: int = 0
+    refused_creates: dict[int, list[Problem]] = field(default_factory=dict)
+    refused_updates: dict[t.Any, list[Problem]] = field(default_factory=dict)
+    missing: list[t.Any] = field(default_factory=list)
+
+
+def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
+          updates: t.Sequence[tuple[t.Any, t.Mapping[str, t.Any]]], trace: Trace, *,
+          check: bool = True, dry_run: bool = False) -> Outcome:
+    """Create `creates` and merge `updates` ((id, changes), each writing only the fields
+    it carries); refused records are reported and the rest written."""
+    outcome = Outcome()
+    snapshot = dictionary.current()
+    moment = now()
+    checking = check and trace.way != DICTIONARY
+    new_documents, changes = [], []
+    for position, values in enumerate(creates):
+        try:
+            document, change = new_document(entity, values, trace, snapshot, check=checking,
+                                             moment=moment)
+        except Refused as refused:
+            outcome.refused_creates[position] = refused.problems
+            continue
+        new_documents.append(document)
+        changes.append(change)
+    collection = collection_of(entity)
+    ids = [oid for oid, _values in updates]
+    current = {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})} if ids else {}
+    planned = []
+    for oid, wanted in updates:
+        stored = current.get(oid)
+        if stored is None:
+            outcome.missing.append(oid)
+            continue
+        diff = {n: v for n, v in wanted.items() if not same(stored.get(n), v)}
+        if not diff:
+            outcome.unchanged += 1
+            continue
+        after = {k: v for k, v in {**stored, **diff}.items() if v is not None}
+        found = problems(entity, after, diff, snapshot) if checking else []
+        if found:
+            outcome.refused_updates[oid] = found
+            continue
+        at = int(stored.get("revision") or 0)
+        lines = history.field_changes(definitions(entity, snapshot), stored, after, diff)
+        change = history.entry(entity, oid, at + 1, trace, snapshot.version, lines,
+                               moment=moment) if lines else None
+        planned.append((oid, at, wanted, diff, after, change))
+    if dry_run or not (new_documents or planned):
+        outcome.created = [d["_id"] for d in new_documents]
+        outcome.updated = [p[0] for p in planned]
+        return outcome
+    intent = history.intend(entity, [d["_id"] for d in new_documents] + [p[0] for p in planned])
+    history.catch_up([current[p[0]] for p in planned])
+    if new_documents:
+        collection.insert_many(new_documents, ordered=True)
+        outcome.created = [d["_id"] for d in new_documents]
+    for oid, at, wanted, diff, after, change in planned:
+        if collection.update_one(at_revision(oid, at), update_of(entity, diff, after, change)
+                                 ).matched_count:
+            outcome.updated.append(oid)
+            if change is not None:
+                changes.append(change)
+            continue
+        _again(entity, oid, wanted, trace, check, outcome)  # another writer came between
+    history.log(changes)
+    history.done(intent)
+    return outcome
+
+
+def _again(entity: str, oid: ObjectId, wanted: t.Mapping[str, t.Any], trace: Trace,
+           check: bool, outcome: Outcome) -> None:
+    """One record another writer moved on between the batch's read and its write: merge
+    its fields on top of theirs, as a single write."""
+    try:
+        written = update(entity, oid, wanted, trace, check=check)
+    except Refused as refused:
+        outcome.refused_updates[oid] = refused.problems
+    except (Missing, Overlap):
+        outcome.missing.append(oid)
+    else:
+        if written.changed:
+            outcome.updated.append(oid)
+        else:
+            outcome.unchanged += 1

@@ -1,0 +1,284 @@
+"""The record write path: the only code that writes the record collections.
+
+Every way in (the admin's form, the seed load, the directory sync, the portal, a type
+change or choice rename, search-key upkeep, a revert, the API) creates, updates,
+archives and restores records here. A write
+
+- is checked against the record as it will be (the stored values plus the new ones) by
+  the rulebook, naming each refused field by its current label;
+- writes only the fields that changed, in one compare-and-set on the record's revision
+  (atomic on every store: the embedded store runs each write in one SQLite transaction);
+- when someone else wrote the record since it was read, reads it again and, if the
+  fields overlap with what the caller saw (`seen`), refuses naming them, otherwise
+  writes on top and keeps their change;
+- stamps the revision, `updated_at` and the search keys, and carries its change set
+  into history (`history.py`) in the same step.
+
+A write that changes nothing writes nothing and records nothing.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from bson import ObjectId
+
+from .. import dictionary
+from ..dictionary.rules import Invalid, rule
+from ..models import search
+from ..models.kept import now
+from ..models.records import Contact, Customer
+from . import history
+from .history import LAST, same
+from .trace import DICTIONARY, Trace
+
+MODELS: dict[str, t.Any] = {"customer": Customer, "contact": Contact}
+# How often a write reads the record again after another writer moved it on.
+ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One refused field: its name, its current label and the rulebook's message."""
+
+    field: str
+    label: str
+    message: str
+
+
+class Refused(Exception):
+    """The rulebook refused the record as it would be; nothing was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(" ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class Overlap(Exception):
+    """Someone else changed fields this write also changes, since the caller read them;
+    nothing was written. `current` is the record as stored now."""
+
+    def __init__(self, fields: list[str], current: dict[str, t.Any]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+        self.current = current
+
+
+class Missing(Exception):
+    """The record does not exist (or, when the caller asked, is archived)."""
+
+
+@dataclass
+class Written:
+    """What a write did. `changed`: the fields it changed; `others`: the fields someone
+    else had changed since the caller read the record, kept as they wrote them."""
+
+    record: dict[str, t.Any]
+    changed: list[str] = field(default_factory=list)
+    change: dict[str, t.Any] | None = None
+    others: list[str] = field(default_factory=list)
+
+    @property
+    def revision(self) -> int:
+        return int(self.record.get("revision") or 0)
+
+
+def model(entity: str) -> t.Any:
+    return MODELS[entity]
+
+
+def collection_of(entity: str) -> t.Any:
+    return MODELS[entity]._get_collection()
+
+
+# -- checking ---------------------------------------------------------------------------
+
+def level_of(entity: str, values: t.Mapping[str, t.Any], snapshot: t.Any = None) -> str:
+    snapshot = snapshot or dictionary.current()
+    levels = [lv.name for lv in snapshot.entity(entity).levels]
+    level = values.get("level")
+    return level if level in levels else levels[0]
+
+
+def problems(entity: str, record: t.Mapping[str, t.Any], changed: t.Iterable[str],
+             snapshot: t.Any = None) -> list[Problem]:
+    """What the rulebook says of a record as it would be: each changed field's value,
+    and every field mandatory on its Level."""
+    snapshot = snapshot or dictionary.current()
+    level = level_of(entity, record, snapshot)
+    live = {f.name: f for f in snapshot.live_fields(entity)}
+    found: dict[str, Problem] = {}
+    for name in changed:
+        if name in live:
+            _check(found, rule(snapshot, entity, name, level), record.get(name))
+    for name in _mandatory(snapshot, entity, level):
+        if name not in found:
+            _check(found, rule(snapshot, entity, name, level), record.get(name), only_empty=True)
+    return list(found.values())
+
+
+def _mandatory(snapshot: t.Any, entity: str, level: str) -> tuple[str, ...]:
+    return snapshot.memo(("mandatory", entity, level), lambda: tuple(
+        f.name for f in snapshot.live_fields(entity)
+        if f.type != "boolean" and f.is_mandatory(level)))
+
+
+def _check(found: dict[str, Problem], checking: t.Any, value: t.Any,
+           only_empty: bool = False) -> None:
+    if only_empty and value not in (None, "", []):
+        return
+    try:
+        checking.check(value)
+    except Invalid as exc:
+        found[checking.field.name] = Problem(checking.field.name, checking.label, str(exc))
+
+
+def definitions(entity: str, snapshot: t.Any) -> dict[str, t.Any]:
+    return snapshot.fields.get(entity, {})
+
+
+# -- one record ---------------------------------------------------------------------------
+
+def create(entity: str, values: t.Mapping[str, t.Any], trace: Trace, *,
+           check: bool = True) -> Written:
+    """A new record of `entity` holding `values` (stored form; None: no value)."""
+    snapshot = dictionary.current()
+    document, change = new_document(entity, values, trace, snapshot, check=check)
+    collection_of(entity).insert_one(document)
+    history.log([change])
+    return Written(document, [line["name"] for line in change["fields"]], change)
+
+
+def new_document(entity: str, values: t.Mapping[str, t.Any], trace: Trace, snapshot: t.Any,
+                  *, check: bool, moment: t.Any = None) -> tuple[dict[str, t.Any], dict]:
+    moment = moment or now()
+    document = {"_id": values.get("_id") or ObjectId(), "archived": False,
+                **{k: v for k, v in values.items() if v is not None and k != "_id"}}
+    if entity == "customer":
+        document.setdefault("level", level_of(entity, document, snapshot))
+    if check and trace.way != DICTIONARY:
+        found = problems(entity, document, document, snapshot)
+        if found:
+            raise Refused(found)
+    document.update(revision=1, updated_at=moment,
+                    search_keys=search.keys_for(entity, document))
+    change = history.entry(entity, document["_id"], 1, trace, snapshot.version,
+                           history.field_changes(definitions(entity, snapshot), {}, document,
+                                                 document, created=True),
+                           created=True, moment=moment)
+    document[LAST] = history.carried(change)
+    return document, change
+
+
+def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace: Trace, *,
+           seen: t.Mapping[str, t.Any] | None = None, revision: int | None = None,
+           unless_archived: bool = False, check: bool = True) -> Written:
+    """Set `changes` (stored form; None removes the value) on one record.
+
+    - `revision`: write only if the record is still at that revision (else Overlap
+      naming every field it changes that moved);
+    - `seen`: the values the caller read for the fields it changes; a field someone else
+      changed since then refuses the write (Overlap), any other change of theirs is kept;
+    - neither: a per-field merge, as the seed load and the directory sync write.
+    """
+    collection = collection_of(entity)
+    snapshot = dictionary.current()
+    oid = record_id if isinstance(record_id, ObjectId) else ObjectId(str(record_id))
+    for _attempt in range(ATTEMPTS):
+        current = collection.find_one({"_id": oid})
+        if current is None or (unless_archived and current.get("archived") is True):
+            raise Missing(str(oid))
+        at = int(current.get("revision") or 0)
+        if revision is not None and at != revision and seen is None:
+            moved = [n for n in changes if not same(current.get(n), changes[n])]
+            raise Overlap(moved, current)
+        if seen is not None:
+            theirs = [n for n in changes if n in seen and not same(current.get(n), seen[n])
+                      and not same(current.get(n), changes[n])]
+            if theirs:
+                raise Overlap(theirs, current)
+        diff = {n: v for n, v in changes.items() if not same(current.get(n), v)}
+        if not diff:
+            return Written(current)
+        after = {**current, **diff}
+        after = {k: v for k, v in after.items() if v is not None}
+        if check and trace.way != DICTIONARY:
+            found = problems(entity, after, diff, snapshot)
+            if found:
+                raise Refused(found)
+        lines = history.field_changes(definitions(entity, snapshot), current, after, diff)
+        change = history.entry(entity, oid, at + 1, trace, snapshot.version, lines) \
+            if lines else None
+        history.catch_up([current])  # a change set a killed writer left unlogged
+        written = collection.update_one(at_revision(oid, at),
+                                        update_of(entity, diff, after, change))
+        if written.matched_count:
+            if change is not None:
+                history.log([change])
+            stored = {**after, "revision": at + 1}
+            others = _others(seen, revision, at, current, changes)
+            return Written(stored, sorted(diff), change, others)
+    raise Overlap(sorted(changes), collection.find_one({"_id": oid}) or {})
+
+
+def _others(seen: t.Mapping[str, t.Any] | None, revision: int | None, at: int,
+            current: t.Mapping[str, t.Any], changes: t.Mapping[str, t.Any]) -> list[str]:
+    """Fields someone else changed since the caller read the record (kept as theirs)."""
+    if seen is None or revision is None or revision == at:
+        return []
+    return sorted(n for n in seen if n not in changes and not same(current.get(n), seen[n]))
+
+
+def at_revision(oid: ObjectId, revision: int) -> dict[str, t.Any]:
+    """The record, only while still at `revision` (none stored: 0)."""
+    return {"_id": oid, "revision": {"$in": [None, 0]} if revision == 0 else revision}
+
+
+def update_of(entity: str, diff: t.Mapping[str, t.Any], after: t.Mapping[str, t.Any],
+               change: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    sets = {n: v for n, v in diff.items() if v is not None}
+    sets.update(updated_at=now(), search_keys=search.keys_for(entity, after))
+    if change is not None:
+        sets[LAST] = history.carried(change)
+    update: dict[str, t.Any] = {"$inc": {"revision": 1}, "$set": sets}
+    if unsets := {n: "" for n, v in diff.items() if v is None}:
+        update["$unset"] = unsets
+    return update
+
+
+def archive(entity: str, record_id: t.Any, trace: Trace) -> Written:
+    return update(entity, record_id, {"archived": True}, trace, check=False)
+
+
+def restore(entity: str, record_id: t.Any, trace: Trace) -> Written:
+    return update(entity, record_id, {"archived": False}, trace)
+
+
+# -- search keys only ----------------------------------------------------------------------
+
+def rekey(entity: str, ids: t.Iterable[t.Any] | None, fields: t.Sequence[str]) -> int:
+    """Recompute the search keys of these records (None: all) after the dictionary
+    changed which fields are searched. Keys are derived, not values: no revision, no
+    history. Returns how many records' keys changed."""
+    collection = collection_of(entity)
+    projection = {name: 1 for name in [*fields, "search_keys"]}
+    if ids is None:
+        queries: t.Iterable[dict[str, t.Any]] = [{}]
+    else:
+        wanted = list(ids)
+        queries = ({"_id": {"$in": wanted[i:i + 500]}} for i in range(0, len(wanted), 500))
+    written = 0
+    for query in queries:
+        stale = [(doc["_id"], keys) for doc in collection.find(query, projection)
+                 if doc.get("search_keys") != (keys := search.keys_for(entity, doc, fields))]
+        for oid, keys in stale:
+            collection.update_one({"_id": oid}, {"$set": {"search_keys": keys}})
+        written += len(stale)
+    return written
+
+
+def fill_archive_flags(entity: str) -> int:
+    """Give records of an older store the boolean Archive flag the lists ask for."""
+    return int(collection_of(entity).update_many(
+        {"archived": {"$exists": False}}, {"$set": {"archived": False}}).modified_count)
