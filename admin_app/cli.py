@@ -14,6 +14,8 @@ from . import db, demo
 from .dictionary import defaults
 from .models import User, upkeep
 from .models.users import STAFF_ROLES, ensure_first_admin
+from .records import MODELS, history
+from .records.cli import history_cli
 from .security import audit, passwords
 
 
@@ -27,6 +29,9 @@ def setup_command(no_demo: bool) -> None:
     click.echo(f"Store: {db.describe(config['MONGODB_URI'], config['STORE_PATH'])}")
     added = defaults.install()
     click.echo(f"Dictionary: {'added ' + str(added) + ' definitions' if added else 'up to date'}.")
+    repaired = history.repair(MODELS)  # batches a stopped process left half-logged
+    if repaired:
+        click.echo(f"Record history: logged {repaired} change sets a stopped load left behind.")
     upgraded = upkeep.bring_up_to_date()
     if any(upgraded.values()):
         click.echo("Records brought up to date: "
@@ -146,5 +151,5 @@ def _operator() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (setup_command, demo_cli, user_cli):
+    for command in (setup_command, demo_cli, user_cli, history_cli):
         app.cli.add_command(command)

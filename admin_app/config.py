@@ -72,6 +72,9 @@ def from_environment() -> dict[str, t.Any]:
         "LDAP_FILTER": os.environ.get("LDAP_FILTER") or None,
         "LDAP_CA_FILE": os.environ.get("LDAP_CA_FILE") or None,
         "LDAP_STARTTLS": _flag("LDAP_STARTTLS"),
+        # Record history older than this many days is deleted by `flask history prune`;
+        # unset: kept forever (see records.cli).
+        "HISTORY_DAYS": _number("HISTORY_DAYS", None),
     }
 
 
