@@ -76,6 +76,7 @@ bench: system-deps $(VENV)/.installed-dev
 	$(BIN)/python bench/dictionary_bench.py
 	$(BIN)/python bench/ldap_bench.py
 	$(BIN)/python bench/scale_bench.py
+	$(BIN)/python bench/history_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

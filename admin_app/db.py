@@ -12,9 +12,9 @@ is served by process workers, each connecting after the fork (gunicorn without
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import errno
 import os
+import sqlite3
 import threading
 import typing as t
 from urllib.parse import urlparse
@@ -24,6 +24,28 @@ import mongomock
 from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
 
 ALIAS = "default"
+
+
+# SQLite's words for SQLITE_FULL, for errors that do not carry the code.
+_SQLITE_FULL = "database or disk is full"
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """True when `error`, or an error it was raised from or while handling, is the disk
+    (or the store's file) being full: SQLite's SQLITE_FULL, or ENOSPC / a quota. Every
+    way in asks this to say so in a sentence instead of a traceback."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, sqlite3.Error) and (
+                getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or _SQLITE_FULL in str(error)):
+            return True
+        if isinstance(error, OSError) and error.errno in _NO_SPACE:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 class StoreError(RuntimeError):
@@ -38,17 +60,9 @@ def describe(uri: str | None, store_path: str) -> str:
     return f"{parsed.scheme}://{parsed.hostname or ''}{parsed.path}"
 
 
-# Which kind of store this process is connected to, and where the embedded one lives
-# (for `exclusive`, which runs with or without a Flask app context).
-_connected: dict[str, str | None] = {"kind": None, "path": None}
-
-
 def connect(uri: str | None, store_path: str, db_name: str, timeout_ms: int = 3000) -> None:
     """Connect MongoEngine's default alias to the configured store, replacing any previous one."""
     mongoengine.disconnect(ALIAS)
-    _connected.update(kind="embedded" if not uri else
-                      "memory" if urlparse(uri).scheme == "mongomock" else "server",
-                      path=store_path if not uri else None)
     if not uri:
         _connect_embedded(store_path, db_name)
         return
@@ -139,34 +153,3 @@ def in_memory() -> bool:
 def database() -> t.Any:
     """The pymongo-compatible database handle, for the few raw reads that must be cheap."""
     return mongoengine.get_db(ALIAS)
-
-
-_thread_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def exclusive(name: str) -> t.Iterator[None]:
-    """Make a read-then-write atomic where the store does not.
-
-    On a MongoDB server one `update_one` with a condition is atomic. mongomock and the
-    embedded store read, change and write in separate steps, so a claim or a lease made
-    that way is held under a lock named `name`: between threads (mongomock lives in one
-    process) and, on the embedded store, between processes through a file lock beside it.
-    """
-    if _connected["kind"] == "server":
-        yield
-        return
-    with _locks_guard:
-        lock = _thread_locks.setdefault(name, threading.Lock())
-    with lock:
-        if _connected["kind"] != "embedded":  # mongomock lives in this process
-            yield
-            return
-        path = os.path.join(_connected["path"] or ".", f"{name}.lock")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock

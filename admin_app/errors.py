@@ -3,17 +3,23 @@
 A server error is logged with its traceback under a short reference, and the page
 shows that reference, so a user's report can be matched to the log line without the
 page giving anything away.
+
+A full disk is no fault of the code and needs no traceback: every way in (a page, the
+seed load, its upload job, the directory sync) asks `disk_full` and says so in one
+sentence; a page answers 507 Insufficient Storage.
 """
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import typing as t
 
 from flask import Flask, current_app, g, request
 from flask_admin import Admin
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .db import disk_full
 from .limits import UPLOAD_ENDPOINTS
 
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -36,7 +42,17 @@ MESSAGES: dict[int, tuple[str, str]] = {
     500: ("Something went wrong", "Something went wrong on our side and the request was "
                                   "not completed. Try again; if it happens again, give "
                                   "your admin the reference below."),
+    507: ("Disk full", "The server's disk is full, so this could not be completed: ask your "
+                       "admin to free some space, then try again."),
 }
+
+
+class InsufficientStorage(HTTPException):
+    """507: the server has no room left to store what the request writes (Werkzeug has no
+    class for it)."""
+
+    code = 507
+    description = "The server's disk is full."
 
 
 def megabytes(size: int | None) -> str:
@@ -60,6 +76,17 @@ def init_app(app: Flask, admin: Admin) -> None:
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> t.Any:
         return render(admin, error)
+
+    @app.errorhandler(sqlite3.Error)
+    @app.errorhandler(OSError)
+    def storage_error(error: Exception) -> t.Any:
+        """A full disk is a 507 page in one sentence; any other error goes on to the 500
+        page (or, in tests, to the caller) as if this handler were not here."""
+        if not disk_full(error):
+            raise error
+        current_app.logger.error("The disk is full: %s %s was not completed (%s)",
+                                 request.method, request.path, error)
+        return render(admin, InsufficientStorage())
 
 
 def render(admin: Admin, error: HTTPException) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import typing as t
 from html import unescape
+from html.parser import HTMLParser
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -49,3 +50,42 @@ def field_error(html: str, message: str) -> bool:
     """True when `message` is rendered as a field error (not merely somewhere on the page)."""
     return re.search(r'class="invalid-feedback">\s*<ul[^>]*>\s*<li>' + re.escape(message), html) \
         is not None
+
+
+class FormValues(HTMLParser):
+    """What a browser posts for a page's record form, left as shown."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name") or ""
+        if tag == "input" and name and a.get("type") != "submit" \
+                and (a.get("type") != "checkbox" or "checked" in a):
+            self.values[name] = a.get("value") or ("y" if a.get("type") == "checkbox" else "")
+        elif tag == "textarea":
+            self._textarea = name
+            self.values[name] = ""
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea:
+            # A browser drops the newline that starts a textarea's text.
+            text = self.values[self._textarea]
+            self.values[self._textarea] = text[2:] if text.startswith("\r\n") else \
+                text[1:] if text.startswith("\n") else text
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea] += data

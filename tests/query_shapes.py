@@ -147,6 +147,8 @@ def _served_plain(fields: t.Sequence[tuple[str, str]], sort: t.Sequence[tuple[st
         if head != order and head != flipped:
             return False
         rest = rest[len(order):]
+        # A range on a sort key bounds the walk along that key: the index serves it.
+        ranges -= {name for name, _ in order}
     return ranges <= {name for name, _ in rest[:len(ranges)]}
 
 

@@ -27,11 +27,13 @@ import pytest
 from flask import Flask
 from markupsafe import escape
 
-from admin_app import create_app
+from admin_app import create_app, records
 from admin_app.dictionary.changes import bump_version
 from admin_app.dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket, User
 from admin_app.models.kept import now
+from admin_app.records import trace
+from admin_app.records.history import RecordChange
 from admin_app.security.headers import EXPECTED_HEADERS, policy_text
 from admin_app.tickets import log_ticket
 
@@ -135,6 +137,46 @@ def mark_up_dictionary() -> None:
             level.plural = marked(level.plural)
         entity.save()
     bump_version()
+
+
+# -- record history (issue 19): changes of a demo record, so its History and revert pages
+#    are crawled ------------------------------------------------------------------------------
+
+HISTORY_CUSTOMER = "Chen Wei"
+
+
+def add_record_changes() -> None:
+    """Two changes to a demo customer through the record write path: one of two fields
+    (a value carrying markup, which the History tab must show as text), then one by an
+    import job's batch, so the customer's History has a batch link and revert pages of
+    both kinds (one field that can go back, a change set whose Location changed since)."""
+    from admin_app.importer.jobs import SeedJob
+
+    chen = Customer.objects.get(name=HISTORY_CUSTOMER)
+    records.update("customer", chen.pk, {"department": "Support",
+                                         "location": f"Leeds {SCRIPT_PAYLOAD}"},
+                   trace.Trace(trace.COMMAND_LINE, trace.FORM))
+    job = SeedJob(path="/crawl/none.json", filename="crawl.json", status="done",
+                  options={"dry_run": False}).save()
+    records.update("customer", chen.pk, {"location": "York"},
+                   trace.Trace(trace.import_job(job.pk), trace.IMPORT).in_batch(job.pk))
+
+
+def history_urls() -> list[str]:
+    """The demo customer's History tab, filtered by field and way in, its import's changes,
+    and the confirmation of reverting a change set and one field of it."""
+    from admin_app import dictionary
+
+    chen = Customer.objects.get(name=HISTORY_CUSTOMER)
+    both = RecordChange.objects.get(record=chen.pk, way="form", created=False)
+    batch = RecordChange.objects.get(record=chen.pk, way="import", created=False).batch
+    department = dictionary.latest().field("customer", "department").id
+    return [f"/admin/history/customer/{chen.pk}/",
+            f"/admin/history/customer/{chen.pk}/?field={department}&way=form",
+            f"/admin/history/batch/{batch}/",
+            f"/admin/seed/job/{batch}/",
+            f"/admin/history/revert/{both.pk}/",
+            f"/admin/history/revert/{both.pk}/?field={department}"]
 
 
 # -- the crawler ------------------------------------------------------------------------------
@@ -382,10 +424,17 @@ def record_ids() -> dict[str, set[str]]:
     }
 
 
-def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str]) -> None:
-    """The crawl reached every list, every record's edit page and, for the admin, every
-    dictionary and import/export screen; so it cannot pass by visiting nothing."""
+def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str],
+                   history: list[str]) -> None:
+    """The crawl reached every list, every record's edit page and its History tab, the
+    history and revert pages of a changed record and, for the admin, every dictionary
+    and import/export screen; so it cannot pass by visiting nothing."""
     missing = [f"/admin/{view}/" for view in ids if f"/admin/{view}/" not in result.statuses]
+    for view in RECORD_VIEWS:
+        entity = "contact" if view == "contact" else "customer"
+        missing += [f"the History tab /admin/history/{entity}/{pk}/" for pk in sorted(ids[view])
+                    if result.statuses.get(f"/admin/history/{entity}/{pk}/") != 200]
+    missing += [url for url in history if result.statuses.get(page_key(url)) != 200]
     for view, expected in ids.items():
         assert expected, f"the demo has no {view} records"
         missing += [f"/admin/{view}/edit/?id={pk}" for pk in
@@ -469,6 +518,7 @@ def demo_app(request, tmp_path):
     app = set_up_like_make_run(tmp_path, request.param)
     with app.app_context():
         log_demo_tickets()
+        add_record_changes()
     yield app
     mongoengine.disconnect()
 
@@ -480,7 +530,7 @@ def crawl_as(app: Flask, role: str, check_markup: bool = False) -> Crawl:
     email, password = (ADMIN_EMAIL, ADMIN_PASSWORD) if role == "admin" \
         else (AGENT_EMAIL, AGENT_PASSWORD)
     with app.app_context():
-        extra = lookup_urls() + customer_facts_urls() + \
+        extra = lookup_urls() + customer_facts_urls() + history_urls() + \
             (admin_only_urls() if role == "agent" else [])
     with app.test_client() as client:
         assert login(client, email, password).status_code == 302
@@ -503,10 +553,10 @@ def crawl_as_webguest(app: Flask) -> Crawl:
 def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
     result = crawl_as(demo_app, role)
     with demo_app.app_context():
-        ids, admin_only = record_ids(), admin_only_urls()
+        ids, admin_only, history = record_ids(), admin_only_urls(), history_urls()
     if result.failures:
         pytest.fail(result.report(), pytrace=False)
-    assert_covered(result, ids, admin_only)
+    assert_covered(result, ids, admin_only, history)
 
 
 def test_a_webguest_reaches_nothing_under_admin(demo_app):
@@ -515,19 +565,21 @@ def test_a_webguest_reaches_nothing_under_admin(demo_app):
         pytest.fail(result.report(), pytrace=False)
     with demo_app.app_context():
         ids = record_ids()
+        history = history_urls()
     assert len(result.statuses) > sum(len(each) for each in ids.values())
     assert set(result.statuses.values()) <= {403, 308}
+    assert all(result.statuses.get(page_key(url)) == 403 for url in history)
 
 
 @pytest.mark.parametrize("role", ["admin", "agent"])
 def test_dictionary_markup_is_escaped_on_every_page(demo_app, role):
     with demo_app.app_context():
         mark_up_dictionary()
-        ids, admin_only = record_ids(), admin_only_urls()
+        ids, admin_only, history = record_ids(), admin_only_urls(), history_urls()
     result = crawl_as(demo_app, role, check_markup=True)
     if result.failures:
         pytest.fail(result.report(), pytrace=False)
-    assert_covered(result, ids, admin_only)
+    assert_covered(result, ids, admin_only, history)
     # The markup really reached the screens, shown as text: every record form and list.
     dictionary_pages = {key for key in result.statuses if result.statuses[key] == 200
                         and urlsplit(key).path.split("/")[2] in RECORD_VIEWS

@@ -180,3 +180,74 @@ def test_a_field_cannot_be_made_mandatory_on_a_form_that_does_not_show_it(app):
     add_field("customer", "site", "Site", "text", mandatory=["Customer"],
               sections={"Customer": "Customer"})
     assert FieldDefinition.objects.get(entity="customer", name="site").mandatory == ["Customer"]
+
+
+# -- choice renames write through the record write path ----------------------------------------
+
+def tiers(**values):
+    """A `tier` choice field (Gold, Silver, Bronze) and one customer per name holding
+    `values[name]` (None: no tier)."""
+    add_field("customer", "tier", "Tier", "choice", choices=["Gold", "Silver", "Bronze"],
+              sections={"Customer": "Customer"})
+    for name, tier in values.items():
+        Customer(name=name, level="Customer", **({"tier": tier} if tier else {})).save()
+
+
+def stored(name):
+    return Customer._get_collection().find_one({"name": name})
+
+
+def test_a_choice_rename_records_one_change_set_per_record_that_held_the_old_choice(
+        store_app):
+    from admin_app.dictionary.changes import rename_choice_values
+    from admin_app.records import RecordChange
+
+    from . import record_writers
+
+    with store_app.app_context():
+        tiers(Ann="Gold", Bob="Gold", Cat="Silver", Dan=None)
+        untouched = {n: stored(n)["revision"] for n in ("Cat", "Dan")}
+        update_field("customer", "tier", choices=["Platinum", "Silver", "Bronze"])
+        saved = DictionaryChange.objects(name="tier").order_by("-at").first()
+        definition = FieldDefinition.objects.get(entity="customer", name="tier")
+        with record_writers.watching() as writers:
+            assert rename_choice_values(definition, {"Gold": "Platinum"}) == 2
+    assert {module for module, _method, _collection in writers} == {"admin_app.records.batch"}
+    assert (stored("Ann")["tier"], stored("Bob")["tier"]) == ("Platinum", "Platinum")
+    assert {n: stored(n)["revision"] for n in ("Cat", "Dan")} == untouched
+    changes = list(RecordChange._get_collection().find({}))
+    assert sorted(c["record"] for c in changes) == sorted(
+        stored(n)["_id"] for n in ("Ann", "Bob"))
+    for change in changes:
+        assert (change["way"], change["batch"]) == ("dictionary", str(saved.pk))
+        assert change["who"]["name"] == "command line"
+        assert change["fields"] == [{"id": str(definition.pk), "name": "tier", "label": "Tier",
+                                     "old": "Gold", "new": "Platinum"}]
+
+
+def test_choices_renamed_into_each_other_are_swapped(store_app):
+    from admin_app.dictionary.changes import rename_choice_values
+
+    with store_app.app_context():
+        tiers(Ann="Gold", Bob="Silver")
+        definition = FieldDefinition.objects.get(entity="customer", name="tier")
+        assert rename_choice_values(definition, {"Gold": "Silver", "Silver": "Gold"}) == 2
+    assert (stored("Ann")["tier"], stored("Bob")["tier"]) == ("Silver", "Gold")
+
+
+def test_a_record_whose_choice_was_changed_meanwhile_keeps_it(store_app, monkeypatch):
+    from admin_app import records
+    from admin_app.dictionary.changes import rename_choice_values
+
+    write = records.batch.write
+
+    def an_agent_gives_bob_silver_first(*args, **kwargs):
+        Customer._get_collection().update_one({"name": "Bob"}, {"$set": {"tier": "Silver"}})
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(records.batch, "write", an_agent_gives_bob_silver_first)
+    with store_app.app_context():
+        tiers(Ann="Gold", Bob="Gold")
+        definition = FieldDefinition.objects.get(entity="customer", name="tier")
+        assert rename_choice_values(definition, {"Gold": "Platinum"}) == 1
+    assert (stored("Ann")["tier"], stored("Bob")["tier"]) == ("Platinum", "Silver")

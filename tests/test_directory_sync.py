@@ -12,6 +12,7 @@ import threading
 import mongoengine
 import pytest
 
+from admin_app.dictionary.changes import update_field
 from admin_app.directory import runs
 from admin_app.directory.approvals import approve
 from admin_app.directory.cli import due
@@ -22,6 +23,7 @@ from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.runs import SyncRun
 from admin_app.directory.sync import apply, run
 from admin_app.models import Customer
+from admin_app.records import RecordChange
 
 from .conftest import make_app
 
@@ -426,6 +428,79 @@ def test_the_plan_only_sets_mapped_fields(app):
         assert set(result.actions[0].values) == {"name", "email", "department"}
         apply(result)
         assert "info" not in by_key(conn, "guid-1")
+
+
+# -- through the record write path: history, and the rulebook's second look -----------------
+
+def history_of(record_id) -> list[RecordChange]:
+    return list(RecordChange.objects(record=record_id).order_by("revision"))
+
+
+def test_a_runs_changes_name_the_connector_the_sync_and_the_run_and_a_resync_records_nothing(
+        store_app):
+    with store_app.app_context():
+        conn = connector()
+        first = sync(conn, [person(n, company="Globex") for n in range(3)])
+        assert first.status == "complete", first.reason
+        globex = Customer.objects.get(level="Org", name="Globex")
+        for doc in [*mine(conn), Customer._get_collection().find_one({"_id": globex.pk})]:
+            (created,) = history_of(doc["_id"])
+            assert created.created and created.revision == doc["revision"] == 1
+            assert (created.who["name"], created.who["kind"], created.way, created.batch) == (
+                "directory connector ad", "connector", "sync", str(first.pk))
+        assert "person" in by_key(conn, "guid-1")["search_keys"]
+        logged = RecordChange.objects.count()
+        again = sync(conn, [person(n, company="Globex") for n in range(3)])
+        assert again.counts["unchanged"] == 3
+        assert RecordChange.objects.count() == logged, "nothing changed: no history"
+        moved = sync(conn, [person(0, company="Globex", department="Support"),
+                            person(1, company="Globex")])
+        assert (moved.counts["updated"], moved.counts["archived"]) == (1, 1)
+        updated = history_of(by_key(conn, "guid-0")["_id"])[-1]
+        assert [(f["name"], f["old"], f["new"]) for f in updated.fields] == [
+            ("department", "Sales", "Support")]
+        assert (updated.batch, updated.revision) == (str(moved.pk), 2)
+        assert "support" in by_key(conn, "guid-0")["search_keys"]
+        archived = history_of(by_key(conn, "guid-2")["_id"])[-1]
+        assert [(f["name"], f["old"], f["new"]) for f in archived.fields] == [
+            ("archived", False, True)]
+        assert by_key(conn, "guid-2")["directory"] == {"connector": "ad", "key": "guid-2",
+                                                       "archived": True}
+        back = sync(conn, [person(n, company="Globex") for n in range(3)])
+        assert back.counts["restored"] == 1 and by_key(conn, "guid-2")["archived"] is False
+        assert RecordChange.objects(batch=str(back.pk)).count() == 2  # restored, department
+
+
+def test_a_record_the_write_path_refuses_is_a_skipped_action_not_a_failed_run(store_app):
+    with store_app.app_context():
+        conn = connector()
+        sync(conn, [person(n) for n in range(3)])
+        update_field("customer", "news", mandatory=["Customer"])  # stored records lack it
+    with store_app.app_context():  # a new dictionary snapshot
+        result = sync(conn, [person(0, department="Support"), person(1), person(2)])
+        assert result.status == "complete", result.reason
+        assert result.counts["skipped"] == 1 and result.counts["updated"] == 0
+        assert any("News is mandatory." in e for e in result.errors), result.errors
+        skipped = next(a for a in result.actions if a["key"] == "guid-0")
+        assert skipped["kind"] == "skip" and skipped["messages"] == ["News is mandatory."]
+        assert by_key(conn, "guid-0")["department"] == "Sales"
+        assert len(history_of(by_key(conn, "guid-0")["_id"])) == 1
+        gone = sync(conn, [person(1), person(2)])  # someone who left is archived regardless
+        assert gone.counts["archived"] == 1 and by_key(conn, "guid-0")["archived"] is True
+
+
+def test_an_org_the_write_path_refuses_skips_the_entries_naming_it(app):
+    with app.app_context():
+        update_field("customer", "email", mandatory=["Org"])
+    with app.app_context():  # a new dictionary snapshot
+        conn = connector()
+        result = sync(conn, [person(1, company="Globex"), person(2)])
+        assert result.status == "complete", result.reason
+        assert (result.counts["created"], result.counts["skipped"]) == (1, 1)
+        assert any("The Org 'Globex' cannot be created: Email is mandatory." in e
+                   for e in result.errors), result.errors
+        assert Customer.objects(level="Org").count() == 0
+        assert by_key(conn, "guid-1") is None and by_key(conn, "guid-2") is not None
 
 
 @pytest.fixture(autouse=True)

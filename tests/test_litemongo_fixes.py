@@ -621,35 +621,131 @@ def test_upstream_loses_compare_and_sets_between_processes_and_the_fix_none(tmp_
     assert _race(tmp_path, "upstream", 1500) < 3000
 
 
-def test_a_failed_write_leaves_nothing_and_the_index_answers_from_the_file(tmp_path,
-                                                                           monkeypatch):
-    from litemongo import sqlite_store
+def test_a_failed_write_leaves_nothing_and_the_index_answers_from_the_file(tmp_path):
+    """A full disk half-way through a batch (SQLite's own SQLITE_FULL, by a page limit)
+    rolls the whole batch back, in the file and in the in-process index."""
+    import sqlite3
 
     litemongo_fixes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     people = client["db"]["people"]
     people.insert_many([{"_id": i, "level": "Customer"} for i in range(3)])
     assert people.count_documents({"level": "Customer"}) == 3
-    calls = []
-
-    def full_disk(self, key, *value):
-        calls.append(key)
-        if len(calls) == 2:
-            import sqlite3
-            raise sqlite3.OperationalError("database or disk is full")
-        return real(self, key, *value)
-
-    real = sqlite_store.TableDict.__setitem__
-    monkeypatch.setattr(sqlite_store.TableDict, "__setitem__", full_disk)
-    import sqlite3
-
-    with pytest.raises(sqlite3.OperationalError):
-        people.insert_many([{"_id": i, "level": "Org"} for i in range(10, 15)])
-    monkeypatch.undo()
-    # The batch is gone whole: not one of its five documents, in the file or the index.
+    connection = people._store._connection
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages + 2}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        people.insert_many([{"_id": i, "level": "Org", "notes": "x" * 2000}
+                            for i in range(10, 40)])
+    connection.execute("PRAGMA max_page_count = 1073741823")
+    # The batch is gone whole: not one of its documents, in the file or the index.
     assert people.count_documents({"level": "Org"}) == 0
     assert people.count_documents({}) == 3
     client.close()
     reopened = litemongo.MongoClient(str(tmp_path / "store"))
     assert reopened["db"]["people"].count_documents({}) == 3
     reopened.close()
+
+
+def test_a_batch_of_new_documents_is_stored_as_upstream_stores_it_one_by_one(tmp_path):
+    """The one-statement insert stores the same documents (dates patched, ids given),
+    the index answers the same, and a duplicate id raises upstream's error."""
+    from litemongo._vendor.mongomock import collection as vendored
+    from pymongo.errors import BulkWriteError
+
+    litemongo_fixes.apply()
+    stamp = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901)
+    answers = {}
+    for mode in ("fixed", "upstream"):
+        client = litemongo.MongoClient(str(tmp_path / mode))
+        people = client["db"]["people"]
+        people.find_one({"level": "Org"})  # the index exists, so inserts maintain it
+        docs = [{"name": f"P{i}", "level": "Org" if i % 3 else "Customer", "at": stamp,
+                 "tags": ["a", {"b": i}]} for i in range(50)]
+        if mode == "upstream":
+            fast = vendored.Collection._insert
+            vendored.Collection._insert = litemongo_fixes.UPSTREAM["Collection._insert"]
+        try:
+            ids = people.insert_many(docs).inserted_ids
+            with pytest.raises(BulkWriteError) as duplicate:
+                people.insert_many([{"_id": "new"}, {"_id": ids[0]}], ordered=True)
+        finally:
+            if mode == "upstream":
+                vendored.Collection._insert = fast
+        assert ids == [d["_id"] for d in docs]
+        answers[mode] = ([{k: v for k, v in d.items() if k != "_id"}
+                          for d in people.find({"level": "Org"}).sort("name", 1)],
+                         duplicate.value.details["nInserted"])
+        client.close()
+    assert answers["fixed"] == answers["upstream"]
+    assert answers["fixed"][0][0]["at"] == datetime.datetime(2026, 1, 2, 3, 4, 5, 678000)
+
+
+IN_VALUES = [1, 1.0, True, False, 0, None, "a", "b", "A", [1, 2], ["a", "z"], {"k": 1},
+             bson.ObjectId("65a000000000000000000001"), 2.5, "1"]
+
+
+@pytest.mark.parametrize("listed", [
+    [1, "a", None, 3, 4, 5, 6, 7, 8],                      # numbers, text and null
+    [True, "b", 9, 10, 11, 12, 13, 14],                    # True is 1 for MongoDB's $in
+    ["z", "y", "x", "w", "v", "u", "t", "A"],               # nothing but text
+    [bson.ObjectId("65a000000000000000000001"), *range(10)],
+    [{"k": 1}, 1, 2, 3, 4, 5, 6, 7, 8],                    # a document: upstream's path
+    [__import__("re").compile("^a"), 2, 3, 4, 5, 6, 7, 8],  # a pattern: upstream's path
+    [1, 2, 3],                                             # short: upstream's path
+])
+def test_in_and_nin_answer_as_upstream_with_a_set(tmp_path, listed):
+    """`$in` on a long list asks a set: the same documents match as upstream's scan."""
+    from litemongo._vendor.mongomock import filtering
+
+    litemongo_fixes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    things = client["db"]["things"]
+    things.insert_many([{"_id": i, "v": v} for i, v in enumerate(IN_VALUES)]
+                       + [{"_id": "missing"}])
+    operators = filtering._filterer_inst._operator_map
+    answers = {}
+    for mode in ("fixed", "upstream"):
+        fixed = dict(operators)
+        if mode == "upstream":
+            upstream = litemongo_fixes.UPSTREAM["filtering.$in"]
+            operators["$in"] = upstream
+            operators["$nin"] = lambda dv, sv, up=upstream: not up(dv, sv)
+        try:
+            answers[mode] = [sorted(map(str, (d["_id"] for d in things.find({"v": {op: listed}}))))
+                             for op in ("$in", "$nin")]
+        finally:
+            operators.update(fixed)
+    assert answers["fixed"] == answers["upstream"]
+    client.close()
+
+
+def test_upstream_scans_the_list_for_every_document_and_the_fix_asks_a_set(tmp_path):
+    from litemongo._vendor.mongomock import filtering
+
+    litemongo_fixes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    things = client["db"]["things"]
+    things.insert_many([{"_id": i} for i in range(400)])
+    wanted = list(range(0, 400, 2))
+    compared = []
+
+    class Counted(int):
+        def __eq__(self, other):
+            compared.append(1)
+            return int.__eq__(self, other)
+        __hash__ = int.__hash__
+
+    listed = [Counted(i) for i in wanted]
+    operators = filtering._filterer_inst._operator_map
+    assert len(list(things.find({"_id": {"$in": listed}}))) == 200
+    with_set = len(compared)
+    compared.clear()
+    fixed = operators["$in"]
+    operators["$in"] = litemongo_fixes.UPSTREAM["filtering.$in"]
+    try:
+        assert len(list(things.find({"_id": {"$in": listed}}))) == 200
+    finally:
+        operators["$in"] = fixed
+    assert len(compared) > 200 * 50 and with_set <= 400
+    client.close()

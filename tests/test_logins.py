@@ -11,7 +11,7 @@ import pytest
 
 from admin_app.models import User
 from admin_app.models.kept import now
-from admin_app.security import audit
+from admin_app.security import audit, links
 from admin_app.security.links import SetPasswordLink
 
 from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, submit
@@ -149,6 +149,25 @@ def test_a_link_works_once_even_when_posted_twice(app, client):
                                   "confirm": OTHER})
     assert (first.status_code, second.status_code) == (302, 410)
     signed_in_as(app, "twice@example.com", STRONG)
+
+
+def test_of_two_links_issued_at_once_only_the_newer_works(app, client, monkeypatch):
+    """Two admins resetting one login at the same instant: each reset cancels the older
+    links, then stores its own, so both cancels can run before either link is stored and
+    nothing cancels the first. It still does not work: a newer link stands beside it."""
+    create_login(client, "raced@example.com")
+    monkeypatch.setattr(links, "cancel", lambda user, moment=None: 0)  # both ran first
+    first = shown_link(confirm(client, "raced@example.com", "reset"))
+    second = shown_link(confirm(client, "raced@example.com", "reset"))
+    with app.app_context():
+        assert SetPasswordLink.objects(email="raced@example.com", cancelled_at=None,
+                                       used_at=None).count() == 3
+    older = app.test_client().get(first)
+    assert older.status_code == 410 and "A newer link" in older.get_data(as_text=True)
+    posted = app.test_client().post(first, data={"password": OTHER, "confirm": OTHER})
+    assert posted.status_code == 410
+    assert set_password(app, second).status_code == 302
+    signed_in_as(app, "raced@example.com")
 
 
 def test_disable_asks_first_then_ends_the_sessions_and_re_enable_restores(app, client):

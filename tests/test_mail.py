@@ -26,6 +26,7 @@ from admin_app.mail import OutboxMessage, deliver, notify_closure
 from admin_app.models import Customer, Ticket
 from admin_app.models.kept import now
 
+from . import processes
 from .conftest import make_app
 from .helpers import csrf_token, login
 from .servers import free_port, self_signed_certificate, smtp_server
@@ -265,6 +266,34 @@ def test_two_retry_processes_at_once_on_the_embedded_store_send_one_copy(tmp_pat
                   for out in outputs) == 2, outputs
         with app.app_context():
             assert only_message().status == "sent"
+    finally:
+        mongoengine.disconnect()
+
+
+# Queue one notice (the same key) from a process of its own; say which copy is stored.
+_QUEUE = """
+from admin_app.mail import OutboxMessage, outbox
+
+[body] = ARGS
+with app.app_context():
+    OutboxMessage.objects(key="closure:1").first()  # connected before the start
+    start_together()
+    stored = outbox.queue(OutboxMessage(key="closure:1", kind="closure", subject="Closed",
+                                        to="alice.carter@acme.example", body=body))
+    print(stored.body)
+"""
+
+
+def test_four_processes_queueing_one_notice_at_once_store_it_once(tmp_path):
+    """Four workers of the embedded store queue the same notice at one instant, with no
+    lock: the unique index on its key lets one insert through, and the others are given
+    that one."""
+    app = make_app(tmp_path, "embedded")
+    try:
+        outputs = processes.at_once(app, _QUEUE, [[f"copy {n}"] for n in range(4)])
+        with app.app_context():
+            stored = only_message()
+        assert outputs == [stored.body + "\n"] * 4, outputs
     finally:
         mongoengine.disconnect()
 

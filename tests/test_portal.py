@@ -205,13 +205,14 @@ def test_fields_that_are_not_editable_cannot_be_changed_through_the_form(app, gu
 
 
 def test_a_save_from_a_page_opened_before_an_agents_change_is_refused(app, guest, alice):
+    """Only where both changed the same field (the merge: tests/test_form_merge.py)."""
     html = page(guest, "/portal/details/edit")
     record = Customer.objects.get(pk=alice.pk)
     record.phone_1 = "+44 999"
     record.save()  # an agent's save moves the revision
     response = guest.post("/portal/details/edit", data={
         "csrf_token": csrf_token(html), **opened_state(html),
-        "phone_1": "+44 1", "location": "York"})
+        "phone_1": "+44 2", "location": "York"})
     assert response.status_code == 409
     assert "changed by the service desk" in response.get_data(as_text=True)
     assert (stored(alice)["phone_1"], stored(alice)["location"]) == ("+44 999", "Leeds")

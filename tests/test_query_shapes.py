@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from admin_app import db
+from admin_app import db, records
 from admin_app.directory.connectors import Connector
 from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.sync import run
 from admin_app.models import Customer
 
-from .helpers import submit
+from .helpers import opened_state, submit
 from .query_shapes import EQUALITY, RANGE, SCAN, Shape, recording, served_by, shape_of, unserved
 
 # Shapes no index needs to serve, each for a reason that holds whatever the store's size.
@@ -96,6 +96,26 @@ def recorded(app, client, tmp_path, monkeypatch):
             assert submit(client, url, {"level": "Customer", "name": "Alice Carter",
                                         "department": "Audit"}).status_code == 302
             assert client.get(f"/admin/org/edit/?id={acme.pk}").status_code == 200
+        with recorder.running("record form save over another's change"):
+            page = client.get(url).get_data(as_text=True)
+            with app.app_context():
+                records.update("customer", alice.pk, {"location": "Elsewhere"},
+                               records.Trace(records.trace.COMMAND_LINE, records.trace.FORM))
+            assert submit(client, url, {**opened_state(page), "level": "Customer",
+                                        "name": "Alice Carter", "department": "Tax"}
+                          ).status_code == 302
+        with recorder.running("record history"):
+            with app.app_context():
+                history_ids = [str(f["id"]) for f in records.RecordChange.objects(
+                    record=alice.pk).first().fields]
+                batch = records.RecordChange.objects(batch__ne=None).first().batch
+                change = records.RecordChange.objects(record=alice.pk).order_by("-seq").first()
+            base = f"/admin/history/customer/{alice.pk}/"
+            for query in ("", "?way=form", f"?field={history_ids[0]}",
+                          f"?way=import&field={history_ids[0]}", "?before=3", "?after=1"):
+                assert client.get(base + query).status_code == 200
+            assert client.get(f"/admin/history/batch/{batch}/").status_code == 200
+            assert client.get(f"/admin/history/revert/{change.pk}/").status_code == 200
         with recorder.running("ticket log"):
             assert client.get(f"/admin/ticket/new/?customer={alice.pk}").status_code == 200
             assert client.get(f"/admin/ticket/customer-facts/?id={alice.pk}").status_code == 200
@@ -120,7 +140,7 @@ def test_every_query_the_main_flows_send_is_served_by_a_declared_index(recorded)
     assert recorded.flows >= {
         "seed load", "seed export", "customer list", "org search",
         "org lookup as an agent types", "record form open and save", "ticket log", "ticket list",
-        "directory sync"}
+        "directory sync", "record history", "record form save over another's change"}
     problems = unserved(recorded, ALLOWED)
     assert not problems, "no declared index serves:\n" + "\n".join(problems)
 

@@ -1,5 +1,7 @@
 """Lost-update protection: a save from a form opened before someone else's save (or an
-import) is refused, says what changed, and loses nothing that was typed."""
+import) keeps their change; where both changed the same field it is refused, says what
+changed, and loses nothing that was typed. (The merge itself, and what the page says
+of a change it kept: tests/test_form_merge.py.)"""
 
 import json
 import re
@@ -54,30 +56,45 @@ def ann(**values):
     return Customer(name="Ann Lee", level="Customer", department="IT", **values).save()
 
 
-def test_two_people_saving_one_record_the_second_is_told_and_then_saves_both(store_client):
+def test_two_people_changing_different_fields_both_keep_their_change(store_client):
     record = ann()
+    first, second = open_form(store_client, record), open_form(store_client, record)
+    assert save(store_client, record, first, name="Ann Lee", level="Customer",
+                department="Sales").status_code == 302
+    assert save(store_client, record, second, name="Ann Lee-Smith", level="Customer",
+                department="IT").status_code == 302
+    stored = Customer.objects.get(pk=record.pk)
+    assert (stored.name, stored.department, stored.revision) == ("Ann Lee-Smith", "Sales", 3)
+
+
+def test_two_people_saving_one_field_the_second_is_told_and_then_saves_both(store_client):
+    record = ann(location="Leeds")
     first, second = open_form(store_client, record), open_form(store_client, record)
 
     assert save(store_client, record, first, name="Ann Lee", level="Customer",
-                department="Sales").status_code == 302
+                department="Sales", location="York").status_code == 302
     refused = save(store_client, record, second, name="Ann Lee-Smith", level="Customer",
-                   department="IT")
+                   department="IT", location="Hull")
     html = refused.get_data(as_text=True)
 
     assert refused.status_code == 200
     assert stale_message(html) == (
-        f"{STALE}: they changed Department. The form now shows their Department. "
+        f"{STALE}: they changed Department and Location. The form now shows their "
+        f"Department. You changed Location too: the form keeps yours. "
         f"{NOT_SAVED}; check them against the current values and save again.")
     assert shown_value(html, "name") == "Ann Lee-Smith"
     assert shown_value(html, "department") == "Sales"
+    assert shown_value(html, "location") == "Hull"
     stored = Customer.objects.get(pk=record.pk)
-    assert (stored.name, stored.department) == ("Ann Lee", "Sales")
+    assert (stored.name, stored.department, stored.location) == ("Ann Lee", "Sales", "York")
 
     again = save(store_client, record, html, name=shown_value(html, "name"), level="Customer",
-                 department=shown_value(html, "department"))
+                 department=shown_value(html, "department"),
+                 location=shown_value(html, "location"))
     assert again.status_code == 302
     stored = Customer.objects.get(pk=record.pk)
-    assert (stored.name, stored.department, stored.revision) == ("Ann Lee-Smith", "Sales", 3)
+    assert (stored.name, stored.department, stored.location, stored.revision) == (
+        "Ann Lee-Smith", "Sales", "Hull", 3)
 
 
 def test_a_field_both_people_changed_keeps_what_you_typed(store_client):
@@ -97,31 +114,51 @@ def test_the_re_shown_form_is_refused_again_if_someone_saved_yet_again(client):
     record = ann()
     first, second = open_form(client, record), open_form(client, record)
     save(client, record, first, name="Ann Lee", level="Customer", department="Sales")
-    shown = save(client, record, second, name="Ann B", level="Customer").get_data(as_text=True)
+    shown = save(client, record, second, name="Ann B", level="Customer",
+                 department="Legal").get_data(as_text=True)
+    assert stale_message(shown).startswith(f"{STALE}: they changed Department.")
     save(client, record, open_form(client, record), name="Ann Lee", level="Customer",
          department="Ops")
     html = save(client, record, shown, name="Ann B", level="Customer",
-                department="Sales").get_data(as_text=True)
+                department="Legal").get_data(as_text=True)
     assert stale_message(html).startswith(f"{STALE}: they changed Department.")
-    assert Customer.objects.get(pk=record.pk).department == "Ops"
+    stored = Customer.objects.get(pk=record.pk)
+    assert (stored.name, stored.department) == ("Ann Lee", "Ops")
+
+
+def test_a_record_archived_meanwhile_keeps_a_change_to_another_field_and_stays_archived(
+        store_client):
+    record = ann()
+    first, second = open_form(store_client, record), open_form(store_client, record)
+    save(store_client, record, first, name="Ann Lee", level="Customer", department="IT",
+         archived="y")
+    saved = save(store_client, record, second, name="Ann Lee", level="Customer",
+                 department="Finance")  # Archive as shown: unticked
+    assert saved.status_code == 302
+    page = store_client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert ("Saved. admin@example.com changed Archive since you opened this record; their "
+            "change is kept.") in " ".join(unescape(page).split())
+    stored = Customer.objects.get(pk=record.pk)
+    assert (stored.archived, stored.department) == (True, "Finance")
 
 
 def test_a_record_archived_meanwhile_says_so_and_keeps_what_was_typed(store_client):
     record = ann()
     first, second = open_form(store_client, record), open_form(store_client, record)
-    save(store_client, record, first, name="Ann Lee", level="Customer", department="IT",
+    save(store_client, record, first, name="Ann Lee", level="Customer", department="Sales",
          archived="y")
     html = save(store_client, record, second, name="Ann Lee", level="Customer",
                 department="Finance").get_data(as_text=True)
 
     assert stale_message(html) == (
-        "This record was archived by someone else while you edited it. "
+        "This record was archived by someone else while you edited it; they also changed "
+        "Department. You changed Department too: the form keeps yours. "
         f"{NOT_SAVED}; save to keep the record archived with them, or untick Archive to "
         "restore it.")
     assert shown_value(html, "department") == "Finance"
     assert is_ticked(html, "archived")
     stored = Customer.objects.get(pk=record.pk)
-    assert (stored.archived, stored.department) == (True, "IT")
+    assert (stored.archived, stored.department) == (True, "Sales")
 
     restored = save(store_client, record, html, name="Ann Lee", level="Customer",
                     department="Finance")  # Archive unticked
@@ -130,7 +167,8 @@ def test_a_record_archived_meanwhile_says_so_and_keeps_what_was_typed(store_clie
     assert (stored.archived, stored.department) == (False, "Finance")
 
 
-def test_an_import_between_opening_and_saving_is_detected(store_client, tmp_path):
+def test_an_import_between_opening_and_saving_is_kept_unless_you_changed_that_field(
+        store_client, tmp_path):
     record = ann()
     page = open_form(store_client, record)
     path = tmp_path / "update.json"
@@ -141,11 +179,20 @@ def test_an_import_between_opening_and_saving_is_detected(store_client, tmp_path
     assert result.exit_code == 0, result.output
 
     html = save(store_client, record, page, name="Ann Lee", level="Customer",
-                department="IT", location="HQ").get_data(as_text=True)
+                department="Audit", location="HQ").get_data(as_text=True)
     assert stale_message(html).startswith(f"{STALE}: they changed Department.")
     assert shown_value(html, "location") == "HQ"
     stored = Customer.objects.get(pk=record.pk)
     assert stored.department == "Imported" and getattr(stored, "location", None) is None
+
+    saved = save(store_client, record, page, name="Ann Lee", level="Customer",
+                 department="IT", location="HQ")
+    assert saved.status_code == 302
+    shown = " ".join(unescape(store_client.get(saved.headers["Location"])
+                              .get_data(as_text=True)).split())
+    assert "changed Department since you opened this record; their change is kept." in shown
+    stored = Customer.objects.get(pk=record.pk)
+    assert (stored.department, stored.location) == ("Imported", "HQ")
 
 
 def test_revision_moves_with_each_save_and_each_import_that_changes_something(
@@ -189,9 +236,10 @@ def test_a_record_stored_before_revisions_counts_as_revision_0(store_client):
                 department="Sales").status_code == 302
     assert Customer.objects.get(pk=oid).revision == 1
     html = save(store_client, old, second, name="Old Timer Jr", level="Customer",
-                department="IT").get_data(as_text=True)
+                department="Ops").get_data(as_text=True)
     assert stale_message(html).startswith(f"{STALE}: they changed Department.")
-    assert Customer.objects.get(pk=oid).name == "Old Timer"
+    stored = Customer.objects.get(pk=oid)
+    assert (stored.name, stored.department) == ("Old Timer", "Sales")
 
 
 def test_a_level_switch_saves_nothing_and_keeps_the_revision_it_was_opened_at(client):
@@ -205,10 +253,11 @@ def test_a_level_switch_saves_nothing_and_keeps_the_revision_it_was_opened_at(cl
     assert opened_state(switched) == opened_state(page)
     assert Customer.objects.get(pk=record.pk).revision == 2
 
-    html = save(client, record, switched, name="Ann Lee", level="Org",
-                address="1 Main St").get_data(as_text=True)
-    assert stale_message(html).startswith(f"{STALE}: they changed Department.")
-    assert Customer.objects.get(pk=record.pk).level == "Customer"
+    # The Org form does not show Department: the change made meanwhile is kept.
+    assert save(client, record, switched, name="Ann Lee", level="Org",
+                address="1 Main St").status_code == 302
+    stored = Customer.objects.get(pk=record.pk)
+    assert (stored.level, stored.address, stored.department) == ("Org", "1 Main St", "Sales")
 
 
 def test_the_message_names_fields_by_their_current_labels(client):
@@ -229,9 +278,10 @@ def test_contacts_are_protected_too(client):
     assert save(client, contact, first, "contact", name="Peter Gibbons", customer=str(org.pk),
                 job_title="Manager").status_code == 302
     html = save(client, contact, second, "contact", name="Pete Gibbons", customer=str(org.pk),
-                job_title="Engineer").get_data(as_text=True)
+                job_title="Director").get_data(as_text=True)
     assert stale_message(html).startswith(f"{STALE}: they changed Job Title.")
-    assert Contact.objects.get(pk=contact.pk).name == "Peter Gibbons"
+    stored = Contact.objects.get(pk=contact.pk)
+    assert (stored.name, stored.job_title) == ("Peter Gibbons", "Manager")
 
 
 @pytest.mark.parametrize("revision", [None, "", "abc", "1.5", "-1", "9" * 40])

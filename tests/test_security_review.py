@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import mongoengine
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from admin_app import db
 from admin_app.models import User
 from admin_app.security import accounts, links, throttle
 from admin_app.security.audit import AuditEvent
 from admin_app.security.throttle import SignInFailures
 
+from . import processes
 from .conftest import make_app
 from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, submit
 from .servers import CHROMIUM_ARGS, dictadmin_server
@@ -28,13 +29,12 @@ STRONG = "violet harbour lantern 42"
 
 def test_an_attempt_arriving_while_another_worker_decides_is_counted_by_it(
         app_with, monkeypatch):
-    """On a MongoDB server `db.exclusive` is no lock (one conditional write is atomic
-    there), so two workers can take a guess at the same instant. Here a second guess, from
+    """No lock orders two workers' guesses (on any store), so two workers can take a
+    guess at the same instant. Here a second guess, from
     another address, arrives while the first worker is deciding whether its own may be
     heard. With one free failure only one of the two may be heard; if the decision rests
     on a count read before the other worker counted, both are."""
     app = app_with(SIGNIN_FREE_FAILURES=1)
-    monkeypatch.setattr(db, "exclusive", lambda name: contextlib.nullcontext())
     second = app.test_client()
     token = csrf_token(second.get("/login").get_data(as_text=True))
     answers, arrived = [], []
@@ -120,11 +120,10 @@ def test_an_admin_whose_password_was_reset_is_not_counted_as_one_who_can_sign_in
 @pytest.mark.parametrize("action", ["role", "disable", "reset"])
 def test_two_admins_removing_each_other_at_once_leave_one_who_can_sign_in(
         app, monkeypatch, action):
-    """On a MongoDB server `db.exclusive` is no lock, so the last-admin check and the write
-    are two steps. Here the second admin acts on the first between the first admin's check
-    and its write: both checks see another admin, and without a second look after the
-    write no admin was left."""
-    monkeypatch.setattr(db, "exclusive", lambda name: contextlib.nullcontext())
+    """No lock joins the last-admin check and the write (none would, on a MongoDB
+    server). Here the second admin acts on the first between the first admin's check and
+    its write: both checks see another admin, and without a second look after the write
+    no admin was left."""
     do = {"role": lambda user: accounts.change_role(user, "agent"),
           "disable": accounts.disable, "reset": accounts.reset}[action]
     second = User(email="second@example.com", role="admin")
@@ -153,6 +152,63 @@ def test_two_admins_removing_each_other_at_once_leave_one_who_can_sign_in(
     doing = {"role": "made an agent", "disable": "disabled", "reset": "reset"}[action]
     assert refused == ["second@example.com is the last admin who can sign in, so it cannot be "
                        f"{doing}. Make another admin first."]
+
+
+# Run by two processes at once: remove one admin's rights, pausing after the last-admin
+# check so that the other process checks meanwhile (both then see another admin).
+_REMOVE = """
+from admin_app.models import User
+from admin_app.security import accounts
+
+email, action = ARGS
+checking = accounts.check_allowed
+
+
+def check_then_pause(*args):
+    checking(*args)
+    time.sleep(0.3)
+
+
+accounts.check_allowed = check_then_pause
+with app.test_request_context("/admin/logins/"):
+    user = User.objects.get(email=email)
+    start_together()
+    try:
+        if action == "role":
+            accounts.change_role(user, "agent")
+        else:
+            accounts.disable(user)
+        print("done")
+    except accounts.LoginRefused as refusal:
+        print("refused:", refusal)
+"""
+
+
+@pytest.mark.parametrize("action", ["role", "disable"])
+def test_two_processes_removing_the_two_last_admins_at_once_leave_one(tmp_path, action):
+    """The embedded store, as served by two workers: each demotes (or disables) the other
+    of the two last admins at the same moment, with no lock between them. Both pass the
+    check; the count after the write keeps at least one admin who can sign in."""
+    app = make_app(tmp_path, "embedded")
+    admins = [ADMIN_EMAIL, "second@example.com"]
+    try:
+        with app.app_context():
+            second = User(email=admins[1], role="admin")
+            second.set_password("the second admin's passphrase")
+            second.save()
+        outputs = processes.at_once(app, _REMOVE, [[email, action] for email in admins])
+        with app.app_context():
+            able = sorted(user.email for user in User.objects(role="admin", active=True)
+                          if user.has_password)
+        assert able, "no admin who can sign in is left"
+        done = [email for email, out in zip(admins, outputs, strict=True) if out == "done\n"]
+        assert len(done) <= 1, outputs
+        assert sorted(set(admins) - set(done)) == able, outputs
+        assert sum("is the last admin who can sign in" in out for out in outputs) \
+            == 2 - len(done), outputs
+        assert not list(Path(app.instance_path).rglob("*.lock")), "no lock files"
+    finally:
+        mongoengine.disconnect()
 
 
 # -- the audit log -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from admin_app.models.users import STAFF_ROLES
 from admin_app.security import sessions, signin, throttle
 from admin_app.security.audit import AuditEvent
 
+from . import processes
 from .conftest import app_config, make_app
 from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, login, sign_out, submit
 from .servers import CHROMIUM_ARGS, Browser, dictadmin_server
@@ -121,6 +122,39 @@ def test_a_burst_of_simultaneous_guesses_is_heard_no_more_than_the_free_tries(ap
     assert statuses.count(401) + statuses.count(429) == len(clients), statuses
     assert AuditEvent.objects(event="sign_in_failed", detail="wrong password").count() \
         == statuses.count(401)
+
+
+# One sign-in attempt by a process of its own: ask to be heard and, if heard, fail.
+_GUESS = """
+from admin_app.security import throttle
+
+[email] = ARGS
+with app.test_request_context("/login"):
+    throttle.wait("admin", email, "203.0.113.9")  # connected and warm before the start
+    start_together()
+    if throttle.reserve("admin", email, "203.0.113.9"):
+        print("waited")
+    else:
+        time.sleep(0.2)  # the password check
+        throttle.failed("admin", email, "203.0.113.9")
+        print("heard")
+"""
+
+
+def test_a_burst_from_six_processes_on_the_embedded_store_is_heard_three_times(tmp_path):
+    """Six workers of the embedded store take a guess at one account at the same instant,
+    with no lock between them: each attempt is counted and judged in one single-document
+    step, so only the three free ones are heard (the next would wait ten minutes)."""
+    app = make_app(tmp_path, "embedded")
+    try:
+        outputs = processes.at_once(app, _GUESS, [[ADMIN_EMAIL]] * 6,
+                                    SIGNIN_FIRST_DELAY_SECONDS="600")
+        assert sorted(outputs) == ["heard\n"] * 3 + ["waited\n"] * 3, outputs
+        with app.app_context():
+            count = throttle.SignInFailures.objects.get(key=f"admin|account|{ADMIN_EMAIL}")
+            assert (count.failures, count.pending) == (3, 0)
+    finally:
+        mongoengine.disconnect()
 
 
 def test_a_success_starts_the_accounts_count_afresh(app_with):

@@ -20,9 +20,11 @@ from admin_app.dictionary.changes import (
 from admin_app.dictionary.documents import FieldDefinition
 from admin_app.dictionary.history import DictionaryChange
 from admin_app.models import Customer
+from admin_app.records import RecordChange
 
+from . import record_writers
 from .conftest import app_config
-from .helpers import csrf_token, submit
+from .helpers import ADMIN_EMAIL, csrf_token, submit
 
 TYPE_SCREEN = "/admin/dictionary/customer/location/type/"
 TWENTY_DIGITS = "12345678901234567890"
@@ -191,16 +193,17 @@ def test_a_failure_half_way_puts_every_value_and_the_definition_back(store_app, 
     customers(Ann="5", Bob="12", Cat="007", Dan="40", Eve="41")
     before = {n: raw(n) for n in ("Ann", "Bob", "Cat", "Dan", "Eve")}
     definition = location().to_mongo().to_dict()
-    swap = retype._swap_record
+    swap = retype._swap_records
     done = []
 
-    def fail_on_the_third(collection, row):
+    def fail_on_the_third(writer, rows):
         if len(done) == 2:
             raise RuntimeError("the store went away")
-        done.append(row)
-        return swap(collection, row)
+        done.extend(rows)
+        return swap(writer, rows)
 
-    monkeypatch.setattr(retype, "_swap_record", fail_on_the_third)
+    monkeypatch.setattr(retype, "WRITES", 1)
+    monkeypatch.setattr(retype, "_swap_records", fail_on_the_third)
     with store_app.app_context(), pytest.raises(DictionaryError) as failed:
         change_type("customer", "location", "integer", keep_unconverted=True)
     assert "the change was undone" in str(failed.value)
@@ -229,6 +232,7 @@ def test_a_record_edited_during_the_change_stops_it_and_nothing_changes(store_ap
         change_type("customer", "location", "integer", keep_unconverted=False)
     assert (raw("Ann"), raw("Bob")) == ("5", "13")
     assert location().type == "text"
+    assert history_of("Bob") == [], "the edited record is not written"
 
 
 KILLED_MID_WAY = """
@@ -238,15 +242,16 @@ from admin_app.dictionary import conversion, retype
 from admin_app.dictionary.changes import change_type
 
 app = create_app(json.loads(sys.argv[1]))
-swap, done = retype._swap_record, []
+swap, done = retype._swap_records, []
 
-def killed_after_two(collection, row):
+def killed_after_two(writer, rows):
     if len(done) == 2:
         os._exit(9)
-    done.append(swap(collection, row))
+    done.append(swap(writer, rows))
     return done[-1]
 
-retype._swap_record = killed_after_two
+retype.WRITES = 1
+retype._swap_records = killed_after_two
 with app.app_context():
     change_type("customer", "location", "integer", keep_unconverted=True)
 """
@@ -303,6 +308,80 @@ def test_recover_finishes_a_change_whose_history_was_written(app):
     assert "finished" in result.output, result.output
     assert raw("Ann") == 5 and location().type == "integer"
     assert retype.TypeChange.objects.get().state == "done"
+
+
+# -- record history ------------------------------------------------------------------------
+
+def history_of(name):
+    """A customer's change sets as stored (values with their types), oldest first."""
+    record = Customer._get_collection().find_one({"name": name})["_id"]
+    return list(RecordChange._get_collection().find({"record": record}).sort("revision", 1))
+
+
+def test_a_type_change_records_one_change_set_per_converted_record(store_client):
+    customers(Ann="5", Bob="12", Cat="007", Dan="")
+    field_id = str(location().pk)
+    with record_writers.watching() as writers:
+        assert post_type(store_client, "integer", keep=True).status_code == 302
+    assert {module for module, _method, _collection in writers} == {"admin_app.records.batch"}
+    journal = retype.TypeChange.objects.get()
+    backup = FieldDefinition.objects.get(entity="customer", name="location_old")
+    assert str(location().pk) == field_id, "a type change keeps the field's id"
+    (ann,), (cat,) = history_of("Ann"), history_of("Cat")
+    assert len(history_of("Bob")) == 1 and history_of("Dan") == []
+    assert RecordChange.objects.count() == 3
+    for change in (ann, cat):
+        assert change["way"] == "dictionary" and change["batch"] == str(journal.pk)
+        assert change["who"]["kind"] == "login" and change["who"]["name"] == ADMIN_EMAIL
+    old, new = ann["fields"][0]["old"], ann["fields"][0]["new"]
+    assert ann["fields"] == [{"id": field_id, "name": "location", "label": "Location",
+                              "old": "5", "new": 5}]
+    assert (type(old), type(new)) == (str, int), "the old type, then the new"
+    assert sorted(cat["fields"], key=lambda line: line["name"]) == [
+        {"id": field_id, "name": "location", "label": "Location", "old": "007", "new": None},
+        {"id": str(backup.pk), "name": "location_old", "label": "Location (before integer)",
+         "old": None, "new": "007"}]
+
+
+def test_a_value_that_stays_the_same_value_is_retyped_and_records_nothing(store_app):
+    customers(Ann="5", Bob="Leeds")
+    with store_app.app_context():
+        change_type("customer", "location", "integer", keep_unconverted=True)
+        assert len(history_of("Ann")) == 1
+        revision = Customer._get_collection().find_one({"name": "Ann"})["revision"]
+        change_type("customer", "location", "decimal", keep_unconverted=False)
+        assert raw("Ann") == 5.0 and type(raw("Ann")) is float
+        assert Customer._get_collection().find_one({"name": "Ann"})["revision"] == revision + 1
+        assert len(history_of("Ann")) == 1, "5 and 5.0 are the same value: no history"
+        update_field("customer", "location_old", type="longtext", retired=True)
+        assert raw("Bob", "location_old") == "Leeds"
+    assert len(history_of("Bob")) == 1, "text to long text rewrites no record"
+
+
+def test_an_undone_type_change_shows_the_conversion_and_its_undoing(store_app, monkeypatch):
+    customers(Ann="5", Bob="12", Cat="40")
+    swap, done = retype._swap_records, []
+
+    def fail_on_the_third(writer, rows):
+        if len(done) == 2:
+            raise RuntimeError("the store went away")
+        done.extend(rows)
+        return swap(writer, rows)
+
+    monkeypatch.setattr(retype, "WRITES", 1)
+    monkeypatch.setattr(retype, "_swap_records", fail_on_the_third)
+    with store_app.app_context(), pytest.raises(DictionaryError, match="undone"):
+        change_type("customer", "location", "integer", keep_unconverted=False)
+    journal = retype.TypeChange.objects.get()
+    converted = {Customer._get_collection().find_one({"_id": row["record"]})["name"]
+                 for row in done}
+    for name in converted:
+        there, back = history_of(name)
+        assert (there["fields"][0]["new"], back["fields"][0]["new"]) == (int(raw(name)),
+                                                                          raw(name))
+        assert there["batch"] == back["batch"] == str(journal.pk)
+    (untouched,) = {"Ann", "Bob", "Cat"} - converted
+    assert history_of(untouched) == []
 
 
 # -- revert ----------------------------------------------------------------------------------
@@ -411,10 +490,10 @@ def test_the_screen_shows_the_first_twenty_refused_records_and_the_count(client)
 def test_the_screen_answers_a_failure_half_way_with_a_message_not_a_500(client, monkeypatch):
     customers(Ann="5")
 
-    def broken(collection, row):
+    def broken(writer, rows):
         raise OverflowError("MongoDB can only handle up to 8-byte ints")
 
-    monkeypatch.setattr(retype, "_swap_record", broken)
+    monkeypatch.setattr(retype, "_swap_records", broken)
     response = post_type(client, "integer")
     assert response.status_code == 409
     assert "the change was undone" in response.get_data(as_text=True)

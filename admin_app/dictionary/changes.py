@@ -12,9 +12,9 @@ import re
 import typing as t
 from datetime import date
 
+from bson import ObjectId
 from mongoengine.errors import DoesNotExist, ValidationError
 
-from .. import db
 from . import history, impact, rules
 from .documents import (
     FIELD_TYPES,
@@ -93,6 +93,9 @@ def add_field(entity: str, name: str, label: str, type: str, *,
     return definition
 
 
+# Records written per batch of the record write path (a choice rename, a type change): its
+# read by a list of ids costs the embedded store the square of the list's length.
+WRITES = 100
 # Changes after which a field's words may enter or leave the records' search keys.
 _SEARCH_KEYED = frozenset({"searchable", "retired", "type", "choices"})
 
@@ -445,9 +448,8 @@ def _compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | N
                      what: str, **values: t.Any) -> None:
     """Save only if nobody saved since `expected_revision`: of two admins, one wins."""
     revision = definition.revision if expected_revision is None else expected_revision
-    with db.exclusive("dictionary"):  # the embedded store's update_one is not atomic
-        updated = model.objects(pk=definition.pk, revision=revision).update_one(
-            inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
+    updated = model.objects(pk=definition.pk, revision=revision).update_one(
+        inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
     if not updated:
         raise _stale(what)
 
@@ -613,17 +615,41 @@ def choice_effects(definition: FieldDefinition, choices: list[str],
     return effects
 
 
-def rename_choice_values(definition: FieldDefinition, renames: dict[str, str]) -> int:
-    """Update the records that hold renamed choices; return how many changed."""
-    collection = impact.RECORDS[definition.entity]._get_collection()
-    # The revision moves, so a form opened before the rename does not write the old choice back.
-    renamed = sum(collection.update_many({definition.name: old},
-                                         {"$set": {definition.name: new},
-                                          "$inc": {"revision": 1}})
-                  .modified_count for old, new in renames.items())
-    if renamed:
-        _search_keys_follow(definition.entity, definition.name)
+def rename_choice_values(definition: FieldDefinition, renames: dict[str, str], *,
+                         batch: t.Any = None) -> int:
+    """Give the records that hold renamed choices the new ones; return how many changed.
+
+    Through the record write path (way in "dictionary"): each record changed gets one
+    change set, its revision moves (a form opened before the rename does not write the
+    old choice back) and its search keys follow. A record whose choice someone changed
+    since it was found keeps theirs. The change sets share `batch`: by default the
+    field's latest History entry, the save of the new choice list that this follows.
+    The holders of every renamed choice are found first, so `A => B` with `B => A`
+    swaps them."""
+    from .. import records
+
+    entity, name = definition.entity, definition.name
+    collection = impact.RECORDS[entity]._get_collection()
+    held = [(old, new, [d["_id"] for d in collection.find({name: old}, {"_id": 1})])
+            for old, new in renames.items()]
+    trace = records.trace.by_request(records.trace.DICTIONARY).in_batch(
+        batch or _rename_batch(definition))
+    renamed = 0
+    for old, new, ids in held:
+        for start in range(0, len(ids), WRITES):
+            chunk = ids[start:start + WRITES]
+            outcome = records.batch.write(entity, [], [(oid, {name: new}) for oid in chunk],
+                                          trace, seen={oid: {name: old} for oid in chunk})
+            renamed += len(outcome.updated)
+    if renamed:  # keys as the dictionary now says, should this save have changed them too
+        _search_keys_follow(entity, name)
     return renamed
+
+
+def _rename_batch(definition: FieldDefinition) -> t.Any:
+    latest = history.DictionaryChange.objects(entity=definition.entity, kind="field",
+                                              name=definition.name).order_by("-at").first()
+    return latest.pk if latest is not None else ObjectId()
 
 
 def parse_value(field_type: str, text: str | None, what: str) -> t.Any:

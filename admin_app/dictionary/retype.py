@@ -14,9 +14,11 @@ safe by a journal, an undo log written before anything is touched:
    after (`new`), a slot being the field or its `<name>_old`. The id of the History entry
    the change will write is chosen now and kept in the journal.
 3. **Swap** (state "swapping"). The definition first, compare-and-set on its revision, so
-   a stale save fails before any record is touched; then each record, compare-and-set on
-   the slots the journal recorded, so a record edited since the check stops the change;
-   then the shared version counter.
+   a stale save fails before any record is touched; then each record, through the record
+   write path (`admin_app.records`, way in "dictionary", batch: the journal's id) with
+   the slots the journal recorded as the values seen, so a record edited since the check
+   stops the change and each converted record gets one change set in its history; then
+   the shared version counter.
 4. **Commit.** The History entry is inserted under the id chosen in step 2. That single
    insert is the commit point: a journal left in "swapping" whose History entry exists is
    finished; one without it is undone.
@@ -26,9 +28,10 @@ the swap wrote gets its old slots back, the definition gets its old attributes b
 still has the new type, and a `<name>_old` definition the change created goes. Each of
 those writes is conditional on the state the journal recorded, so undo can run any number
 of times, never overwrites a value someone wrote after the change, and leaves records the
-swap never reached alone. A process killed mid-way leaves its journal in "swapping" (or
-"staged"); `flask dictionary recover` then finishes or undoes it, and the type-change
-screen warns about it until then.
+swap never reached alone. Undo writes go through the write path too, so a record's
+history shows the conversion and its undoing. A process killed mid-way leaves its
+journal in "swapping" (or "staged"); `flask dictionary recover` then finishes or undoes
+it, and the type-change screen warns about it until then.
 
 **Revert.** The journal keeps each changed record's old and new slots, so reverting from
 History restores the exact old values (`007` stays the text `007`), but only in records
@@ -50,9 +53,13 @@ import mongoengine as me
 from bson import ObjectId
 
 from . import history, impact
-from .changes import DictionaryError, _stale, _validate, bump_version
+from .changes import WRITES, DictionaryError, _stale, _validate, bump_version
 from .conversion import convert
 from .documents import FieldDefinition
+from .snapshot import Snapshot, load
+
+if t.TYPE_CHECKING:
+    from ..records import Trace
 
 log = logging.getLogger(__name__)
 
@@ -323,29 +330,59 @@ def _discard(journal: TypeChange) -> None:
     journal.delete()
 
 
-def _write(collection: t.Any, record: t.Any, have: dict[str, t.Any],
-           want: dict[str, t.Any]) -> bool:
-    """Move one record's slots from `have` to `want`, only if they still hold `have`."""
-    query = {"_id": record, **have}
-    query.update({slot: {"$exists": False} for slot in want if slot not in have})
-    # The record's revision moves, so an edit form opened before the change is refused
-    # rather than writing a value of the old type back.
-    update: dict[str, t.Any] = {"$inc": {"revision": 1}, **({"$set": want} if want else {})}
-    if gone := {slot: "" for slot in have if slot not in want}:
-        update["$unset"] = gone
-    return collection.update_one(query, update).matched_count == 1
+@dataclass(frozen=True)
+class _Writer:
+    """How one journal's record writes are made: by whom (the signed-in admin, or the
+    command line for `recover`), in the journal's batch, under the dictionary as stored
+    now (which knows the new type and a `<name>_old` the change has just created)."""
+
+    entity: str
+    trace: Trace
+    snapshot: Snapshot
 
 
-def _swap_record(collection: t.Any, row: dict[str, t.Any]) -> bool:
-    return _write(collection, row["record"], row["old"], row["new"])
+def _writer(journal: TypeChange) -> _Writer:
+    from .. import records
+
+    trace = records.trace.by_request(records.trace.DICTIONARY).in_batch(journal.pk)
+    return _Writer(journal.entity, trace, load())
 
 
-def _undo_record(collection: t.Any, row: dict[str, t.Any]) -> bool:
-    """Put the old slots back; True if the record now holds them (or never left them)."""
-    if _write(collection, row["record"], row["new"], row["old"]):
-        return True
-    doc = collection.find_one({"_id": row["record"]}) or {}
-    return _holds(doc, row["old"], row["new"])
+def _move(writer: _Writer, moves: list[tuple[t.Any, dict[str, t.Any], dict[str, t.Any]]]
+          ) -> set[t.Any]:
+    """Move each record's slots from `have` to `want` ((record, have, want)), in one batch
+    of the write path, only where they still hold `have`: a record edited since is never
+    given a stale conversion. Returns the records left as they are (edited since, or
+    gone). Each record moved gets one change set, and its revision moves, so an edit form
+    opened before the change is refused rather than writing a value of the old type back.
+    A value that stays the same value (5 becoming 5.0) is stored under its new type but
+    records no history."""
+    from .. import records
+
+    updates, seen = [], {}
+    for record, have, want in moves:
+        updates.append((record, {**{slot: None for slot in have if slot not in want}, **want}))
+        seen[record] = {**{slot: None for slot in want if slot not in have}, **have}
+    outcome = records.batch.write(writer.entity, [], updates, writer.trace, seen=seen,
+                                  exact=True, snapshot=writer.snapshot)
+    return set(outcome.overlapped) | set(outcome.missing)
+
+
+def _swap_records(writer: _Writer, rows: list[dict[str, t.Any]]) -> bool:
+    """Convert these journal rows' records; False if any was edited since the check."""
+    return not _move(writer, [(row["record"], row["old"], row["new"]) for row in rows])
+
+
+def _undo_records(writer: _Writer, collection: t.Any, rows: list[dict[str, t.Any]]) -> int:
+    """Put the old slots back; return how many records could not be (edited since the
+    swap), which are left as they are. A record the swap never reached holds its old
+    slots already, and counts as put back."""
+    stuck = _move(writer, [(row["record"], row["new"], row["old"]) for row in rows])
+    if not stuck:
+        return 0
+    docs = {d["_id"]: d for d in collection.find({"_id": {"$in": list(stuck)}})}
+    return sum(not _holds(docs.get(row["record"], {}), row["old"], row["new"])
+               for row in rows if row["record"] in stuck)
 
 
 def _holds(doc: dict[str, t.Any], side: dict[str, t.Any], other: dict[str, t.Any]) -> bool:
@@ -373,8 +410,6 @@ def _definition_update(source: dict[str, t.Any], target: dict[str, t.Any],
 
 
 def _swap(journal: TypeChange) -> None:
-    model = impact.RECORDS.get(journal.entity)
-    collection = model._get_collection() if model is not None else None
     journal.update(set__state="swapping", set__heartbeat=_now())
     try:
         fields = FieldDefinition._get_collection()
@@ -384,12 +419,12 @@ def _swap(journal: TypeChange) -> None:
             raise _stale(journal.label)
         if journal.backup:
             _create_backup(journal)
-        for done, row in enumerate(_rows_of(journal), start=1):
-            if not _swap_record(collection, row):
+        writer, rows = _writer(journal), _rows_of(journal)
+        while batch := list(itertools.islice(rows, WRITES)):
+            if not _swap_records(writer, batch):
                 raise DictionaryError(f"A {journal.label} was edited while its type was being "
                                       f"changed, so the change was undone. Try again.")
-            if done % BATCH == 0:
-                journal.update(set__heartbeat=_now())
+            journal.update(set__heartbeat=_now())
         bump_version()
         _commit(journal)
     except Exception as exc:
@@ -450,8 +485,9 @@ def _undo(journal: TypeChange) -> int:
     model = impact.RECORDS.get(journal.entity)
     left = 0
     if model is not None:
-        collection = model._get_collection()
-        left = sum(not _undo_record(collection, row) for row in _rows_of(journal))
+        collection, writer, rows = model._get_collection(), _writer(journal), _rows_of(journal)
+        while batch := list(itertools.islice(rows, WRITES)):
+            left += _undo_records(writer, collection, batch)
     _restore_definition(journal)
     if journal.backup_created and (model is None or not model._get_collection().count_documents(
             {journal.backup: {"$exists": True}})):

@@ -5,9 +5,10 @@ Load must not plan against the same records at once: the second would create eve
 person twice. Before reading the directory a run takes the connector's lease, one
 conditional update on `{_id: connector, holder, expires}` that matches only a free or
 expired lease; a process killed mid-run leaves a lease that expires after LEASE_MINUTES.
-On a MongoDB server that update is atomic by itself; mongomock and the embedded store
-read, change and write in separate steps, so the update runs under `exclusive()`, the
-same thread lock plus file lock the outbox uses for its claim (`mail.outbox`).
+The update is an upsert: while the lease is held its condition matches nothing, and the
+insert it then tries collides with the held lease's `_id`, so two takers can never both
+hold it. One single-document write, atomic on every store (a MongoDB server by itself,
+the embedded store in one SQLite transaction per write, mongomock under one lock).
 """
 
 from __future__ import annotations
@@ -89,31 +90,23 @@ def scheduled_since(connector: str, moment: t.Any) -> bool:
 
 # -- the lease ---------------------------------------------------------------------------------
 
-def exclusive() -> t.ContextManager[None]:
-    """Make this module's read-then-write atomic where the store does not (`db.exclusive`)."""
-    return db.exclusive("directory-lease")
-
-
 def acquire(connector: str, holder: str) -> bool:
     """Take the connector's lease for `holder`; False while another holds it."""
     moment = now()
     leases = db.database()[LEASES]
-    with exclusive():
-        try:
-            result = leases.update_one(
-                {"_id": connector, "$or": [{"holder": None}, {"expires": {"$lt": moment}}]},
-                {"$set": {"holder": holder,
-                          "expires": moment + timedelta(minutes=LEASE_MINUTES)}},
-                upsert=True)
-        except DuplicateKeyError:  # held: the upsert tried to add a second lease document
-            return False
+    try:
+        result = leases.update_one(
+            {"_id": connector, "$or": [{"holder": None}, {"expires": {"$lt": moment}}]},
+            {"$set": {"holder": holder, "expires": moment + timedelta(minutes=LEASE_MINUTES)}},
+            upsert=True)
+    except DuplicateKeyError:  # held: the upsert tried to add a second lease document
+        return False
     return result.modified_count == 1 or result.upserted_id is not None
 
 
 def release(connector: str, holder: str) -> None:
-    with exclusive():
-        db.database()[LEASES].update_one({"_id": connector, "holder": holder},
-                                         {"$set": {"holder": None, "expires": None}})
+    db.database()[LEASES].update_one({"_id": connector, "holder": holder},
+                                     {"$set": {"holder": None, "expires": None}})
 
 
 def held_by_other(connector: str) -> bool:

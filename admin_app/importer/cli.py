@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ..db import disk_full
 from .engine import Options, count_records, load
 from .export import export
+from .full_disk import stopped
 from .kinds import KINDS
 from .source import SeedFileError
 
@@ -32,7 +34,14 @@ def load_command(files: tuple[Path, ...], dry_run: bool, atomic: bool, on_existi
     """Create or update records from FILES (.json objects keyed by entity, or .jsonl)."""
     options = Options(dry_run=dry_run, atomic=atomic, on_existing=on_existing,
                       ignore_unknown=ignore_unknown, create_missing_orgs=create_missing_orgs)
-    report = _with_progress(files, options)
+    try:
+        report = _with_progress(files, options)
+    except Exception as exc:
+        if not disk_full(exc):
+            raise
+        click.echo(f"The {'check' if dry_run else 'load'} stopped: {stopped(exc, files)}.",
+                   err=True)
+        sys.exit(1)
     for line in report.failure_lines():
         click.echo(line, err=True)
     click.echo(report.summary())

@@ -1,16 +1,22 @@
 """The load engine shared by `flask seed load` and the upload page.
 
 Records are validated with schemas built from the live dictionary, their references
-resolved through natural keys, then written in batches straight to the collection
-(insert_many for new records, an update per changed one): a load of 100,000
-records must cost about what inserting them costs. Nothing is ever deleted, and an
-update sets only the fields the file gives, so a field the file leaves out keeps its value.
+resolved through natural keys, then written in batches of BATCH through the record write
+path (`records.batch`), which stamps them and logs their history in the same batches: a
+load of 100,000 records must cost about what inserting them costs. Contracts and SLAs are
+no records (no history, no rulebook): they are written here, straight to their collections.
+
+Nothing is ever deleted, and an update sets only the fields the file gives, so a field the
+file leaves out keeps its value. So a mandatory field is required of a new record only: an
+update is checked by the write path on the record as it will be (the stored values plus
+the file's), as a form save is.
 """
 
 from __future__ import annotations
 
 import time
 import typing as t
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -18,9 +24,11 @@ from functools import partial
 from bson import ObjectId
 from marshmallow import ValidationError
 
-from .. import dictionary
+from .. import dictionary, records
+from ..db import disk_full
 from ..dictionary.values import to_storage
-from ..models import search, upkeep
+from ..models import upkeep
+from ..records.trace import Trace
 from ..targets import TARGETS
 from .identities import AMBIGUOUS, BatchKeys, Finder, identity
 from .kinds import BY_NAME, KINDS, TIERS, Kind
@@ -48,6 +56,8 @@ class _Rules:
     build: t.Callable[[frozenset[str] | None], t.Any]  # the schema for records with these keys
     references: dict[str, str]  # reference field → its target
     definitions: dict[str, t.Any]  # field name → dictionary Field (records only)
+    # field name → the message when a new record lacks it (records only)
+    mandatory: dict[str, str] = field(default_factory=dict)
     schemas: dict[frozenset[str], t.Any] = field(default_factory=dict)
 
     def schema(self, present: frozenset[str]) -> t.Any:
@@ -60,31 +70,59 @@ class _Rules:
         return found
 
 
+class _Row(t.NamedTuple):
+    """A record ready to write: its values, the stored record it updates (None: new), and
+    how to report a failure of it."""
+
+    values: dict
+    existing: t.Any
+    fail: t.Callable[..., Failure]
+
+
+class LoadStopped(Exception):
+    """The store failed part-way through a load (a full disk): `report` counts what had
+    been written before it; `__cause__` is the store's error."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__("the load stopped part-way")
+        self.report = report
+
+
 class _Reject(Exception):
     def __init__(self, failures: list[Failure]) -> None:
         self.failures = failures
 
 
 def load(paths: t.Sequence[t.Any], options: Options = Options(),
-         progress: t.Callable[[int], None] | None = None) -> Report:
+         progress: t.Callable[[int], None] | None = None, job: t.Any = None) -> Report:
     """Load seed files. With `atomic`, a first pass checks everything and writes only if
-    no record failed."""
+    no record failed. `job`: the upload job running this load (None: the command line),
+    which the records' history names."""
     started = time.perf_counter()
+    trace = _trace(job)
     try:
         sources = [open_source(p) for p in paths]
     except SeedFileError as exc:
         return Report(dry_run=options.dry_run, file_error=str(exc))
     if options.atomic and not options.dry_run:
-        check = _Run(sources, replace(options, dry_run=True), progress).run()
+        check = _Run(sources, replace(options, dry_run=True), progress, trace).run()
         if not check.ok:
             check.atomic_refused = True
             check.seconds = time.perf_counter() - started
             return check
     if not options.dry_run:
         upkeep.bring_up_to_date()  # older stores: the Archive flag and search keys
-    report = _Run(sources, options, progress).run()
+    report = _Run(sources, options, progress, trace).run()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _trace(job: t.Any) -> Trace:
+    """Who the history says loaded the records: the upload job, or the command line (each
+    load a batch of its own)."""
+    if job is None:
+        return Trace(records.trace.COMMAND_LINE, records.trace.IMPORT, batch=uuid.uuid4().hex)
+    return Trace(records.trace.import_job(job), records.trace.IMPORT, batch=str(job))
 
 
 def count_records(paths: t.Sequence[t.Any]) -> int:
@@ -93,9 +131,10 @@ def count_records(paths: t.Sequence[t.Any]) -> int:
 
 class _Run:
     def __init__(self, sources: list[Source], options: Options,
-                 progress: t.Callable[[int], None] | None) -> None:
+                 progress: t.Callable[[int], None] | None, trace: Trace) -> None:
         self.sources = sources
         self.options = options
+        self.trace = trace
         self.progress = progress or (lambda n: None)
         self.report = Report(dry_run=options.dry_run)
         self.snapshot = dictionary.current()
@@ -115,6 +154,12 @@ class _Run:
                             batch = []
                     if batch:
                         self._batch(batch, finder.batch())
+        except LoadStopped:
+            raise
+        except Exception as exc:
+            if disk_full(exc):  # outside a record batch (Contracts, SLAs, an upgrade)
+                raise LoadStopped(self.report) from exc
+            raise
         finally:
             finder.close()
         return self.report
@@ -132,27 +177,80 @@ class _Run:
                 continue
             keys.want_record(kind, values, self.rules(kind).references)
             checked.append((item, kind, values, fail))
-        prepared: list[tuple[Kind, dict, t.Any]] = []
+        by_kind: dict[str, list[_Row]] = {}
         for item, kind, values, fail in checked:
             try:
-                prepared.append(self._settle(item, kind, values, fail, keys))
+                values, existing = self._settle(item, kind, values, fail, keys)
             except _Reject as rejected:
                 self.report.fail(rejected.failures)
+                continue
+            by_kind.setdefault(kind.name, []).append(_Row(values, existing, fail))
         keys.commit()
-        by_kind: dict[str, list[tuple[dict, t.Any]]] = {}
-        for kind, values, existing in prepared:
-            by_kind.setdefault(kind.name, []).append((values, existing))
         for kind_name, rows in by_kind.items():
-            self._write(BY_NAME[kind_name], rows)
+            kind = BY_NAME[kind_name]
+            if kind.entity is None:
+                self._write_catalog(kind, rows)
+            else:
+                self._write(kind, rows)
         self.progress(len(items))
 
-    def _write(self, kind: Kind, rows: list[tuple[dict, t.Any]]) -> None:
+    def _write(self, kind: Kind, rows: list[_Row]) -> None:
+        """Records, through the write path: new ones created, the others merged field by
+        field (the write path counts those that change nothing); what it refuses fails."""
+        creates: list[_Row] = []
+        # Each stored record once per write: two records of a file may name one stored
+        # record by different keys (an email, a name), and both are written, in order.
+        rounds: list[dict[t.Any, _Row]] = [{}]
+        for row in rows:
+            if row.existing is None:
+                creates.append(row)
+            elif self.options.on_existing == "skip":
+                self.report.count(kind.name, "skipped")
+            else:
+                free = next((r for r in rounds if row.existing not in r), None)
+                if free is None:
+                    rounds.append(free := {})
+                free[row.existing] = row
+        for number, updates in enumerate(rounds):
+            self._write_batch(kind, creates if number == 0 else [], updates)
+
+    def _write_batch(self, kind: Kind, creates: list[_Row], updates: dict[t.Any, _Row]) -> None:
+        if not (creates or updates):
+            return
+        try:
+            outcome = records.batch.write(
+                t.cast(str, kind.entity), [row.values for row in creates],
+                [(oid, row.values) for oid, row in updates.items()], self.trace,
+                dry_run=self.options.dry_run)
+        except records.batch.Interrupted as stopped:
+            self._count(kind, stopped.outcome)
+            raise LoadStopped(self.report) from stopped.__cause__
+        for position, problems in sorted(outcome.refused_creates.items()):
+            self._refused(creates[position], problems)
+        for oid, problems in outcome.refused_updates.items():
+            self._refused(updates[oid], problems)
+        for oid in outcome.missing:  # deleted, or rewritten again and again, meanwhile
+            self.report.fail([updates[oid].fail(
+                "", "its record was deleted or kept changing while the load wrote it; load "
+                    "the file again.")])
+        self._count(kind, outcome)
+
+    def _count(self, kind: Kind, outcome: records.batch.Outcome) -> None:
+        self.report.count(kind.name, "created", len(outcome.created))
+        self.report.count(kind.name, "updated", len(outcome.updated))
+        self.report.count(kind.name, "unchanged", outcome.unchanged)
+
+    def _refused(self, row: _Row, problems: list[records.Problem]) -> None:
+        self.report.fail([row.fail(p.label, p.message) for p in problems])
+
+    def _write_catalog(self, kind: Kind, rows: list[_Row]) -> None:
+        """Contracts and SLAs: short lists of terms, not records (no revision, no history)."""
         collection = kind.model._get_collection()
-        matched = [existing for _values, existing in rows if existing is not None]
+        matched = [row.existing for row in rows if row.existing is not None]
         current = {d["_id"]: d for d in collection.find({"_id": {"$in": matched}})} \
             if matched else {}
         creates, updates = [], []
-        for values, existing in rows:
+        for values, existing, _fail in rows:
             if existing is None:
                 creates.append(values)
             elif self.options.on_existing == "skip":
@@ -161,8 +259,8 @@ class _Run:
                 stored = current.get(existing, {})
                 changed = {k: v for k, v in values.items() if stored.get(k) != v}
                 if changed:
-                    updates.append((existing, {**changed, **self._kept(kind, stored, changed),
-                                               "updated_at": self.now}))
+                    kept = {} if "archived" in stored else {"archived": False}  # older stores
+                    updates.append((existing, {**changed, **kept, "updated_at": self.now}))
                 else:
                     self.report.count(kind.name, "unchanged")
         if not self.options.dry_run:
@@ -170,11 +268,8 @@ class _Run:
                 collection.insert_many(creates, ordered=False)
             # One update per changed record: mongomock's bulk_write does not accept the
             # UpdateOne of pymongo ≥ 4.9 (its `sort` argument), and changes are the rare case.
-            # A record's revision moves too, so a form opened before the load is refused
-            # rather than overwriting what the load wrote.
-            bump = {"$inc": {"revision": 1}} if _revised(kind) else {}
             for oid, changes in updates:
-                collection.update_one({"_id": oid}, {"$set": changes, **bump})
+                collection.update_one({"_id": oid}, {"$set": changes})
         self.report.count(kind.name, "created", len(creates))
         self.report.count(kind.name, "updated", len(updates))
 
@@ -194,12 +289,13 @@ class _Run:
         return kind, self._validate(kind, raw, fail), fail
 
     def _settle(self, item: Item, kind: Kind, values: dict, fail: t.Callable[..., Failure],
-                keys: BatchKeys) -> tuple[Kind, dict, t.Any]:
-        """Resolve references, then decide: new record, existing one, or a duplicate."""
+                keys: BatchKeys) -> tuple[dict, t.Any]:
+        """Resolve references, then decide: new record (which must hold every mandatory
+        field), existing one (whose stored values count), or a duplicate."""
         self._resolve(kind, values, fail, keys, item.position)
         key = identity(kind, values)
         if key is None:
-            return kind, self._new_document(kind, values), None
+            return self._creating(kind, values, fail), None
         words = key.field.replace("+", " and ")
         first, existing = keys.existing(kind, key)
         if existing is AMBIGUOUS:
@@ -208,9 +304,19 @@ class _Run:
         if first is not None:
             raise _Reject([fail("", f"duplicate of {first} (same {words}) in this load.")])
         if existing is None:
-            values = self._new_document(kind, values)
+            values = self._creating(kind, values, fail)
         keys.register(kind, values, existing or values["_id"], item.position)
-        return kind, values, existing
+        return values, existing
+
+    def _creating(self, kind: Kind, values: dict, fail: t.Callable[..., Failure]) -> dict:
+        """A new record: refused, as a form refuses it, when it lacks a mandatory value (the
+        schemas leave that to here: an update keeps the stored values)."""
+        mandatory = self.rules(kind).mandatory
+        missing = [name for name in sorted(mandatory) if values.get(name) in (None, "", [])]
+        if missing:
+            labels = self.rules(kind).labels
+            raise _Reject([fail(labels.get(name, name), mandatory[name]) for name in missing])
+        return self._new_document(kind, values)
 
     def rules(self, kind: Kind) -> _Rules:
         """What a record of this kind may hold, worked out once per load, not per record."""
@@ -225,13 +331,15 @@ class _Run:
                 entity = kind.entity
                 level = kind.level or self.snapshot.entity(entity).levels[0].name
                 declared = record_schema_class(self.snapshot, entity, level)._declared_fields
+                mandatory = {name: f.error_messages["required"]
+                             for name, f in declared.items() if f.required}
                 self._rules[kind.name] = _Rules(
                     frozenset(declared),
                     {f.name: f.label for f in self.snapshot.live_fields(entity)},
                     lambda present: record_schema(self.snapshot, entity, level, present),
                     {f.name: f.target for f in self.snapshot.live_fields(entity)
                      if f.type == "reference"},
-                    {f.name: f for f in self.snapshot.live_fields(entity)})
+                    {f.name: f for f in self.snapshot.live_fields(entity)}, mandatory)
         return self._rules[kind.name]
 
     def _validate(self, kind: Kind, raw: dict, fail: t.Callable[..., Failure]) -> dict:
@@ -268,6 +376,11 @@ class _Run:
             found = keys.reference(definition.target, value)
             if found is None and definition.target == "org" and self.options.create_missing_orgs:
                 found = self._create_org(value, keys, position)
+                if isinstance(found, list):
+                    problems.append(fail(definition.label, f"{value!r} does not match any Org, "
+                                         f"and a new Org cannot be made of that name alone: "
+                                         + " ".join(p.message for p in found)))
+                    continue
             if found is None:
                 problems.append(fail(definition.label, f"{value!r} does not match any "
                                      f"{_target_words(definition.target)}; load it first"
@@ -281,38 +394,27 @@ class _Run:
         if problems:
             raise _Reject(problems)
 
-    def _create_org(self, name: str, keys: BatchKeys, position: str) -> ObjectId:
-        org = self._new_document(BY_NAME["orgs"], {"name": name, "level": "Org"})
-        if not self.options.dry_run:
-            BY_NAME["orgs"].model._get_collection().insert_one(org)
-        keys.register(BY_NAME["orgs"], org, org["_id"], position)
+    def _create_org(self, name: str, keys: BatchKeys,
+                    position: str) -> ObjectId | list[records.Problem]:
+        """The Org a customer names that no record is (--create-missing-orgs), made now so
+        the customers of this batch can refer to it; or what the rulebook says against it."""
+        kind = BY_NAME["orgs"]
+        org = self._new_document(kind, {"name": name, "level": "Org"})
+        outcome = records.batch.write("customer", [org], [], self.trace,
+                                      dry_run=self.options.dry_run)
+        if outcome.refused_creates:
+            return outcome.refused_creates[0]
+        keys.register(kind, org, org["_id"], position)
         self.report.count("orgs", "created")
-        return org["_id"]
+        return t.cast(ObjectId, org["_id"])
 
     def _new_document(self, kind: Kind, values: dict) -> dict:
-        document = {"_id": ObjectId(), "archived": False, **values, "updated_at": self.now}
-        if _revised(kind):
-            document["revision"] = 1
-        document = {k: v for k, v in document.items() if v is not None}
-        if kind.entity:
-            document["search_keys"] = search.keys_for(kind.entity, document)
-        return document
-
-    @staticmethod
-    def _kept(kind: Kind, stored: dict, changed: dict) -> dict[str, t.Any]:
-        """What an update keeps current besides the file's values: the search keys of
-        the values it leaves, and an Archive flag where an older store has none."""
-        kept: dict[str, t.Any] = {} if "archived" in stored else {"archived": False}
-        if kind.entity:
-            keys = search.keys_for(kind.entity, {**stored, **changed})
-            if keys != stored.get("search_keys"):
-                kept["search_keys"] = keys
-        return kept
-
-
-def _revised(kind: Kind) -> bool:
-    """Records (not Contracts or SLAs) count their writes in `revision`."""
-    return "revision" in kind.model._fields
+        """A new record's values with its id chosen now (later records may refer to it);
+        a Contract or an SLA also gets the stamps the write path gives records."""
+        document = {"_id": ObjectId(), **values}
+        if kind.entity is None:
+            document.update(archived=values.get("archived", False), updated_at=self.now)
+        return {k: v for k, v in document.items() if v is not None}
 
 
 def _messages(value: t.Any) -> list[str]:

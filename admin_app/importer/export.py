@@ -18,7 +18,8 @@ from .. import dictionary
 from .identities import NAMED_BY, TARGET_KINDS
 from .kinds import BY_NAME, KINDS, Kind
 
-SKIPPED = {"_id", "updated_at", "level", "revision", "search_keys"}  # kept by the app
+# Kept by the app, not values (`last_change`: the record's last change set, records/history.py).
+SKIPPED = {"_id", "updated_at", "level", "revision", "search_keys", "last_change"}
 
 
 def export(path: str | Path, entities: t.Sequence[str] = (), include_archived: bool = False

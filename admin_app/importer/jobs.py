@@ -32,7 +32,9 @@ from mongoengine import (
 )
 
 from .. import db
+from ..db import disk_full
 from .engine import Options, count_records, load
+from .full_disk import stopped
 from .report import Report
 from .source import SeedFileError
 
@@ -138,11 +140,17 @@ def run(job_id: str) -> None:
             total = 0  # the load reports the file error itself
         job.update(set__status="running", set__host=socket.gethostname(),
                    set__pid=os.getpid(), set__total=total)
-        report = load([path], options, progress=_Progress(job))
+        report = load([path], options, progress=_Progress(job), job=job.pk)
         _finish(job, report)
     except Exception as exc:
-        job.update(set__status="failed", set__error=f"{type(exc).__name__}: {exc}")
-        raise
+        if not disk_full(exc):
+            job.update(set__status="failed", set__error=f"{type(exc).__name__}: {exc}")
+            raise
+        # No traceback for a full disk: the page says what was written and what to do.
+        error = stopped(exc, [path])
+        job.update(set__status="failed", set__error=error)
+        print(f"The {'check' if options.dry_run else 'load'} stopped: {error}.",
+              file=sys.stderr)
     finally:
         if not options.dry_run:  # a confirmed load is done with its file
             path.unlink(missing_ok=True)
@@ -171,9 +179,8 @@ def confirm(check: SeedJob, started_by: str) -> SeedJob | None:
     if check.status != "done" or not check.dry_run or check.file_error \
             or not Path(check.path).is_file():
         return None
-    with db.exclusive("seed-jobs"):  # the embedded store's update_one is not atomic
-        claimed = SeedJob.objects(pk=check.pk, confirmed=False).update_one(
-            set__confirmed=True)
+    # One conditional update claims the check: of two confirmations, one starts the load.
+    claimed = SeedJob.objects(pk=check.pk, confirmed=False).update_one(set__confirmed=True)
     if not claimed:
         return None
     options = Options(**{**check.options, "dry_run": False})

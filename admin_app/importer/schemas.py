@@ -63,16 +63,21 @@ def record_schema(snapshot: Snapshot, entity: str, level: str,
                   present: frozenset[str] | None = None) -> Schema:
     """The schema for records that carry the keys `present` (None: any keys).
 
+    It checks the values a record gives, a blank one for a mandatory field included, but
+    not that every mandatory field is given (marshmallow's `partial`): the file may
+    update a stored record, which keeps the values it leaves out. Whether a new record
+    holds every mandatory value is the importer's check (`engine._Run._creating`), with
+    the message each field's `required` error carries.
+
     Marshmallow visits every declared field for every record; limiting a schema to the
-    fields a file uses (plus the mandatory ones, which must be checked when absent)
-    halves the cost of a typical load. The caller keeps these for its load (the importer
-    builds one per record shape), so they are not kept for the dictionary version.
+    fields a file uses halves the cost of a typical load. The caller keeps these for its
+    load (the importer builds one per record shape), so they are not kept for the
+    dictionary version.
     """
     cls = record_schema_class(snapshot, entity, level)
     if present is None:
-        return snapshot.memo(("schema-all", entity, level), cls)
-    mandatory = {n for n, f in cls._declared_fields.items() if f.required}
-    return cls(only=sorted((present & set(cls._declared_fields)) | mandatory))
+        return snapshot.memo(("schema-all", entity, level), lambda: cls(partial=True))
+    return cls(only=sorted(present & set(cls._declared_fields)), partial=True)
 
 
 class MidnightDate(fields.Date):

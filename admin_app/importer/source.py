@@ -1,8 +1,9 @@
 """Reading seed files: a JSON object keyed by entity, or JSON Lines streamed line by line.
 
-A problem with the file as a whole (not UTF-8, not JSON, wrong top level, unknown
-entity) is a `SeedFileError` raised before anything is written. A problem with one
-line of a JSON Lines file is reported against that line, and the other lines load.
+A problem with the file as a whole (not UTF-8, not JSON, nested too deeply to read,
+wrong top level, unknown entity) is a `SeedFileError` raised before anything is written.
+A problem with one line of a JSON Lines file (the same ones) is reported against that
+line, and the other lines load.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class JsonSource:
         except json.JSONDecodeError as exc:
             raise SeedFileError(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                 f"column {exc.colno}.") from exc
+        except RecursionError:
+            raise SeedFileError(f"{path.name} cannot be read: its lists or objects nest too "
+                                f"deeply{_deep_at(text)}; {VALUES}.") from None
         if not isinstance(data, dict):
             raise SeedFileError(
                 f"The top level of {path.name} must be an object keyed by entity ({LIST_NAMES}), "
@@ -109,6 +113,11 @@ class JsonLinesSource:
                         yield Item(None, position, None,
                                    f"not valid JSON: {exc.msg} at column {exc.colno}.")
                     continue
+                except RecursionError:
+                    if first_pass:
+                        yield Item(None, position, None,
+                                   f"its lists or objects nest too deeply to be read; {VALUES}.")
+                    continue
                 kind, problem = _line_kind(raw)
                 if problem:
                     if first_pass:
@@ -120,6 +129,39 @@ class JsonLinesSource:
 
 
 _ENTITY = re.compile(rb'"entity"\s*:\s*"([a-z]+)"')
+
+# Python's JSON reader recurses once per level, so a file nested thousands deep (a
+# mistake or an attack) stops it with a RecursionError; a seed file needs four levels
+# (the file, an entity's list, a record, a value that is a list).
+VALUES = "a record's values are text, numbers, true/false or lists of them"
+DEEP = 100  # a nesting this deep is the one to point at
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _deep_at(text: str) -> str:
+    """Where a JSON file first nests DEEP levels: the record (entity and number) when the
+    file is shaped as a seed file, and the line and column; "" when it never does."""
+    depth, entity, number, string = 0, None, 0, None
+    for match in _TOKENS.finditer(text):
+        mark = match.group()
+        if mark[0] == '"':
+            string = mark if depth == 1 else string
+        elif mark == ",":
+            if depth == 2:  # the next record of the entity's list
+                number += 1
+        elif mark in "[{":
+            depth += 1
+            if depth == 2:
+                entity, number = string, 1
+            if depth >= DEEP:
+                offset = match.start()
+                line = text.count("\n", 0, offset) + 1
+                column = offset - text.rfind("\n", 0, offset)
+                record = f"{entity[1:-1]} #{number}, " if entity else ""
+                return f" ({record}at line {line:,}, column {column:,})"
+        else:
+            depth -= 1
+    return ""
 
 
 def _line_kind(raw: t.Any) -> tuple[Kind | None, str | None]:

@@ -11,10 +11,10 @@ it still holds the claim. Two `mail retry` runs, or a retry racing the first att
 cannot both send. A claim carries its time: a process killed mid-send leaves a claim
 that expires after `claim_expiry()`, longer than any one delivery may take.
 
-On a MongoDB server a single-document update is atomic by itself. mongomock and the
-embedded store (litemongo) read, change and write a document in separate steps, so the
-claim and the insert are made under `exclusive()`: a lock between threads and, on the
-embedded store, a file lock between the processes that share its files.
+The claim is one conditional single-document update and a notice is queued once by
+the unique index on `key`; both are atomic on every store (a MongoDB server by itself,
+the embedded store in one SQLite transaction per write, mongomock under one lock), so
+no lock is taken here.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from datetime import timedelta
 import mongoengine as me
 from flask import current_app
 
-from .. import db
 from ..models.kept import now
 
 STATUSES = ("queued", "sent", "failed")
@@ -75,34 +74,27 @@ def claim_expiry() -> timedelta:
     return max(timedelta(minutes=CLAIM_MINUTES), timedelta(seconds=10 * timeout))
 
 
-def exclusive() -> t.ContextManager[None]:
-    """Make this module's read-then-write atomic where the store does not (`db.exclusive`)."""
-    return db.exclusive("mail-outbox")
-
-
 def queue(message: OutboxMessage) -> OutboxMessage:
     """Store `message` unless a message with its key exists; return the stored one."""
-    with exclusive():
-        existing = OutboxMessage.objects(key=message.key).first()
-        if existing is not None:
-            return existing
-        try:
-            return message.save(force_insert=True)
-        except me.NotUniqueError:  # another process got there first (MongoDB server)
-            return OutboxMessage.objects.get(key=message.key)
+    existing = OutboxMessage.objects(key=message.key).first()
+    if existing is not None:
+        return existing
+    try:
+        return message.save(force_insert=True)
+    except me.NotUniqueError:  # another process queued it a moment ago
+        return OutboxMessage.objects.get(key=message.key)
 
 
 def claim(message: OutboxMessage) -> str | None:
     """Take the right to send `message`: a token if this caller now holds it, else None."""
     token = uuid.uuid4().hex
     moment = now()
-    with exclusive():
-        result = OutboxMessage._get_collection().update_one(
-            {"_id": message.pk, "status": "queued",
-             "$or": [{"claimed_by": None}, {"claimed_at": {"$lt": moment - claim_expiry()}}]},
-            {"$set": {"claimed_by": token, "claimed_at": moment, "last_attempt_at": moment},
-             "$inc": {"attempts": 1}},
-        )
+    result = OutboxMessage._get_collection().update_one(
+        {"_id": message.pk, "status": "queued",
+         "$or": [{"claimed_by": None}, {"claimed_at": {"$lt": moment - claim_expiry()}}]},
+        {"$set": {"claimed_by": token, "claimed_at": moment, "last_attempt_at": moment},
+         "$inc": {"attempts": 1}},
+    )
     return token if result.modified_count == 1 else None
 
 
@@ -117,11 +109,10 @@ def release(message: OutboxMessage, token: str, error: str) -> bool:
 
 
 def _finish(message: OutboxMessage, token: str, changes: dict[str, t.Any]) -> bool:
-    with exclusive():
-        result = OutboxMessage._get_collection().update_one(
-            {"_id": message.pk, "claimed_by": token},
-            {"$set": {**changes, "claimed_by": None, "claimed_at": None}},
-        )
+    result = OutboxMessage._get_collection().update_one(
+        {"_id": message.pk, "claimed_by": token},
+        {"$set": {**changes, "claimed_by": None, "claimed_at": None}},
+    )
     return result.modified_count == 1
 
 

@@ -4,9 +4,10 @@ Only the fields the code itself queries on are declared; every other value is a
 dynamic attribute whose meaning (label, type, mandatory…) the dictionary gives, so an
 admin can add a field without a code change. References hold the target's ObjectId.
 
-`revision` counts the writes to a record, so a form opened before someone else's save
-can be told apart from a current one (see `views.records.RecordView.update_model`).
-Records stored before it existed have none, which counts as 0.
+`revision` counts the writes to a record, so a write can be made only while a record
+is as it was read (the record write path, `admin_app/records`, stamps it with the
+search keys, `updated_at` and history). Records stored before it existed have none,
+which counts as 0.
 
 The indexes are declared in equality–sort–range order for the queries the screens,
 lookups, importer and directory sync send (`tests/test_query_shapes.py` proves each is
@@ -45,8 +46,9 @@ class Record(Kept, me.DynamicDocument):
     revision = me.IntField()
 
     def clean(self) -> None:
-        # A plain save() is a write like any other: moving the revision makes a form
-        # opened before it refuse to overwrite it. A new record starts at 1.
+        # A plain save() (the writers not yet on the record write path, and tests'
+        # fixtures) moves the revision and keeps the search keys, as that path does.
+        # A new record starts at 1.
         super().clean()
         self.revision = (self.revision or 0) + 1
         self.search_keys = search_keys(self)
@@ -92,35 +94,6 @@ def search_keys(record: Record) -> list[str]:
     fields = search.searched_fields(record.entity)
     return search.keys_for(record.entity, {name: getattr(record, name, None)
                                            for name in fields}, fields)
-
-
-def write_if_at(record: Record, revision: int, values: t.Mapping[str, t.Any], *,
-                unless_archived: bool = False) -> bool:
-    """Store `values` (stored form; None removes the field) on `record` only if it is
-    still at `revision` (a record stored before revisions has none: that is revision 0),
-    moving the revision and keeping `updated_at` and the search keys; False, and nothing
-    written, when someone saved it meanwhile (or, with `unless_archived`, archived it).
-
-    The one compare-and-set of a record's fields, for the admin's form and the portal.
-    It runs under `db.exclusive`: the embedded store's update_one is not atomic."""
-    from .. import db
-    from .kept import now
-
-    fields = search.searched_fields(record.entity)
-    keyed = {name: values[name] if name in values else getattr(record, name, None)
-             for name in fields}
-    sets = {name: value for name, value in values.items() if value is not None}
-    sets.update(updated_at=now(), search_keys=search.keys_for(record.entity, keyed, fields))
-    update: dict[str, t.Any] = {"$inc": {"revision": 1}, "$set": sets}
-    if unsets := {name: "" for name, value in values.items() if value is None}:
-        update["$unset"] = unsets
-    query: dict[str, t.Any] = {"_id": record.pk,
-                               "revision": {"$in": [None, 0]} if revision == 0 else revision}
-    if unless_archived:
-        query["archived"] = {"$ne": True}
-    with db.exclusive("records"):
-        result = record._get_collection().update_one(query, update)
-    return bool(result.matched_count)
 
 
 def _key_bulk_inserts(sender: type, documents: list[t.Any], **_kwargs: t.Any) -> None:

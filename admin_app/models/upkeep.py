@@ -7,20 +7,18 @@ of which fields are searchable changes every record's keys. `bring_up_to_date()`
 both: it runs in `flask setup` and before each seed load, and does nothing (one read of
 a marker) once the store is current.
 
-`refresh(...)` recomputes the keys of records a writer changed with `$set` (the
-directory sync), by id.
+This module decides *when* keys are recomputed; the record write path writes them
+(`records.write.rekey`, `records.write.fill_archive_flags`). Keys and the flag's filling
+are derived data, not values: no revision moves and no history is recorded.
 """
 
 from __future__ import annotations
-
-import typing as t
 
 from .. import db
 from . import search
 from .records import Contact, Customer
 
 MARKER = "store_upkeep"  # one small document per upkeep: {_id, what it was done for}
-_BATCH = 500
 
 
 def _record_models() -> tuple[type, ...]:
@@ -30,19 +28,19 @@ def _record_models() -> tuple[type, ...]:
 def bring_up_to_date() -> dict[str, int]:
     """Give every record a boolean Archive flag and current search keys, where it lacks
     them; return how many records got each ("archive flags", "search keys")."""
+    from ..records import write
+
     marker = db.database()[MARKER]
     changed = {"archive flags": 0, "search keys": 0}
     for model in _record_models():
-        collection = model._get_collection()
-        name = collection.name
+        name = model._get_collection().name
         fields = list(search.searched_fields(model.entity))
         done = marker.find_one({"_id": name}) or {}
         if done.get("search_fields") == fields:
             continue
         # One-time (guarded by the marker): older stores may lack the flag altogether.
-        changed["archive flags"] += collection.update_many(
-            {"archived": {"$exists": False}}, {"$set": {"archived": False}}).modified_count
-        changed["search keys"] += refresh(collection, model.entity, None, fields)
+        changed["archive flags"] += write.fill_archive_flags(model.entity)
+        changed["search keys"] += write.rekey(model.entity, None, fields)
         marker.update_one({"_id": name}, {"$set": {"search_fields": fields}}, upsert=True)
     return changed
 
@@ -54,42 +52,19 @@ def follow_field_change(entity: str, name: str) -> int:
     Keys are derived data: a failure half-way leaves keys that the next call, seed load
     or `flask setup` recomputes. Returns how many records were rewritten."""
     from .. import dictionary
+    from ..records import write
 
     model = next((m for m in _record_models() if m.entity == entity), None)
     if model is None:
         return 0
-    collection = model._get_collection()
+    collection_name = model._get_collection().name
     fields = list(search.searched_fields(entity, dictionary.latest()))
     marker = db.database()[MARKER]
-    keyed_before = (marker.find_one({"_id": collection.name}) or {}).get("search_fields")
+    keyed_before = (marker.find_one({"_id": collection_name}) or {}).get("search_fields")
     # No marker (a store `flask setup` has not seen): which fields were keyed is unknown.
     if keyed_before is not None and name not in fields and name not in keyed_before:
         return 0
-    written = refresh(collection, entity, None, fields)
-    marker.update_one({"_id": collection.name}, {"$set": {"search_fields": fields}},
+    written = write.rekey(entity, None, fields)
+    marker.update_one({"_id": collection_name}, {"$set": {"search_fields": fields}},
                       upsert=True)
-    return written
-
-
-def refresh(collection: t.Any, entity: str, ids: t.Iterable[t.Any] | None,
-            fields: t.Sequence[str] | None = None) -> int:
-    """Recompute the search keys of the records with these ids (None: every record);
-    write only those whose keys changed. Returns how many were written."""
-    fields = list(fields or search.searched_fields(entity))
-    projection = {name: 1 for name in [*fields, "search_keys"]}
-    if ids is None:
-        batches: t.Iterable[dict] = [{}]
-    else:
-        wanted = list(ids)
-        batches = ({"_id": {"$in": wanted[i:i + _BATCH]}} for i in range(0, len(wanted), _BATCH))
-    written = 0
-    for query in batches:
-        stale = []
-        for doc in collection.find(query, projection):
-            keys = search.keys_for(entity, doc, fields)
-            if doc.get("search_keys") != keys:
-                stale.append((doc["_id"], keys))
-        for oid, keys in stale:
-            collection.update_one({"_id": oid}, {"$set": {"search_keys": keys}})
-        written += len(stale)
     return written

@@ -5,9 +5,10 @@ Which fields is the dictionary's (`customer_visible`, `customer_editable`), read
 the request's snapshot, so an admin's change shows on the next page. The form is built
 like the record forms: the converter table's widget for each type and the rulebook's
 reading and check (`dictionary/rules.py`) at the customer's Level, so a value the
-admin's form refuses is refused here with the same message. Saving is a compare-and-set
-on the record's revision, as the admin's saves are: a customer saving a page opened
-before an agent's change does not undo it.
+admin's form refuses is refused here with the same message. Saving writes the fields the
+customer changed through the record write path, as the admin's saves do
+(`views/opened.py`): an agent's change made since the page was opened is kept, and only
+a field both changed is refused.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from __future__ import annotations
 import typing as t
 from datetime import date, datetime
 
-from flask import request
+from flask import flash
 from flask_wtf import FlaskForm
 from markupsafe import escape
 
+from .. import records
 from ..dictionary import Field, Snapshot
 from ..dictionary.forms import CONVERTERS, MandatoryCheck, RuleCheck
 from ..dictionary.rules import rule
 from ..dictionary.values import to_form, to_storage
 from ..lookups import LOOKUPS
 from ..models import Customer
-from ..models.records import write_if_at
-from ..views.opened import REVISION_ARG
+from ..views.opened import Opened, listed
 
 ENTITY = "customer"
 
@@ -104,15 +105,46 @@ def form_data(customer: Customer, fields: t.Iterable[Field]) -> dict[str, t.Any]
     return {f.name: to_form(f, getattr(customer, f.name, None)) for f in fields}
 
 
-def opened_revision() -> int | None:
-    """The revision the posted form was opened at (its hidden `_revision`, named as on
-    the admin's record forms); None when it sent none, which only a hand-made request
-    does."""
-    text = request.form.get(REVISION_ARG, "").strip()
-    return int(text) if text.isdigit() and len(text) <= 15 else None
+def opened(customer: Customer, form: DetailsForm | type[DetailsForm]) -> Opened:
+    """The state a page of the form is opened at: the revision and the values shown."""
+    return Opened.of(customer, [f.name for f in shown_fields(form)])
 
 
-def save(customer: Customer, form: DetailsForm, revision: int) -> bool:
-    """Write the form's fields only if the record is still at `revision` and not archived;
-    False (nothing written) when it has moved on."""
-    return write_if_at(customer, revision, stored_values(form), unless_archived=True)
+def save(customer: Customer, form: DetailsForm, at: Opened,
+         snapshot: Snapshot) -> records.Written:
+    """Write the fields the customer changed, as the signed-in WebGuest login by way of
+    the portal; raises `records.Overlap` when the service desk changed one of them since
+    the page was opened, `records.Missing` when the record was archived meanwhile,
+    `records.Refused` for a value the rulebook refuses."""
+    return at.save(ENTITY, customer.pk, stored_values(form), snapshot.live_fields(ENTITY),
+                   records.trace.by_request(records.trace.PORTAL), unless_archived=True)
+
+
+def reopen(form: DetailsForm, at: Opened, current: Customer) -> Opened:
+    """After a refused save: the form shows the values now stored where the customer left
+    a field as it was (keeping what they typed elsewhere), and is opened at the record
+    as it is now, so saving again keeps both."""
+    changed, _seen = at.changes(stored_values(form), shown_fields(form))
+    for field in shown_fields(form):
+        if field.name not in changed:
+            form[field.name].process(None, to_form(field, getattr(current, field.name, None)))
+            form[field.name].raw_data = None  # show that value, not the posted text
+    return opened(current, form)
+
+
+def overlap_message(form: DetailsForm, fields: list[str]) -> str:
+    """Why a save was refused: the service desk changed these fields too (labels)."""
+    labels = [form[name].label.text for name in fields if name in form]
+    return ("Your details were changed by the service desk after you opened this page"
+            + (f" ({listed(labels)})" if labels else "") + ", so nothing was saved. Check "
+            "your changes below against the values now stored, then save again.")
+
+
+def show_problems(form: DetailsForm, problems: list[records.Problem]) -> None:
+    """The rulebook's refusal against each field; one the customer cannot change (a
+    mandatory field left empty on the record) above the form."""
+    for problem in problems:
+        if problem.field in form:
+            form[problem.field].errors = [*form[problem.field].errors, problem.message]
+        else:
+            flash(f"Nothing was saved: {problem.message} Ask the service desk.", "error")

@@ -16,11 +16,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms import validators as v
 
-from .. import dictionary
+from .. import dictionary, records
 from ..models import Ticket
 from ..tickets import log_ticket
 from ..tickets.form import STATUS_WORDS, Required
 from ..tickets.shown import when
+from ..views.opened import Opened
 from . import bp, details
 from .access import Guest, guest_only
 
@@ -62,25 +63,31 @@ def edit_details(guest: Guest) -> t.Any:
     data = details.form_data(guest.customer, details.shown_fields(cls))
     # Form fields only, never a JSON body: every value is read as text by the rulebook.
     form = cls(formdata=request.form if request.method == "POST" else None, data=data)
-    status, revision = 200, guest.customer.revision or 0
+    status, at = 200, details.opened(guest.customer, form)
     if request.method == "POST":
-        revision = details.opened_revision()
-        if revision is None:
+        posted_at = Opened.read()
+        if posted_at is None:
             abort(400, description="The form does not say which version of your details it "
                                    "was opened at: reload the page and make the change again.")
+        at = posted_at
         if form.validate_on_submit():
-            if details.save(guest.customer, form, revision):
+            try:
+                details.save(guest.customer, form, at, snapshot)
+            except records.Overlap as overlap:
+                flash(details.overlap_message(form, overlap.fields), "error")
+                guest.customer.reload()
+                at, status = details.reopen(form, at, guest.customer), 409
+            except records.Missing:
+                return redirect(url_for("portal.details"))  # archived: that signs them out
+            except records.Refused as refused:
+                details.show_problems(form, refused.problems)
+            else:
                 flash("Your details are saved.", "success")
                 return redirect(url_for("portal.details"))
-            flash("Your details were changed by the service desk after you opened this page, "
-                  "so nothing was saved. Check your changes below against the values now "
-                  "stored, then save again.", "error")
-            guest.customer.reload()
-            revision, status = guest.customer.revision or 0, 409
         # A value the rulebook refuses: the form again with its message (200, as the
-        # admin's record forms answer), still at the revision it was opened at.
+        # admin's record forms answer), still at the state it was opened at.
     return render_template("portal/edit_details.html", guest=guest, form=form,
-                           fields=details.shown_fields(form), revision=revision), status
+                           fields=details.shown_fields(form), opened=at), status
 
 
 def _own_tickets(guest: Guest) -> t.Any:

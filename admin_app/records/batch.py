@@ -18,7 +18,6 @@ from bson import ObjectId
 from .. import dictionary
 from ..models.kept import now
 from . import history
-from .history import same
 from .trace import DICTIONARY, Trace
 from .write import (
     Missing,
@@ -28,11 +27,22 @@ from .write import (
     at_revision,
     collection_of,
     definitions,
+    differing,
     new_document,
+    overlapping,
     problems,
     update,
     update_of,
 )
+
+
+class Interrupted(Exception):
+    """A write failed part-way (a full disk): `outcome` says what the batch had written
+    before it; `__cause__` is the store's error."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("the batch stopped part-way")
+        self.outcome = outcome
 
 
 @dataclass
@@ -47,15 +57,20 @@ class Outcome:
     refused_creates: dict[int, list[Problem]] = field(default_factory=dict)
     refused_updates: dict[t.Any, list[Problem]] = field(default_factory=dict)
     missing: list[t.Any] = field(default_factory=list)
+    # Updates given `seen` whose fields someone else changed since (nothing written).
+    overlapped: list[t.Any] = field(default_factory=list)
 
 
 def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
           updates: t.Sequence[tuple[t.Any, t.Mapping[str, t.Any]]], trace: Trace, *,
-          check: bool = True, dry_run: bool = False) -> Outcome:
+          check: bool = True, dry_run: bool = False,
+          seen: t.Mapping[t.Any, t.Mapping[str, t.Any]] | None = None, exact: bool = False,
+          snapshot: t.Any = None) -> Outcome:
     """Create `creates` and merge `updates` ((id, changes), each writing only the fields
-    it carries); refused records are reported and the rest written."""
+    it carries); refused records are reported and the rest written. `seen`, `exact` and
+    `snapshot` as for `write.update` (`seen` by record id)."""
     outcome = Outcome()
-    snapshot = dictionary.current()
+    snapshot = snapshot or dictionary.current()
     moment = now()
     checking = check and trace.way != DICTIONARY
     new_documents, changes = [], []
@@ -77,7 +92,10 @@ def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
         if stored is None:
             outcome.missing.append(oid)
             continue
-        diff = {n: v for n, v in wanted.items() if not same(stored.get(n), v)}
+        if seen is not None and overlapping(stored, wanted, seen.get(oid, {})):
+            outcome.overlapped.append(oid)
+            continue
+        diff = differing(stored, wanted, exact=exact)
         if not diff:
             outcome.unchanged += 1
             continue
@@ -96,9 +114,23 @@ def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
         outcome.updated = [p[0] for p in planned]
         return outcome
     intent = history.intend(entity, [d["_id"] for d in new_documents] + [p[0] for p in planned])
-    history.catch_up([current[p[0]] for p in planned])
+    try:
+        _apply(entity, collection, new_documents, planned, changes, trace, check, outcome,
+               seen=seen, exact=exact, snapshot=snapshot)
+    except Exception as exc:
+        raise Interrupted(outcome) from exc
+    history.done(intent)
+    return outcome
+
+
+def _apply(entity: str, collection: t.Any, new_documents: list[dict[str, t.Any]],
+           planned: list[tuple[t.Any, ...]], changes: list[dict[str, t.Any]], trace: Trace,
+           check: bool, outcome: Outcome, *,
+           seen: t.Mapping[t.Any, t.Mapping[str, t.Any]] | None = None, exact: bool = False,
+           snapshot: t.Any = None) -> None:
+    history.catch_up([p[4] for p in planned])  # `after` still carries the stored change set
     if new_documents:
-        collection.insert_many(new_documents, ordered=True)
+        collection.insert_many(new_documents, ordered=True)  # one transaction: all or none
         outcome.created = [d["_id"] for d in new_documents]
     for oid, at, wanted, diff, after, change in planned:
         if collection.update_one(at_revision(oid, at), update_of(entity, diff, after, change)
@@ -107,21 +139,25 @@ def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
             if change is not None:
                 changes.append(change)
             continue
-        _again(entity, oid, wanted, trace, check, outcome)  # another writer came between
+        # another writer came between
+        _again(entity, oid, wanted, trace, check, outcome,
+               seen=None if seen is None else seen.get(oid, {}), exact=exact, snapshot=snapshot)
     history.log(changes)
-    history.done(intent)
-    return outcome
 
 
 def _again(entity: str, oid: ObjectId, wanted: t.Mapping[str, t.Any], trace: Trace,
-           check: bool, outcome: Outcome) -> None:
+           check: bool, outcome: Outcome, *, seen: t.Mapping[str, t.Any] | None = None,
+           exact: bool = False, snapshot: t.Any = None) -> None:
     """One record another writer moved on between the batch's read and its write: merge
     its fields on top of theirs, as a single write."""
     try:
-        written = update(entity, oid, wanted, trace, check=check)
+        written = update(entity, oid, wanted, trace, check=check, seen=seen, exact=exact,
+                         snapshot=snapshot)
     except Refused as refused:
         outcome.refused_updates[oid] = refused.problems
-    except (Missing, Overlap):
+    except Overlap:
+        (outcome.missing if seen is None else outcome.overlapped).append(oid)
+    except Missing:
         outcome.missing.append(oid)
     else:
         if written.changed:

@@ -41,16 +41,19 @@ class RecordChange(me.Document):
     meta = {
         "collection": "record_history",
         # Newest first per record, optionally for one way in or one field; a batch's
-        # changes; the retention prune by age.
-        "indexes": [("record", "-revision"), ("record", "way", "-revision"),
-                    ("record", "fields.id", "-revision"),
-                    ("record", "way", "fields.id", "-revision"),
+        # changes; the retention prune by age. Sorted by `seq`, the revision as text: the
+        # embedded store walks a text index in order, so a record's first page of 10,000
+        # changes reads 20 of them.
+        "indexes": [("record", "-seq"), ("record", "way", "-seq"),
+                    ("record", "fields.id", "-seq"),
+                    ("record", "way", "fields.id", "-seq"),
                     ("batch", "_id"), "at"],
     }
 
     entity = me.StringField(required=True)
     record = me.ObjectIdField(required=True)
     revision = me.IntField(required=True)
+    seq = me.StringField(required=True)  # `revision` as fixed-width text (see `sequence`)
     at = me.DateTimeField(required=True)
     who = me.DictField()  # {kind, ref, name}: see trace.Who
     way = me.StringField(required=True)
@@ -69,14 +72,19 @@ def collection() -> t.Any:
     return RecordChange._get_collection()
 
 
+def sequence(revision: int) -> str:
+    """A revision as text that sorts as the number does."""
+    return f"{revision:012d}"
+
+
 def entry(entity: str, record: t.Any, revision: int, trace: t.Any, version: int,
           fields: list[dict[str, t.Any]], *, created: bool = False,
           moment: datetime | None = None) -> dict[str, t.Any]:
     """A change set as stored (its `_id` chosen now, so the record can carry it)."""
     return {"_id": ObjectId(), "entity": entity, "record": record, "revision": revision,
-            "at": moment or now(), "who": trace.who.stored(), "way": trace.way,
-            "batch": trace.batch, "request": trace.request, "version": version,
-            "created": created, "fields": fields}
+            "seq": sequence(revision), "at": moment or now(), "who": trace.who.stored(),
+            "way": trace.way, "batch": trace.batch, "request": trace.request,
+            "version": version, "created": created, "fields": fields}
 
 
 def field_changes(definitions: t.Mapping[str, t.Any], before: t.Mapping[str, t.Any],
@@ -146,23 +154,23 @@ def _restored(document: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     if change.get("created") and "fields" not in change:
         # A create carries no copy of its values: they are the record's own until it is
         # next written, and a writer logs this change set before it writes again.
-        definitions = change.pop("definitions", {})
-        change["fields"] = [{"id": ident, "name": name, "label": label,
-                             "new": document.get(name)}
-                            for name, (ident, label) in definitions.items()
-                            if document.get(name) not in (None, "")]
-    change.pop("definitions", None)
+        change["fields"] = field_changes(_definitions(change.get("entity")), {}, document,
+                                         document, created=True)
     return change
 
 
+def _definitions(entity: t.Any) -> t.Mapping[str, t.Any]:
+    from .. import dictionary
+
+    return dictionary.current().fields.get(entity, {})
+
+
 def carried(change: dict[str, t.Any]) -> dict[str, t.Any]:
-    """What the record carries of its change set: all of it, but a create's values
-    (which are the record's own), named by field so they can be restored."""
+    """What the record carries of its change set: all of it, but a create's values,
+    which are the record's own (a bulk load's records stay as small as they can)."""
     if not change.get("created"):
         return change
-    kept = {k: v for k, v in change.items() if k != "fields"}
-    kept["definitions"] = {line["name"]: [line["id"], line["label"]] for line in change["fields"]}
-    return kept
+    return {k: v for k, v in change.items() if k != "fields"}
 
 
 def catch_up(documents: t.Iterable[t.Mapping[str, t.Any]]) -> int:

@@ -96,7 +96,8 @@ def collection_of(entity: str) -> t.Any:
 
 def level_of(entity: str, values: t.Mapping[str, t.Any], snapshot: t.Any = None) -> str:
     snapshot = snapshot or dictionary.current()
-    levels = [lv.name for lv in snapshot.entity(entity).levels]
+    levels = snapshot.memo(("level names", entity),
+                           lambda: tuple(lv.name for lv in snapshot.entity(entity).levels))
     level = values.get("level")
     return level if level in levels else levels[0]
 
@@ -106,28 +107,29 @@ def problems(entity: str, record: t.Mapping[str, t.Any], changed: t.Iterable[str
     """What the rulebook says of a record as it would be: each changed field's value,
     and every field mandatory on its Level."""
     snapshot = snapshot or dictionary.current()
-    level = level_of(entity, record, snapshot)
-    live = {f.name: f for f in snapshot.live_fields(entity)}
+    rules, mandatory = _rules(snapshot, entity, level_of(entity, record, snapshot))
     found: dict[str, Problem] = {}
     for name in changed:
-        if name in live:
-            _check(found, rule(snapshot, entity, name, level), record.get(name))
-    for name in _mandatory(snapshot, entity, level):
-        if name not in found:
-            _check(found, rule(snapshot, entity, name, level), record.get(name), only_empty=True)
+        checking = rules.get(name)
+        if checking is not None:
+            _check(found, checking, record.get(name))
+    for name in mandatory:
+        if name not in found and record.get(name) in (None, "", []):
+            _check(found, rules[name], None)
     return list(found.values())
 
 
-def _mandatory(snapshot: t.Any, entity: str, level: str) -> tuple[str, ...]:
-    return snapshot.memo(("mandatory", entity, level), lambda: tuple(
-        f.name for f in snapshot.live_fields(entity)
-        if f.type != "boolean" and f.is_mandatory(level)))
+def _rules(snapshot: t.Any, entity: str, level: str) -> tuple[dict[str, t.Any], tuple[str, ...]]:
+    """The rule of every live field on a Level, and the fields mandatory there (asked for
+    every record of a load: kept for the dictionary version)."""
+    def build() -> tuple[dict[str, t.Any], tuple[str, ...]]:
+        rules = {f.name: rule(snapshot, entity, f.name, level)
+                 for f in snapshot.live_fields(entity)}
+        return rules, tuple(name for name, checking in rules.items() if checking.mandatory)
+    return snapshot.memo(("record rules", entity, level), build)
 
 
-def _check(found: dict[str, Problem], checking: t.Any, value: t.Any,
-           only_empty: bool = False) -> None:
-    if only_empty and value not in (None, "", []):
-        return
+def _check(found: dict[str, Problem], checking: t.Any, value: t.Any) -> None:
     try:
         checking.check(value)
     except Invalid as exc:
@@ -173,7 +175,8 @@ def new_document(entity: str, values: t.Mapping[str, t.Any], trace: Trace, snaps
 
 def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace: Trace, *,
            seen: t.Mapping[str, t.Any] | None = None, revision: int | None = None,
-           unless_archived: bool = False, check: bool = True) -> Written:
+           unless_archived: bool = False, check: bool = True, exact: bool = False,
+           snapshot: t.Any = None) -> Written:
     """Set `changes` (stored form; None removes the value) on one record.
 
     - `revision`: write only if the record is still at that revision (else Overlap
@@ -181,9 +184,14 @@ def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace:
     - `seen`: the values the caller read for the fields it changes; a field someone else
       changed since then refuses the write (Overlap), any other change of theirs is kept;
     - neither: a per-field merge, as the seed load and the directory sync write.
+
+    `exact`: a value of another type is a change even when it is the same value (a type
+    change stores 5 as 5.0); such a change moves the record but records no history line.
+    `snapshot`: the dictionary the write is made under (default: this request's); a type
+    change passes the one it moves to, which knows a `<name>_old` it has just created.
     """
     collection = collection_of(entity)
-    snapshot = dictionary.current()
+    snapshot = snapshot or dictionary.current()
     oid = record_id if isinstance(record_id, ObjectId) else ObjectId(str(record_id))
     for _attempt in range(ATTEMPTS):
         current = collection.find_one({"_id": oid})
@@ -193,12 +201,9 @@ def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace:
         if revision is not None and at != revision and seen is None:
             moved = [n for n in changes if not same(current.get(n), changes[n])]
             raise Overlap(moved, current)
-        if seen is not None:
-            theirs = [n for n in changes if n in seen and not same(current.get(n), seen[n])
-                      and not same(current.get(n), changes[n])]
-            if theirs:
-                raise Overlap(theirs, current)
-        diff = {n: v for n, v in changes.items() if not same(current.get(n), v)}
+        if seen is not None and (theirs := overlapping(current, changes, seen)):
+            raise Overlap(theirs, current)
+        diff = differing(current, changes, exact=exact)
         if not diff:
             return Written(current)
         after = {**current, **diff}
@@ -220,6 +225,23 @@ def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace:
             others = _others(seen, revision, at, current, changes)
             return Written(stored, sorted(diff), change, others)
     raise Overlap(sorted(changes), collection.find_one({"_id": oid}) or {})
+
+
+def overlapping(current: t.Mapping[str, t.Any], changes: t.Mapping[str, t.Any],
+                seen: t.Mapping[str, t.Any]) -> list[str]:
+    """The fields of `changes` someone else changed since the caller read `seen` (to
+    anything but what this write sets)."""
+    return [n for n in changes if n in seen and not same(current.get(n), seen[n])
+            and not same(current.get(n), changes[n])]
+
+
+def differing(current: t.Mapping[str, t.Any], changes: t.Mapping[str, t.Any], *,
+              exact: bool = False) -> dict[str, t.Any]:
+    """The changes that change a stored value (`exact`: or its type, 5 to 5.0)."""
+    if exact:
+        return {n: v for n, v in changes.items()
+                if type(current.get(n)) is not type(v) or current.get(n) != v}
+    return {n: v for n, v in changes.items() if not same(current.get(n), v)}
 
 
 def _others(seen: t.Mapping[str, t.Any] | None, revision: int | None, at: int,

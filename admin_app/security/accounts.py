@@ -4,9 +4,10 @@ reset, change role, and Make WebGuest Login.
 The screens (`views/logins.py`, `views/webguests.py`) only ask and show; the rules live
 here so that they hold whoever calls. Every change is audited, and every change that
 takes something away (disable, reset, role change) ends the login's sessions at once.
-An admin cannot disable, demote or reset the last admin who can sign in: the check and
-the write run under one lock, so two admins demoting each other cannot both succeed on
-the embedded store.
+An admin cannot disable, demote or reset the last admin who can sign in. No lock makes
+that hold (none would, on a MongoDB server): the change is written first, the admins
+who can sign in are counted after it, and a change that left none is undone and
+refused (`_save_keeping_an_admin`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from dataclasses import dataclass
 
 import mongoengine as me
 
-from .. import db
 from ..mail import OutboxMessage, deliver, outbox
 from ..mail.delivery import settings as mail_settings
 from ..models import Customer
 from ..models.users import STAFF_ROLES, User
 from . import audit, links
 
-LOCK = "logins"
 STATES = {
     "active": "active",
     "awaiting": "awaiting password",
@@ -125,24 +124,40 @@ def _keep_an_admin(user: User, doing: str) -> None:
 
 
 def _save_keeping_an_admin(user: User, doing: str, **values: t.Any) -> None:
-    """Save `values` on `user` (checked by `check_allowed` just before), and undo it if no
-    admin who can sign in is left.
+    """Save `values` on `user` (checked by `check_allowed` just before), then count the
+    admins who can sign in; if none is left, undo this write and refuse.
 
-    The lock makes check and write one step on the embedded store; on a MongoDB server it
-    is no lock, and two admins removing each other at once could both pass the check. So
-    the count is asked again after the write: of two such writes at least the second is
-    undone (both, if they ask at the same instant), never neither."""
+    The check before the write alone would let two admins removing each other at once
+    both pass it. Each write is one single-document update, and each is followed by the
+    count: whichever count comes after both writes sees nobody left, so at least that
+    change is undone (both, when both count before either undoes), never neither, on
+    every store and without a lock. An undo only gives back admin rights, so it never
+    empties another count. For the moment between a write and its undo the login is
+    without them; a process killed in that moment could leave no admin, and then
+    `flask user create EMAIL --role admin` makes one."""
     before = {name: getattr(user, name) for name in values}
     was_able = _able_admin(user)
     for name, value in values.items():
         setattr(user, name, value)
     user.save()
     if was_able and not _admins_with_a_password():
-        User.objects(pk=user.pk).update_one(**{f"set__{name}": value
-                                               for name, value in before.items()})
-        for name, value in before.items():
-            setattr(user, name, value)
+        _undo(user, values, before)
         raise _last_admin(user, doing)
+
+
+def _undo(user: User, written: dict[str, t.Any], before: dict[str, t.Any]) -> None:
+    """Put `before` back, only while the login still holds what this change wrote (a
+    change someone made since is not overwritten). "" and None are stored as no field."""
+    def empty(value: t.Any) -> bool:
+        return value is None or value == ""
+
+    still = {f"{name}__in": [value, None] if value == "" else [value]
+             for name, value in written.items()}
+    back = {(f"unset__{name}" if empty(value) else f"set__{name}"): True if empty(value)
+            else value for name, value in before.items()}
+    User.objects(pk=user.pk, **still).update_one(**back)
+    for name, value in before.items():
+        setattr(user, name, value)
 
 
 def check_allowed(user: User, action: str, role: str = "") -> None:
@@ -162,11 +177,9 @@ def check_allowed(user: User, action: str, role: str = "") -> None:
 
 
 def disable(user: User) -> None:
-    with db.exclusive(LOCK):
-        user.reload()
-        check_allowed(user, "disable")
-        _save_keeping_an_admin(user, "disabled", active=False,
-                               disabled_by=_actor() or "admin")
+    user.reload()
+    check_allowed(user, "disable")
+    _save_keeping_an_admin(user, "disabled", active=False, disabled_by=_actor() or "admin")
     links.cancel(user)
     _end_sessions(user)
     audit.record("login_disabled", subject=user.email)
@@ -180,10 +193,9 @@ def enable(user: User) -> None:
 
 def reset(user: User) -> links.Issued:
     """The old password stops working, every session ends, and a new link is issued."""
-    with db.exclusive(LOCK):
-        user.reload()
-        check_allowed(user, "reset")
-        _save_keeping_an_admin(user, "reset", password_hash="", password_set_at=None)
+    user.reload()
+    check_allowed(user, "reset")
+    _save_keeping_an_admin(user, "reset", password_hash="", password_set_at=None)
     _end_sessions(user)
     issued = links.issue(user, issued_by=_actor())
     audit.record("password_reset", subject=user.email)
@@ -194,11 +206,10 @@ def reset(user: User) -> links.Issued:
 
 
 def change_role(user: User, role: str) -> None:
-    with db.exclusive(LOCK):
-        user.reload()
-        check_allowed(user, "role", role)
-        before = user.role
-        _save_keeping_an_admin(user, "made an agent", role=role)
+    user.reload()
+    check_allowed(user, "role", role)
+    before = user.role
+    _save_keeping_an_admin(user, "made an agent", role=role)
     _end_sessions(user)
     audit.record("role_changed", subject=user.email, detail=f"{before} → {role}")
 

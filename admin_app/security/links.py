@@ -6,8 +6,12 @@ password. Only the SHA-256 of the link's random token is stored, so the links co
 cannot be used to sign anyone in. A link works once, until it expires, and only while it
 is the newest link of its login: issuing a new one cancels the older ones.
 
-Redeeming is a compare-and-set on `used_at` under `db.exclusive`, so of two tabs (or two
-workers) posting the same link, one sets the password and the other is told it was used.
+Redeeming is one conditional update of the link (`used_at` empty → set), atomic on every
+store, so of two tabs (or two workers) posting the same link, one sets the password and
+the other is told it was used. "The newest link" is decided when a link is read, not by
+the cancelling write alone: two links issued at once could each cancel the other's
+predecessors before either was stored, and both would stay open; a link with a newer
+one beside it counts as cancelled whatever the order of those writes.
 """
 
 from __future__ import annotations
@@ -20,14 +24,13 @@ from datetime import timedelta
 
 import mongoengine as me
 from flask import current_app, url_for
+from mongoengine.queryset.visitor import Q
 
-from .. import db
 from ..models.kept import now
 from ..models.users import User
 
 # Purpose -> (setting, hours when unset). A WebGuest may read the mail days later.
 LIFETIMES = {"staff": ("STAFF_LINK_HOURS", 72), "webguest": ("WEBGUEST_LINK_HOURS", 7 * 24)}
-LOCK = "password-links"
 STATES = ("ok", "unknown", "used", "expired", "cancelled", "disabled")
 
 
@@ -90,9 +93,8 @@ def issue(user: User, issued_by: str = "") -> Issued:
     link = SetPasswordLink(token_hash=_hash(token), purpose=purpose, user=user.pk,
                            email=user.email, issued_by=issued_by, created_at=moment,
                            expires_at=moment + lifetime(purpose))
-    with db.exclusive(LOCK):
-        cancel(user, moment)
-        link.save(force_insert=True)
+    cancel(user, moment)
+    link.save(force_insert=True)
     return Issued(link, url_for("password.set_password", token=token, _external=True))
 
 
@@ -104,6 +106,14 @@ def cancel(user: User, moment: t.Any = None) -> int:
     return result.modified_count
 
 
+def _replaced(link: SetPasswordLink) -> bool:
+    """A newer link of the same login exists (issued later; at the same instant, the one
+    with the greater id), so this one no longer works even if nothing cancelled it."""
+    newer = Q(created_at__gt=link.created_at) | Q(created_at=link.created_at,
+                                                   pk__gt=link.pk)
+    return SetPasswordLink.objects(Q(user=link.user) & newer).only("id").first() is not None
+
+
 def find(token: str) -> Found:
     """The state of the link `token` names, reading only."""
     if not token or len(token) > 200:
@@ -113,7 +123,7 @@ def find(token: str) -> Found:
         return Found("unknown")
     if link.used_at is not None:
         return Found("used", link)
-    if link.cancelled_at is not None:
+    if link.cancelled_at is not None or _replaced(link):
         return Found("cancelled", link)
     if link.expires_at <= now():
         return Found("expired", link)
@@ -133,11 +143,10 @@ def redeem(token: str, password: str) -> tuple[SetPasswordLink, User]:
     if found.state != "ok" or found.link is None or found.user is None:
         raise LinkRefused(found.state)
     moment = now()
-    with db.exclusive(LOCK):  # litemongo's update_one is not atomic across workers
-        result = SetPasswordLink._get_collection().update_one(
-            {"_id": found.link.pk, "used_at": None, "cancelled_at": None,
-             "expires_at": {"$gt": moment}},
-            {"$set": {"used_at": moment}})
+    result = SetPasswordLink._get_collection().update_one(
+        {"_id": found.link.pk, "used_at": None, "cancelled_at": None,
+         "expires_at": {"$gt": moment}},
+        {"$set": {"used_at": moment}})
     if not result.matched_count:
         raise LinkRefused(find(token).state)
     user = found.user

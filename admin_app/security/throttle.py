@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 import mongoengine as me
 from flask import current_app
 
-from .. import db
 from ..models.kept import now
 
 
@@ -129,24 +128,24 @@ def reserve(area: str, email: str, address: str) -> int:
     attempt is counted as in flight until `failed` or `succeeded` settles it.
 
     The attempt is counted first and judged by the count as it stood just before (one
-    atomic find-and-modify per key), so of a burst of simultaneous attempts each sees the
-    ones counted before it, even on a MongoDB server, where `db.exclusive` is no lock:
-    in-flight attempts count as failures for the wait. A refused attempt is uncounted.
+    atomic find-and-modify per key, an upsert on the key as `_id`), so of a burst of
+    simultaneous attempts each sees the ones counted before it, on every store and with
+    no lock: in-flight attempts count as failures for the wait. A refused attempt is
+    uncounted.
     """
     moment = now()
     keys = _keys(area, email, address)
-    with db.exclusive("signin-failures"):
-        for entry in SignInFailures.objects(key__in=list(keys.values())):
-            if _forgotten(entry, moment):  # unless a failure has just renewed it
-                SignInFailures.objects(key=entry.key, last=entry.last).delete()
-        before = {kind: SignInFailures.objects(key=key).modify(
-                      upsert=True, new=False, inc__pending=1, set_on_insert__last=moment,
-                      set__expires=moment + 2 * _lock_time())
-                  for kind, key in keys.items()}
-        seconds = max(_wait(before[kind], rules()[kind], moment) for kind in keys)
-        if seconds:
-            for key in keys.values():
-                SignInFailures.objects(key=key).update_one(inc__pending=-1)
+    for entry in SignInFailures.objects(key__in=list(keys.values())):
+        if _forgotten(entry, moment):  # unless a failure has just renewed it
+            SignInFailures.objects(key=entry.key, last=entry.last).delete()
+    before = {kind: SignInFailures.objects(key=key).modify(
+                  upsert=True, new=False, inc__pending=1, set_on_insert__last=moment,
+                  set__expires=moment + 2 * _lock_time())
+              for kind, key in keys.items()}
+    seconds = max(_wait(before[kind], rules()[kind], moment) for kind in keys)
+    if seconds:
+        for key in keys.values():
+            SignInFailures.objects(key=key).update_one(inc__pending=-1)
     return seconds
 
 
@@ -154,15 +153,16 @@ def failed(area: str, email: str, address: str) -> Failure:
     """Settle a reserved attempt as a failure; say which locks it began."""
     moment = now()
     locked = []
-    with db.exclusive("signin-failures"):
-        for kind, key in _keys(area, email, address).items():
-            entry = SignInFailures.objects(key=key).modify(
-                upsert=True, new=True, inc__failures=1, inc__pending=-1, set__last=moment,
-                set__expires=moment + 2 * _lock_time())
-            if entry.failures >= rules()[kind].lock_after and entry.locked_until is None \
-                    and SignInFailures.objects(key=key, locked_until=None).update_one(
-                        set__locked_until=moment + _lock_time()) == 1:
-                locked.append(kind)
+    for kind, key in _keys(area, email, address).items():
+        # One find-and-modify returns the count this failure made; the lock is then set
+        # only where none is, so it begins (and is audited) once.
+        entry = SignInFailures.objects(key=key).modify(
+            upsert=True, new=True, inc__failures=1, inc__pending=-1, set__last=moment,
+            set__expires=moment + 2 * _lock_time())
+        if entry.failures >= rules()[kind].lock_after and entry.locked_until is None \
+                and SignInFailures.objects(key=key, locked_until=None).update_one(
+                    set__locked_until=moment + _lock_time()) == 1:
+            locked.append(kind)
     return Failure(locked=tuple(locked), wait=wait(area, email, address))
 
 
@@ -171,6 +171,5 @@ def succeeded(area: str, email: str, address: str) -> None:
     address's failures stay, or one account of the attacker's own would wipe the count of
     their guesses at the others."""
     keys = _keys(area, email, address)
-    with db.exclusive("signin-failures"):
-        SignInFailures.objects(key=keys["account"]).delete()
-        SignInFailures.objects(key=keys["address"]).update_one(inc__pending=-1)
+    SignInFailures.objects(key=keys["account"]).delete()
+    SignInFailures.objects(key=keys["address"]).update_one(inc__pending=-1)

@@ -14,6 +14,7 @@ from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
 from .directory import ConnectorView, RunsView
 from .following import DictadminAdmin
+from .history import HistoryView
 from .logins import LoginsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(LoginsView(name="Logins", endpoint="logins", category="Access"))
     admin.add_view(AuditView(name="Audit log", endpoint="audit", category="Access"))
     admin.add_view(WebGuestView(name="Make WebGuest Login", endpoint="webguest"))
+    admin.add_view(HistoryView(name="History", endpoint="history"))
 
     @app.before_request
     def take_dictionary_snapshot() -> None:

@@ -214,7 +214,10 @@ class RunsView(AdminOnly, BaseView):
         shown = page_of(list(record.actions or []), ACTIONS_PAGE)
         return self.render("dictadmin/directory_run.html", run=record,
                            actions=shown.pop("items"), **shown, loadable=_loadable(record),
-                           overrides=_overrides(record), action=ActionForm())
+                           overrides=_overrides(record), action=ActionForm(),
+                           # a run that wrote: history's batch of this run
+                           changes_url=None if record.dry_run
+                           else url_for("history.batch", batch=str(record.pk)))
 
     @expose("/run/<run_id>/load", methods=["POST"])
     def load(self, run_id: str) -> t.Any:

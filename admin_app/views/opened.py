@@ -1,8 +1,11 @@
-"""What an edit form was opened at, and what to say when a save from it comes too late.
+"""What an edit form was opened at, what a save from it writes, and what to say about
+other people's changes made since.
 
-A record edit is a compare-and-set on the record's revision (`RecordView.update_model`);
-these are the pieces it works with: the state the form carries, how stored values are
-compared with it, and the refusal in the dictionary's words.
+A form carries the revision and the values it showed (`Opened`). Saving writes only
+the fields the user changed, through the record write path (`admin_app/records`), with
+what the form showed as `seen`: a field someone else changed since is kept, unless the
+user changed it too (a real overlap, refused naming it). The admin's record forms and
+the portal's My details both save this way.
 """
 
 from __future__ import annotations
@@ -11,8 +14,15 @@ import json
 import re
 import typing as t
 from dataclasses import dataclass
+from datetime import datetime
 
+from bson import ObjectId
 from flask import abort, request
+
+from .. import records
+from ..dictionary import Field
+from ..dictionary.values import to_form, to_storage
+from ..records.history import same
 
 # The edit form's hidden inputs: the revision it was opened at and the values it showed.
 # Names starting with "_" are never a record's values (dictionary names cannot).
@@ -22,10 +32,10 @@ OPENED_ARG = "_opened"
 
 @dataclass(frozen=True)
 class Opened:
-    """What an edit form was opened at. A save writes only while the record is still at
-    `revision`; `values` (the form's fields as they were stored then) tell, in a refusal,
-    which fields someone else changed and which ones the user left as they were. The
-    browser posts both back, so they are untrusted: compared, never written."""
+    """What an edit form was opened at: the record's `revision` and `values` (the fields
+    as they were stored then, in their `comparable` JSON form). The browser posts both
+    back, so they are untrusted: they decide what counts as the user's change and what
+    the user saw, and are never written themselves."""
 
     revision: int
     values: dict[str, t.Any]
@@ -36,18 +46,26 @@ class Opened:
                    comparable({name: getattr(record, name, None) for name in names}))
 
     @classmethod
-    def posted(cls) -> Opened:
-        """The state the posted form carries; a request without a readable revision gets a
-        400 (only a hand-made one can lack it)."""
+    def read(cls) -> Opened | None:
+        """The state the posted form carries; None without a readable revision (only a
+        hand-made request lacks it). Unreadable values count as none shown."""
         revision = request.form.get(REVISION_ARG, "")
         if not re.fullmatch(r"[0-9]{1,15}", revision):
-            abort(400, description="The form does not say which revision of the record it "
-                                   "was opened at: reload the page and make the change again.")
+            return None
         try:
             values = json.loads(request.form.get(OPENED_ARG) or "{}")
         except (ValueError, RecursionError):
             values = {}
         return cls(int(revision), values if isinstance(values, dict) else {})
+
+    @classmethod
+    def posted(cls) -> Opened:
+        """`read`, or a 400 for a request that does not say what it was opened at."""
+        opened = cls.read()
+        if opened is None:
+            abort(400, description="The form does not say which revision of the record it "
+                                   "was opened at: reload the page and make the change again.")
+        return opened
 
     def changed(self, record: t.Any, names: t.Container[str]) -> list[str]:
         """The fields among `names` whose stored value is no longer the one the form showed."""
@@ -57,10 +75,73 @@ class Opened:
     def hidden_values(self) -> str:
         return json.dumps(self.values)
 
+    def seen(self, fields: t.Iterable[Field]) -> dict[str, t.Any]:
+        """What the form showed, in stored form, for each of `fields` it says it showed."""
+        shown = {}
+        for field in fields:
+            if field.name in self.values:
+                shown[field.name] = stored_form(field, self.values[field.name])
+        return shown
+
+    def changes(self, posted: t.Mapping[str, t.Any], fields: t.Iterable[Field]
+                ) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+        """The posted values (stored form) the user changed, and `seen`. A field left as
+        the form showed it is not a change, even where the form cannot show the stored
+        value exactly (an e-mail in capitals, a blank tick box); nor is a blank field the
+        form did not show (one the dictionary added since it was opened)."""
+        definitions = {field.name: field for field in fields}
+        seen = self.seen(definitions.values())
+        changes = {name: value for name, value in posted.items()
+                   if (name not in seen and not _blank(value)) or (
+                       name in seen and name in definitions
+                       and not same(value, untouched(definitions[name], seen[name])))}
+        return changes, seen
+
+    def save(self, entity: str, record_id: t.Any, posted: t.Mapping[str, t.Any],
+             fields: t.Iterable[Field], trace: records.Trace, *,
+             unless_archived: bool = False) -> records.Written:
+        """Write the fields the user changed on a form opened at this state (raises what
+        `records.update` raises). Someone else's changes since are kept, unless they
+        changed a field the user changed too (`records.Overlap`). A changed field the form
+        does not say it showed (only a hand-made request) makes the save a compare-and-set
+        on the whole record: written only while the record is still at `revision`."""
+        changes, seen = self.changes(posted, fields)
+        if any(name not in seen for name in changes):
+            return records.update(entity, record_id, changes, trace, revision=self.revision,
+                                  unless_archived=unless_archived)
+        return records.update(entity, record_id, changes, trace, seen=seen,
+                              revision=self.revision, unless_archived=unless_archived)
+
 
 def comparable(value: t.Any) -> t.Any:
     """A stored value as it reads back from the form's hidden JSON (ids and dates as text)."""
     return json.loads(json.dumps(value, default=str))
+
+
+def stored_form(field: Field, value: t.Any) -> t.Any:
+    """A value read back from the hidden JSON, as it is stored (the inverse of
+    `comparable` for the field's type; a value that does not read back as the type,
+    which an import may have stored, is kept as it is)."""
+    typed = value
+    if field.type == "reference" and isinstance(value, str) and ObjectId.is_valid(value):
+        typed = ObjectId(value)
+    elif field.type == "date" and isinstance(value, str):
+        try:
+            typed = datetime.fromisoformat(value)
+        except ValueError:
+            typed = value
+    return typed if comparable(typed) == value else value
+
+
+def untouched(field: Field, stored: t.Any) -> t.Any:
+    """What the form posts for a field the user left as it was shown."""
+    if field.type == "reference":
+        return stored  # shown as the record it names; a read to show it is not needed here
+    return to_storage(field, to_form(field, stored))
+
+
+def _blank(value: t.Any) -> bool:
+    return value is None or value == "" or value is False
 
 
 def listed(words: list[str]) -> str:
@@ -92,3 +173,16 @@ def stale_message(theirs: list[str], taken: list[str], kept: list[str],
         notes.append("Your changes are below and were not saved; check them against the "
                      "current values and save again.")
     return " ".join(notes)
+
+
+def kept_message(changed_by: list[tuple[str, list[str]]]) -> str:
+    """What a save says when it kept other people's changes made since the form was
+    opened: who changed which fields (labels), e.g. "Saved. agent@example.com changed
+    Department since you opened this record; their change is kept." Plain text: the page
+    escapes it."""
+    said = [f"{who} changed {listed(labels)}" for who, labels in changed_by if labels]
+    if not said:
+        return ""
+    count = sum(len(labels) for _who, labels in changed_by)
+    return (f"Saved. {listed(said)} since you opened this record; "
+            + ("their change is kept." if count == 1 else "their changes are kept."))

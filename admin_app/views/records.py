@@ -5,9 +5,10 @@ request runs on a copy of this view derived for its dictionary version (`followi
 and create/edit forms are built per request for the Level the record has or the user
 just chose.
 
-Saving an edit is a compare-and-set on the record's `revision` (see `update_model`): of
-two people editing one record, the second to save is shown what the first changed
-instead of silently undoing it.
+Creating and saving go through the record write path (`admin_app/records`), so every
+save is checked, stamped and in the record's history. A save writes only the fields the
+user changed (`opened.py`): a change someone else made since the form was opened is
+kept and named on the next page; only a field both changed is refused, naming it.
 """
 
 from __future__ import annotations
@@ -25,17 +26,16 @@ from flask_admin.form import BaseForm, FormOpts
 from flask_admin.helpers import get_form_data, get_redirect_target
 from mongoengine import QuerySet
 
-from .. import dictionary
+from .. import dictionary, records
 from ..dictionary.forms import DictionaryForm, form_class
-from ..dictionary.values import record_form_data, to_form
+from ..dictionary.values import record_form_data, to_form, to_storage
 from ..lookups import LOOKUPS
 from ..models import Contact, Ticket, search
-from ..models.records import write_if_at
 from ..security import accounts
 from ..tickets import listing
 from . import references
 from .following import FollowsDictionary
-from .opened import Opened, comparable, stale_message
+from .opened import Opened, kept_message, stale_message
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
@@ -43,6 +43,8 @@ LEVEL_SWITCH = "_level_switch"
 # by Flask-Admin's paging and sorting links, rather than Flask-Admin's filter builder,
 # whose script inserts a filter's name (the Archive field's label) into the page as HTML.
 ARCHIVED_ARG = "archived"
+# The change sets since a form was opened that a save reads to say whose changes it kept.
+CHANGES_NAMED = 50
 log = logging.getLogger(__name__)
 
 
@@ -161,13 +163,15 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         form = self._prepare(cls(get_form_data(), data=data))
         # A posted form (a save, or a Level switch) keeps the state it was opened at.
         form.opened = Opened.posted() if request.method == "POST" \
-            else Opened.of(obj, self._opened_names(form))
+            else Opened.of(obj, self._opened_names())
         return form
 
-    @staticmethod
-    def _opened_names(form: DictionaryForm) -> list[str]:
-        # Archive always, so a record archived meanwhile is noticed whatever the layout.
-        names = [definition.name for definition in form.dictionary_fields]
+    def _opened_names(self) -> list[str]:
+        """Every live field of the entity, not only this Level's: after a Level switch
+        the form still says what it showed for each field it now shows, and a refusal
+        can name a change to a field this form does not show. Archive always, so a
+        record archived meanwhile is noticed whatever the layout."""
+        names = [f.name for f in dictionary.current().live_fields(self.entity)]
         return names if "archived" in names else [*names, "archived"]
 
     def _prefill(self, cls: type[DictionaryForm]) -> dict[str, t.Any]:
@@ -222,55 +226,100 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
                            return_url=get_redirect_target() or self.get_url(".index_view"),
                            **context)
 
-    # -- saving an edit ------------------------------------------------------------------
+    # -- saving --------------------------------------------------------------------------
+
+    def create_model(self, form: DictionaryForm) -> t.Any:
+        """A new record through the record write path (checked, stamped, one "created"
+        change set in its history); the record, or False with the form's errors."""
+        try:
+            written = records.create(self.entity, self._posted(form),
+                                     records.trace.by_request(records.trace.FORM))
+        except records.Refused as refused:
+            self._show_problems(form, refused.problems)
+            return False
+        except Exception as ex:
+            if not self.handle_view_exception(ex):
+                flash(gettext("Failed to create record. %(error)s", error=format_error(ex)),
+                      "error")
+                log.exception("Failed to create record.")
+            return False
+        model = self.get_one(written.record["_id"])
+        self.after_model_change(form, model, True)
+        return model
 
     def update_model(self, form: DictionaryForm, model: t.Any) -> bool:  # type: ignore[override]
-        """Flask-Admin's update (populate, on_model_change, save, after_model_change), but
-        written with a compare-and-set on the revision the form was opened at, so a save
-        from a stale form is refused instead of undoing someone else's change."""
+        """Write the fields the user changed, and only those, through the record write
+        path (`Opened.save`): a change someone else made since the form was opened is
+        kept and named on the next page; a field both changed is refused, naming it."""
         opened: Opened = form.opened
+        fields = dictionary.current().live_fields(self.entity)
         try:
-            form.populate_obj(model)
-            self._on_model_change(form, model, False)
-            model.validate(clean=False)  # not clean(): the update itself moves the revision
-            saved = self._compare_and_set(form, model, opened.revision)
+            written = opened.save(self.entity, model.pk, self._posted(form), fields,
+                                  records.trace.by_request(records.trace.FORM))
+        except records.Overlap:
+            self._refuse_stale(form, model)
+            return False
+        except records.Refused as refused:
+            self._show_problems(form, refused.problems)
+            return False
+        except records.Missing:
+            flash("That record does not exist (any more).", "error")
+            return False
         except Exception as ex:
             if not self.handle_view_exception(ex):
                 flash(gettext("Failed to update record. %(error)s", error=format_error(ex)),
                       "error")
                 log.exception("Failed to update record.")
             return False
-        if not saved:
-            saved = self._save_over_unseen_change(form, model)
-        if not saved:
-            self._refuse_stale(form, model)
-            return False
+        if message := kept_message(self._changed_since(model.pk, opened, written, fields)):
+            flash(message, "info")
         self.after_model_change(form, model, False)
         return True
 
-    def _save_over_unseen_change(self, form: DictionaryForm, model: t.Any) -> bool:
-        """The record moved on, but not in anything this form shows (a save that changed
-        nothing, a field of another Level, an import of other fields): this save writes
-        only its own fields, so it cannot undo that change and goes through on top of it.
-        Only when the form says what it showed for every one of its fields."""
-        current = self.get_one(model.pk)
-        names = self._opened_names(form)
-        if current is None or set(names) - set(form.opened.values) \
-                or form.opened.changed(current, names):
-            return False
-        return self._compare_and_set(form, model, current.revision or 0)
+    @staticmethod
+    def _posted(form: DictionaryForm) -> dict[str, t.Any]:
+        """The form's values in stored form (None: no value)."""
+        return {definition.name: to_storage(definition, form[definition.name].data)
+                for definition in form.dictionary_fields}
 
     @staticmethod
-    def _compare_and_set(form: DictionaryForm, model: t.Any, revision: int) -> bool:
-        """One update of the form's fields, made only if the record is still at `revision`
-        (a record stored before revisions existed has none: that is revision 0)."""
-        stored = model.to_mongo()  # the values as save() would store them
-        values = {definition.name: stored.get(definition.name)
-                  for definition in form.dictionary_fields}
-        if not write_if_at(model, revision, values):
-            return False
-        model.revision = revision + 1
-        return True
+    def _show_problems(form: DictionaryForm, problems: list[records.Problem]) -> None:
+        """The rulebook's refusal, against each field (the form checks first, so this is
+        a record that changed under it); a field this form does not show, above it."""
+        for problem in problems:
+            if problem.field in form:
+                form[problem.field].errors = [*form[problem.field].errors, problem.message]
+            else:
+                flash(f"Nothing was saved: {problem.message}", "error")
+
+    @staticmethod
+    def _changed_since(record_id: t.Any, opened: Opened, written: records.Written,
+                       fields: list[dictionary.Field]) -> list[tuple[str, list[str]]]:
+        """Who changed which fields (current labels) between opening the form and this
+        save, from the record's history; a change kept that history does not name is
+        "someone else"'s."""
+        labels = {f.name: f.label for f in fields}
+        mine = (written.change or {}).get("_id")
+        by: dict[str, list[str]] = {}
+        named: set[str] = set()
+        if written.revision > opened.revision + (1 if mine else 0):
+            for change in records.RecordChange.objects(
+                    record=record_id, seq__gt=records.history.sequence(opened.revision)
+            ).order_by("seq") \
+                    .only("who", "fields").limit(CHANGES_NAMED):
+                if change.pk == mine:
+                    continue
+                said = by.setdefault(str((change.who or {}).get("name") or "someone else"), [])
+                for line in change.fields:
+                    label = labels.get(line.get("name"), line.get("label") or line.get("name"))
+                    named.add(line.get("name"))
+                    if label not in said:
+                        said.append(label)
+        for name in written.others:
+            said = by.setdefault("someone else", [])
+            if name not in named and labels.get(name, name) not in said:
+                said.append(labels.get(name, name))
+        return [(who, said) for who, said in by.items() if said]
 
     def _refuse_stale(self, form: DictionaryForm, model: t.Any) -> None:
         """Nothing is written. The form keeps every change the user made and shows the
@@ -284,11 +333,11 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         fields = {f.name: f for f in dictionary.current().live_fields(self.entity)}
         theirs = form.opened.changed(current, fields)
         archived = current.archived and form.opened.values.get("archived") is not True
+        mine, _seen = form.opened.changes(self._posted(form), fields.values())
         taken, kept = [], []
         for definition in form.dictionary_fields:
             name = definition.name
-            if name in theirs and comparable(getattr(model, name, None)) \
-                    == form.opened.values.get(name):  # populate_obj stored what was posted
+            if name in theirs and name not in mine:
                 taken.append(name)
                 form[name].process(None, to_form(definition, getattr(current, name, None)))
                 form[name].raw_data = None  # show that value, not the posted text
@@ -303,7 +352,7 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
             *([fields[n].label for n in names] for names in (theirs, taken, kept)),
             archived=fields["archived"].label if archived else None,
             archive_on_form="archived" in form)
-        form.opened = Opened.of(current, self._opened_names(form))
+        form.opened = Opened.of(current, self._opened_names())
 
     # -- linked records --------------------------------------------------------------------
 

@@ -104,7 +104,10 @@ class SeedUploadView(StaffOnly, BaseView):
         confirm = ConfirmForm(formdata=None, token=str(job.pk)) \
             if job.status == "done" and job.dry_run and not job.file_error \
             and not job.confirmed else None
-        return self.render("dictadmin/seed_job.html", job=job, confirm=confirm)
+        # A load's changes are history's batch of this job (a check writes nothing).
+        changes_url = None if job.dry_run else url_for("history.batch", batch=str(job.pk))
+        return self.render("dictadmin/seed_job.html", job=job, confirm=confirm,
+                           changes_url=changes_url)
 
     @expose("/job/<job_id>/progress")
     def progress(self, job_id: str) -> t.Any:

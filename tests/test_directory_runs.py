@@ -1,0 +1,54 @@
+"""The directory lease between processes: one run per connector, held by one conditional
+upsert and the lease's unique `_id`, with no lock (`directory/runs.py`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import mongoengine
+
+from admin_app import db
+from admin_app.directory import runs
+
+from . import processes
+from .conftest import make_app
+
+# Take the lease of connector "ad" from a process of its own; say whether it was had.
+_ACQUIRE = """
+from admin_app.directory import runs
+
+[holder] = ARGS
+with app.app_context():
+    runs.held_by_other("ad")  # connected before the start
+    start_together()
+    print("held" if runs.acquire("ad", holder) else "refused")
+"""
+
+
+def test_four_processes_taking_a_free_lease_at_once_give_it_to_one(tmp_path):
+    app = make_app(tmp_path, "embedded")
+    try:
+        outputs = processes.at_once(app, _ACQUIRE, [[f"run {n}"] for n in range(4)])
+        assert sorted(outputs) == ["held\n"] + ["refused\n"] * 3, outputs
+        with app.app_context():
+            lease = db.database()[runs.LEASES].find_one({"_id": "ad"})
+        assert outputs[int(lease["holder"].split()[1])] == "held\n", (lease, outputs)
+    finally:
+        mongoengine.disconnect()
+
+
+def test_four_processes_taking_an_expired_lease_at_once_give_it_to_one(tmp_path):
+    """A run killed mid-way left its lease; once it has expired, one taker gets it."""
+    app = make_app(tmp_path, "embedded")
+    try:
+        with app.app_context():
+            db.database()[runs.LEASES].insert_one(
+                {"_id": "ad", "holder": "killed run",
+                 "expires": runs.now() - timedelta(minutes=1)})
+        outputs = processes.at_once(app, _ACQUIRE, [[f"run {n}"] for n in range(4)])
+        assert sorted(outputs) == ["held\n"] + ["refused\n"] * 3, outputs
+        with app.app_context():
+            lease = db.database()[runs.LEASES].find_one({"_id": "ad"})
+        assert outputs[int(lease["holder"].split()[1])] == "held\n", (lease, outputs)
+    finally:
+        mongoengine.disconnect()
