@@ -66,7 +66,8 @@ record. Here every write call of a collection (`insert_*`, `update_*`, `replace_
 collection's file: its read, change and write happen while no other connection can
 write the file, so a conditional single-document update is atomic across processes, as
 on MongoDB, and a batch is written whole or not at all. A failed write (a full disk)
-rolls back and drops the in-process index, which the next query rebuilds.
+rolls back and drops the in-process index, which the next query rebuilds; the store's
+own refusals (a duplicate key) keep what the call wrote before them, as MongoDB does.
 
 **A batch of new documents is encoded once and inserted in one statement.** mongomock
 inserts a list one document at a time: it encodes each to BSON to validate it, asks
@@ -91,6 +92,8 @@ import bisect
 import contextlib
 import itertools
 import typing as t
+
+from pymongo.errors import OperationFailure
 
 LITEMONGO_VERSION = "0.2.0"
 # The upstream methods replaced here, kept so that the tests can compare with them.
@@ -271,6 +274,12 @@ def one_transaction(store: t.Any) -> t.Iterator[None]:
         yield
         _HELD.pop(key, None)
         connection.commit()
+    except OperationFailure:
+        # The store's own refusal (a duplicate key, a write error): what the call wrote
+        # before it stays, as on MongoDB (an unordered insert keeps every other document).
+        _HELD.pop(key, None)
+        connection.commit()
+        raise
     except BaseException:
         _HELD.pop(key, None)
         if connection.in_transaction:

@@ -89,3 +89,10 @@ class FormValues(HTMLParser):
     def handle_data(self, data):
         if self._textarea:
             self.values[self._textarea] += data
+
+
+def form_values(html: str, marker: str = 'name="_revision"') -> dict[str, str]:
+    """What a browser posts, left as shown, for the form on `html` that holds `marker`
+    (by default the record form: the one carrying the revision it was opened at)."""
+    at = html.index(marker)
+    return FormValues(html[html.rindex("<form", 0, at):html.index("</form>", at)]).values

@@ -143,6 +143,7 @@ def mark_up_dictionary() -> None:
 #    are crawled ------------------------------------------------------------------------------
 
 HISTORY_CUSTOMER = "Chen Wei"
+CRAWL_REQUEST = "crawl-request"  # the request of a change, as an audit-log entry links it
 
 
 def add_record_changes() -> None:
@@ -155,7 +156,7 @@ def add_record_changes() -> None:
     chen = Customer.objects.get(name=HISTORY_CUSTOMER)
     records.update("customer", chen.pk, {"department": "Support",
                                          "location": f"Leeds {SCRIPT_PAYLOAD}"},
-                   trace.Trace(trace.COMMAND_LINE, trace.FORM))
+                   trace.Trace(trace.COMMAND_LINE, trace.FORM, request=CRAWL_REQUEST))
     job = SeedJob(path="/crawl/none.json", filename="crawl.json", status="done",
                   options={"dry_run": False}).save()
     records.update("customer", chen.pk, {"location": "York"},
@@ -164,7 +165,8 @@ def add_record_changes() -> None:
 
 def history_urls() -> list[str]:
     """The demo customer's History tab, filtered by field and way in, its import's changes,
-    and the confirmation of reverting a change set and one field of it."""
+    the changes of one request (an audit-log entry's link), and the confirmation of
+    reverting a change set and one field of it."""
     from admin_app import dictionary
 
     chen = Customer.objects.get(name=HISTORY_CUSTOMER)
@@ -174,6 +176,7 @@ def history_urls() -> list[str]:
     return [f"/admin/history/customer/{chen.pk}/",
             f"/admin/history/customer/{chen.pk}/?field={department}&way=form",
             f"/admin/history/batch/{batch}/",
+            f"/admin/history/request/{CRAWL_REQUEST}/",
             f"/admin/seed/job/{batch}/",
             f"/admin/history/revert/{both.pk}/",
             f"/admin/history/revert/{both.pk}/?field={department}"]

@@ -749,3 +749,21 @@ def test_upstream_scans_the_list_for_every_document_and_the_fix_asks_a_set(tmp_p
         operators["$in"] = fixed
     assert len(compared) > 200 * 50 and with_set <= 400
     client.close()
+
+
+def test_an_unordered_insert_with_a_duplicate_keeps_the_other_documents_as_upstream(tmp_path):
+    """MongoDB (and upstream, which commits each document) keeps every other document of
+    an unordered insert_many that meets a duplicate key: so does one transaction."""
+    from pymongo.errors import BulkWriteError
+
+    litemongo_fixes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    people.insert_one({"_id": 2})
+    with pytest.raises(BulkWriteError):
+        people.insert_many([{"_id": i} for i in range(5)], ordered=False)
+    assert sorted(d["_id"] for d in people.find({})) == [0, 1, 2, 3, 4]
+    with pytest.raises(BulkWriteError):
+        people.insert_many([{"_id": 9}, {"_id": 0}, {"_id": 10}], ordered=True)
+    assert sorted(d["_id"] for d in people.find({})) == [0, 1, 2, 3, 4, 9]
+    client.close()

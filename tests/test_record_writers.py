@@ -24,7 +24,7 @@ from admin_app.directory.sync import run
 from admin_app.models import Customer, User
 from admin_app.records.history import INTERNAL, LAST
 
-from .helpers import FormValues, csrf_token, submit
+from .helpers import csrf_token, form_values, submit
 from .record_writers import watching
 from .test_form_merge import signed_in
 from .test_seed_upload import confirm, finished, upload
@@ -91,10 +91,7 @@ def _person(n: int, department: str) -> Entry:
 def _form_post(client, url: str, changes_: dict) -> None:
     """Post the page's record form back as a browser does, with `changes_` typed over it
     (archived="" unticks Archive)."""
-    html = client.get(url).get_data(as_text=True)
-    marker = html.index('name="_revision"')
-    form = html[html.rindex("<form", 0, marker):html.index("</form>", marker)]
-    data = {**FormValues(form).values, **changes_}
+    data = {**form_values(client.get(url).get_data(as_text=True)), **changes_}
     data = {k: v for k, v in data.items() if not (k == "archived" and v == "")}
     response = client.post(url, data=data)
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]

@@ -220,3 +220,21 @@ def test_a_change_set_whose_fields_both_changed_since_names_both(app, client):
     page = client.get(revert_url(change)).get_data(as_text=True)
     assert refusal(page) == ("Department (now 'HR') and Location (now empty) have changed "
                              "since this change; nothing was reverted.")
+
+
+def test_a_revert_is_in_the_audit_log_linked_to_the_changes_it_made(store_app, store_client):
+    with store_app.app_context():
+        oid = make({"department": "Finance"})
+        change = records.update("customer", oid, {"department": "Sales"}, BY_FORM).change
+    page = store_client.get(revert_url(change)).get_data(as_text=True)
+    done = store_client.post(revert_url(change), data={"csrf_token": csrf_token(page)})
+    assert done.status_code == 302
+    log = store_client.get("/admin/audit/?event=record_reverted").get_data(as_text=True)
+    assert "Record change reverted" in log and "Ada" in log
+    link = re.search(r'class="audit-changes" href="([^"]+)"', log).group(1)
+    made = store_client.get(unescape(link)).get_data(as_text=True)
+    assert "Changes made by the audited action" in made
+    with store_app.app_context():
+        reverted = changes_of(oid)[0]
+        assert reverted.way == "revert"
+    assert "Finance" in made and "Sales" in made  # the revert: Sales back to Finance

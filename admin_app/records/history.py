@@ -47,7 +47,7 @@ class RecordChange(me.Document):
         "indexes": [("record", "-seq"), ("record", "way", "-seq"),
                     ("record", "fields.id", "-seq"),
                     ("record", "way", "fields.id", "-seq"),
-                    ("batch", "_id"), "at"],
+                    ("batch", "_id"), ("request", "_id"), "at"],
     }
 
     entity = me.StringField(required=True)

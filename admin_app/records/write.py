@@ -19,6 +19,8 @@ A write that changes nothing writes nothing and records nothing.
 
 from __future__ import annotations
 
+import random
+import time
 import typing as t
 from dataclasses import dataclass, field
 
@@ -34,8 +36,11 @@ from .history import LAST, same
 from .trace import DICTIONARY, Trace
 
 MODELS: dict[str, t.Any] = {"customer": Customer, "contact": Contact}
-# How often a write reads the record again after another writer moved it on.
-ATTEMPTS = 20
+# How often a write reads the record again after another writer moved it on, waiting a
+# little longer (at random, so two writers do not meet again) each time: a record a load
+# rewrites hundreds of times a second still takes a form's save within a few tries.
+ATTEMPTS = 60
+_LONGEST_WAIT = 0.05  # seconds
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,9 @@ def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace:
     collection = collection_of(entity)
     snapshot = snapshot or dictionary.current()
     oid = record_id if isinstance(record_id, ObjectId) else ObjectId(str(record_id))
-    for _attempt in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
+        if attempt > 1:
+            time.sleep(random.uniform(0, min(_LONGEST_WAIT, 0.001 * 2 ** attempt)))  # noqa: S311
         current = collection.find_one({"_id": oid})
         if current is None or (unless_archived and current.get("archived") is True):
             raise Missing(str(oid))

@@ -1,6 +1,7 @@
-"""The audit log: who signed in, failed, was locked out, signed out, and what admins did to
-logins. Kept in MongoDB so that every worker and the command line write to one place, and
-listed (filterable) on the admin's Audit log screen.
+"""The audit log: who signed in, failed, was locked out, signed out, what admins did to
+logins, and which record changes were reverted (an entry made in a request that changed
+records links to those changes). Kept in MongoDB so that every worker and the command
+line write to one place, and listed (filterable) on the admin's Audit log screen.
 
 Every way in records through `record`, so an event is worded and stamped the same way
 whether it came from the admin, the portal or the command line.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import typing as t
 
 import mongoengine as me
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from ..models.kept import now
@@ -30,6 +31,7 @@ EVENTS = {
     "password_changed": "Password changed",
     "webguest_link_issued": "WebGuest link issued",
     "webguest_link_used": "WebGuest link used",
+    "record_reverted": "Record change reverted",
 }
 AREAS = ("admin", "portal", "cli")
 
@@ -44,6 +46,9 @@ class AuditEvent(me.Document):
     subject = me.StringField(default="")  # whose login it concerns (an email)
     address = me.StringField(default="")  # the client's address, when over the web
     detail = me.StringField(default="")
+    # The request's id when it also changed records (`records.trace`): the entry links to
+    # those changes in the records' history.
+    request = me.StringField(default="")
 
     @property
     def words(self) -> str:
@@ -56,15 +61,17 @@ def record(event: str, *, subject: str = "", detail: str = "", area: str | None 
     request's client, the area to the portal for /portal pages and the admin otherwise."""
     if event not in EVENTS:
         raise ValueError(f"Unknown audit event {event!r}")
-    address = ""
+    address, changes = "", ""
     if has_request_context():
         address = request.remote_addr or ""
+        changes = str(g.get("record_request_id") or "")
         if area is None:
             area = "portal" if request.path.startswith("/portal") else "admin"
         if actor is None and getattr(current_user, "is_authenticated", False):
             actor = current_user.email
     entry = AuditEvent(event=event, area=area or "cli", actor=actor or "",
-                       subject=subject or "", address=address, detail=detail)
+                       subject=subject or "", address=address, detail=detail,
+                       request=changes)
     entry.save(force_insert=True)
     return entry
 

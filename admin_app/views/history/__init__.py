@@ -24,6 +24,7 @@ from flask_wtf import FlaskForm
 from ... import dictionary
 from ...records import history, revert, trace
 from ...records.write import MODELS
+from ...security import audit
 from ..secure import StaffOnly
 from . import cursor, shown
 
@@ -95,6 +96,16 @@ class HistoryView(StaffOnly, BaseView):
                            pager=_pager(page, ".batch", batch=batch),
                            entries=shown.entries(page.items, with_records=True))
 
+    @expose("/request/<request_id>/")
+    def made_in_request(self, request_id: str) -> t.Any:
+        """The changes one request made (an audit-log entry links here)."""
+        page = cursor.page(history.collection(), {"request": request_id}, "_id", PAGE_SIZE,
+                           _object_id)
+        return self.render("dictadmin/history_batch.html", batch=request_id,
+                           about=shown.Batch(request_id, "audited action", None),
+                           pager=_pager(page, ".made_in_request", request_id=request_id),
+                           entries=shown.entries(page.items, with_records=True))
+
     @expose("/revert/<change_id>/", methods=("GET", "POST"))
     def revert_change(self, change_id: str) -> t.Any:
         change = revert.find(change_id) or abort(404)
@@ -108,6 +119,8 @@ class HistoryView(StaffOnly, BaseView):
                 reverted = revert.revert(change, field_id, trace.by_request(trace.REVERT))
             except revert.NotReverted as refused:
                 return self._confirmation(change, field_id, form, back, str(refused))
+            name = reverted.written.record.get("name") or str(change.record)
+            audit.record("record_reverted", subject=name, detail=reverted.sentence)
             flash(reverted.sentence, "success")
             return redirect(back)
         return self._confirmation(change, field_id, form, back)
