@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import mongoengine
+import pytest
 
 from admin_app import db
 from admin_app.directory import runs
@@ -25,26 +26,16 @@ with app.app_context():
 """
 
 
-def test_four_processes_taking_a_free_lease_at_once_give_it_to_one(tmp_path):
+@pytest.mark.parametrize("left", [None, "killed run"], ids=["free", "expired"])
+def test_four_processes_taking_a_lease_at_once_give_it_to_one(tmp_path, left):
+    """A free lease, or one a run killed mid-way left and that has expired: of four
+    processes taking it at once, one gets it."""
     app = make_app(tmp_path, "embedded")
     try:
-        outputs = processes.at_once(app, _ACQUIRE, [[f"run {n}"] for n in range(4)])
-        assert sorted(outputs) == ["held\n"] + ["refused\n"] * 3, outputs
-        with app.app_context():
-            lease = db.database()[runs.LEASES].find_one({"_id": "ad"})
-        assert outputs[int(lease["holder"].split()[1])] == "held\n", (lease, outputs)
-    finally:
-        mongoengine.disconnect()
-
-
-def test_four_processes_taking_an_expired_lease_at_once_give_it_to_one(tmp_path):
-    """A run killed mid-way left its lease; once it has expired, one taker gets it."""
-    app = make_app(tmp_path, "embedded")
-    try:
-        with app.app_context():
-            db.database()[runs.LEASES].insert_one(
-                {"_id": "ad", "holder": "killed run",
-                 "expires": runs.now() - timedelta(minutes=1)})
+        if left:
+            with app.app_context():
+                db.database()[runs.LEASES].insert_one(
+                    {"_id": "ad", "holder": left, "expires": runs.now() - timedelta(minutes=1)})
         outputs = processes.at_once(app, _ACQUIRE, [[f"run {n}"] for n in range(4)])
         assert sorted(outputs) == ["held\n"] + ["refused\n"] * 3, outputs
         with app.app_context():

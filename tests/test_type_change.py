@@ -189,12 +189,10 @@ def test_a_stale_type_change_writes_nothing(store_app):
 
 # -- all or nothing -------------------------------------------------------------------------
 
-def test_a_failure_half_way_puts_every_value_and_the_definition_back(store_app, monkeypatch):
-    customers(Ann="5", Bob="12", Cat="007", Dan="40", Eve="41")
-    before = {n: raw(n) for n in ("Ann", "Bob", "Cat", "Dan", "Eve")}
-    definition = location().to_mongo().to_dict()
-    swap = retype._swap_records
-    done = []
+def fail_on_the_third_write(monkeypatch) -> list:
+    """The store goes away at the third record write of a type change (one a batch);
+    the rows written before it."""
+    swap, done = retype._swap_records, []
 
     def fail_on_the_third(writer, rows):
         if len(done) == 2:
@@ -204,6 +202,14 @@ def test_a_failure_half_way_puts_every_value_and_the_definition_back(store_app, 
 
     monkeypatch.setattr(retype, "WRITES", 1)
     monkeypatch.setattr(retype, "_swap_records", fail_on_the_third)
+    return done
+
+
+def test_a_failure_half_way_puts_every_value_and_the_definition_back(store_app, monkeypatch):
+    customers(Ann="5", Bob="12", Cat="007", Dan="40", Eve="41")
+    before = {n: raw(n) for n in ("Ann", "Bob", "Cat", "Dan", "Eve")}
+    definition = location().to_mongo().to_dict()
+    done = fail_on_the_third_write(monkeypatch)
     with store_app.app_context(), pytest.raises(DictionaryError) as failed:
         change_type("customer", "location", "integer", keep_unconverted=True)
     assert "the change was undone" in str(failed.value)
@@ -360,16 +366,7 @@ def test_a_value_that_stays_the_same_value_is_retyped_and_records_nothing(store_
 
 def test_an_undone_type_change_shows_the_conversion_and_its_undoing(store_app, monkeypatch):
     customers(Ann="5", Bob="12", Cat="40")
-    swap, done = retype._swap_records, []
-
-    def fail_on_the_third(writer, rows):
-        if len(done) == 2:
-            raise RuntimeError("the store went away")
-        done.extend(rows)
-        return swap(writer, rows)
-
-    monkeypatch.setattr(retype, "WRITES", 1)
-    monkeypatch.setattr(retype, "_swap_records", fail_on_the_third)
+    done = fail_on_the_third_write(monkeypatch)
     with store_app.app_context(), pytest.raises(DictionaryError, match="undone"):
         change_type("customer", "location", "integer", keep_unconverted=False)
     journal = retype.TypeChange.objects.get()

@@ -56,8 +56,6 @@ class _Rules:
     build: t.Callable[[frozenset[str] | None], t.Any]  # the schema for records with these keys
     references: dict[str, str]  # reference field → its target
     definitions: dict[str, t.Any]  # field name → dictionary Field (records only)
-    # field name → the message when a new record lacks it (records only)
-    mandatory: dict[str, str] = field(default_factory=dict)
     schemas: dict[frozenset[str], t.Any] = field(default_factory=dict)
 
     def schema(self, present: frozenset[str]) -> t.Any:
@@ -311,11 +309,11 @@ class _Run:
     def _creating(self, kind: Kind, values: dict, fail: t.Callable[..., Failure]) -> dict:
         """A new record: refused, as a form refuses it, when it lacks a mandatory value (the
         schemas leave that to here: an update keeps the stored values)."""
-        mandatory = self.rules(kind).mandatory
-        missing = [name for name in sorted(mandatory) if values.get(name) in (None, "", [])]
-        if missing:
-            labels = self.rules(kind).labels
-            raise _Reject([fail(labels.get(name, name), mandatory[name]) for name in missing])
+        if kind.entity is not None:
+            missing = records.write.lacking(kind.entity, values, self.snapshot)
+            if missing:
+                raise _Reject([fail(p.label, p.message)
+                               for p in sorted(missing, key=lambda p: p.field)])
         return self._new_document(kind, values)
 
     def rules(self, kind: Kind) -> _Rules:
@@ -331,15 +329,13 @@ class _Run:
                 entity = kind.entity
                 level = kind.level or self.snapshot.entity(entity).levels[0].name
                 declared = record_schema_class(self.snapshot, entity, level)._declared_fields
-                mandatory = {name: f.error_messages["required"]
-                             for name, f in declared.items() if f.required}
                 self._rules[kind.name] = _Rules(
                     frozenset(declared),
                     {f.name: f.label for f in self.snapshot.live_fields(entity)},
                     lambda present: record_schema(self.snapshot, entity, level, present),
                     {f.name: f.target for f in self.snapshot.live_fields(entity)
                      if f.type == "reference"},
-                    {f.name: f for f in self.snapshot.live_fields(entity)}, mandatory)
+                    {f.name: f for f in self.snapshot.live_fields(entity)})
         return self._rules[kind.name]
 
     def _validate(self, kind: Kind, raw: dict, fail: t.Callable[..., Failure]) -> dict:

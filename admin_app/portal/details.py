@@ -16,7 +16,6 @@ from __future__ import annotations
 import typing as t
 from datetime import date, datetime
 
-from flask import flash
 from flask_wtf import FlaskForm
 from markupsafe import escape
 
@@ -138,13 +137,3 @@ def overlap_message(form: DetailsForm, fields: list[str]) -> str:
     return ("Your details were changed by the service desk after you opened this page"
             + (f" ({listed(labels)})" if labels else "") + ", so nothing was saved. Check "
             "your changes below against the values now stored, then save again.")
-
-
-def show_problems(form: DetailsForm, problems: list[records.Problem]) -> None:
-    """The rulebook's refusal against each field; one the customer cannot change (a
-    mandatory field left empty on the record) above the form."""
-    for problem in problems:
-        if problem.field in form:
-            form[problem.field].errors = [*form[problem.field].errors, problem.message]
-        else:
-            flash(f"Nothing was saved: {problem.message} Ask the service desk.", "error")

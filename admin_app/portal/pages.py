@@ -21,7 +21,7 @@ from ..models import Ticket
 from ..tickets import log_ticket
 from ..tickets.form import STATUS_WORDS, Required
 from ..tickets.shown import when
-from ..views.opened import Opened
+from ..views.opened import Opened, show_problems
 from . import bp, details
 from .access import Guest, guest_only
 
@@ -80,7 +80,7 @@ def edit_details(guest: Guest) -> t.Any:
             except records.Missing:
                 return redirect(url_for("portal.details"))  # archived: that signs them out
             except records.Refused as refused:
-                details.show_problems(form, refused.problems)
+                show_problems(form, refused.problems, ask="Ask the service desk.")
             else:
                 flash("Your details are saved.", "success")
                 return redirect(url_for("portal.details"))

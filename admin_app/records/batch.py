@@ -18,21 +18,18 @@ from bson import ObjectId
 from .. import dictionary
 from ..models.kept import now
 from . import history
-from .trace import DICTIONARY, Trace
+from .trace import Trace
 from .write import (
     Missing,
     Overlap,
+    Planned,
     Problem,
     Refused,
-    at_revision,
     collection_of,
-    definitions,
-    differing,
     new_document,
     overlapping,
-    problems,
+    plan,
     update,
-    update_of,
 )
 
 
@@ -72,11 +69,10 @@ def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
     outcome = Outcome()
     snapshot = snapshot or dictionary.current()
     moment = now()
-    checking = check and trace.way != DICTIONARY
     new_documents, changes = [], []
     for position, values in enumerate(creates):
         try:
-            document, change = new_document(entity, values, trace, snapshot, check=checking,
+            document, change = new_document(entity, values, trace, snapshot, check=check,
                                              moment=moment)
         except Refused as refused:
             outcome.refused_creates[position] = refused.problems
@@ -86,7 +82,7 @@ def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
     collection = collection_of(entity)
     ids = [oid for oid, _values in updates]
     current = {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})} if ids else {}
-    planned = []
+    planned: list[tuple[t.Mapping[str, t.Any], Planned]] = []
     for oid, wanted in updates:
         stored = current.get(oid)
         if stored is None:
@@ -95,49 +91,47 @@ def write(entity: str, creates: t.Sequence[t.Mapping[str, t.Any]],
         if seen is not None and overlapping(stored, wanted, seen.get(oid, {})):
             outcome.overlapped.append(oid)
             continue
-        diff = differing(stored, wanted, exact=exact)
-        if not diff:
+        try:
+            planned_write = plan(entity, stored, wanted, trace, snapshot, check=check,
+                                 exact=exact, moment=moment)
+        except Refused as refused:
+            outcome.refused_updates[oid] = refused.problems
+            continue
+        if planned_write is None:
             outcome.unchanged += 1
             continue
-        after = {k: v for k, v in {**stored, **diff}.items() if v is not None}
-        found = problems(entity, after, diff, snapshot) if checking else []
-        if found:
-            outcome.refused_updates[oid] = found
-            continue
-        at = int(stored.get("revision") or 0)
-        lines = history.field_changes(definitions(entity, snapshot), stored, after, diff)
-        change = history.entry(entity, oid, at + 1, trace, snapshot.version, lines,
-                               moment=moment) if lines else None
-        planned.append((oid, at, wanted, diff, after, change))
+        planned.append((wanted, planned_write))
     if dry_run or not (new_documents or planned):
         outcome.created = [d["_id"] for d in new_documents]
-        outcome.updated = [p[0] for p in planned]
+        outcome.updated = [p.stored["_id"] for _wanted, p in planned]
         return outcome
-    intent = history.intend(entity, [d["_id"] for d in new_documents] + [p[0] for p in planned])
     try:
+        intent = history.intend(entity, [d["_id"] for d in new_documents]
+                                + [p.stored["_id"] for _wanted, p in planned])
         _apply(entity, collection, new_documents, planned, changes, trace, check, outcome,
                seen=seen, exact=exact, snapshot=snapshot)
+        history.done(intent)
     except Exception as exc:
         raise Interrupted(outcome) from exc
-    history.done(intent)
     return outcome
 
 
 def _apply(entity: str, collection: t.Any, new_documents: list[dict[str, t.Any]],
-           planned: list[tuple[t.Any, ...]], changes: list[dict[str, t.Any]], trace: Trace,
+           planned: list[tuple[t.Mapping[str, t.Any], Planned]],
+           changes: list[dict[str, t.Any]], trace: Trace,
            check: bool, outcome: Outcome, *,
            seen: t.Mapping[t.Any, t.Mapping[str, t.Any]] | None = None, exact: bool = False,
            snapshot: t.Any = None) -> None:
-    history.catch_up([p[4] for p in planned])  # `after` still carries the stored change set
+    history.catch_up([p.stored for _wanted, p in planned])  # what a killed writer left
     if new_documents:
         collection.insert_many(new_documents, ordered=True)  # one transaction: all or none
         outcome.created = [d["_id"] for d in new_documents]
-    for oid, at, wanted, diff, after, change in planned:
-        if collection.update_one(at_revision(oid, at), update_of(entity, diff, after, change)
-                                 ).matched_count:
+    for wanted, planned_write in planned:
+        oid = planned_write.stored["_id"]
+        if collection.update_one(*planned_write.write()).matched_count:
             outcome.updated.append(oid)
-            if change is not None:
-                changes.append(change)
+            if planned_write.change is not None:
+                changes.append(planned_write.change)
             continue
         # another writer came between
         _again(entity, oid, wanted, trace, check, outcome,

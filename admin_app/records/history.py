@@ -110,6 +110,16 @@ def field_changes(definitions: t.Mapping[str, t.Any], before: t.Mapping[str, t.A
     return lines
 
 
+def definition_of(snapshot: t.Any, entity: str,
+                  line: t.Mapping[str, t.Any]) -> t.Any:
+    """The field a history line names, as the dictionary has it now: by its stable id
+    (a relabel or type change keeps it), else by name; None when the field is gone."""
+    by_id = snapshot.memo(("fields by id", entity), lambda: {
+        f.id: f for f in snapshot.fields.get(entity, {}).values() if f.id})
+    return by_id.get(line.get("id") or "") \
+        or snapshot.fields.get(entity, {}).get(line.get("name") or "")
+
+
 def same(a: t.Any, b: t.Any) -> bool:
     """Equal as stored values: a missing value, None and "" alike; 1 and 1.0 alike, but
     never True and 1."""

@@ -26,7 +26,7 @@ from bson.errors import InvalidId
 
 from .. import dictionary
 from . import write
-from .history import RecordChange, same
+from .history import RecordChange, definition_of, same
 from .shown import Names, readable
 from .trace import DICTIONARY, Trace
 
@@ -51,8 +51,7 @@ class Reverting:
         return self.change.entity
 
     def definition(self, line: t.Mapping[str, t.Any]) -> dictionary.Field | None:
-        return definitions_by_id(self.snapshot, self.entity).get(line.get("id") or "") \
-            or self.snapshot.fields.get(self.entity, {}).get(line.get("name") or "")
+        return definition_of(self.snapshot, self.entity, line)
 
     def label(self, line: t.Mapping[str, t.Any]) -> str:
         """The field's label now (its label then, if the dictionary no longer has it)."""
@@ -129,12 +128,6 @@ class Reverting:
 
 def _quoted(shown: str) -> str:
     return f"'{shown}'" if shown else "empty"
-
-
-def definitions_by_id(snapshot: dictionary.Snapshot, entity: str) -> dict[str, dictionary.Field]:
-    """An entity's field definitions (live and retired) by their stable id."""
-    return snapshot.memo(("fields by id", entity), lambda: {
-        f.id: f for f in snapshot.fields.get(entity, {}).values() if f.id})
 
 
 def find(change_id: t.Any) -> RecordChange | None:

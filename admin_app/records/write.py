@@ -112,14 +112,26 @@ def problems(entity: str, record: t.Mapping[str, t.Any], changed: t.Iterable[str
     """What the rulebook says of a record as it would be: each changed field's value,
     and every field mandatory on its Level."""
     snapshot = snapshot or dictionary.current()
-    rules, mandatory = _rules(snapshot, entity, level_of(entity, record, snapshot))
+    rules, _mandatory = _rules(snapshot, entity, level_of(entity, record, snapshot))
     found: dict[str, Problem] = {}
     for name in changed:
         checking = rules.get(name)
         if checking is not None:
             _check(found, checking, record.get(name))
+    for problem in lacking(entity, record, snapshot):
+        found.setdefault(problem.field, problem)
+    return list(found.values())
+
+
+def lacking(entity: str, record: t.Mapping[str, t.Any], snapshot: t.Any = None
+            ) -> list[Problem]:
+    """The fields mandatory on the record's Level that it holds no value for (a new
+    record is refused for these; so is an update that would leave one empty)."""
+    snapshot = snapshot or dictionary.current()
+    rules, mandatory = _rules(snapshot, entity, level_of(entity, record, snapshot))
+    found: dict[str, Problem] = {}
     for name in mandatory:
-        if name not in found and record.get(name) in (None, "", []):
+        if record.get(name) in (None, "", []):
             _check(found, rules[name], None)
     return list(found.values())
 
@@ -210,28 +222,59 @@ def update(entity: str, record_id: t.Any, changes: t.Mapping[str, t.Any], trace:
             raise Overlap(moved, current)
         if seen is not None and (theirs := overlapping(current, changes, seen)):
             raise Overlap(theirs, current)
-        diff = differing(current, changes, exact=exact)
-        if not diff:
+        planned = plan(entity, current, changes, trace, snapshot, check=check, exact=exact)
+        if planned is None:
             return Written(current)
-        after = {**current, **diff}
-        after = {k: v for k, v in after.items() if v is not None}
-        if check and trace.way != DICTIONARY:
-            found = problems(entity, after, diff, snapshot)
-            if found:
-                raise Refused(found)
-        lines = history.field_changes(definitions(entity, snapshot), current, after, diff)
-        change = history.entry(entity, oid, at + 1, trace, snapshot.version, lines) \
-            if lines else None
         history.catch_up([current])  # a change set a killed writer left unlogged
-        written = collection.update_one(at_revision(oid, at),
-                                        update_of(entity, diff, after, change))
-        if written.matched_count:
-            if change is not None:
-                history.log([change])
-            stored = {**after, "revision": at + 1}
+        if collection.update_one(*planned.write()).matched_count:
+            if planned.change is not None:
+                history.log([planned.change])
+            stored = {**planned.after, "revision": at + 1}
             others = _others(seen, revision, at, current, changes)
-            return Written(stored, sorted(diff), change, others)
+            return Written(stored, sorted(planned.diff), planned.change, others)
     raise Overlap(sorted(changes), collection.find_one({"_id": oid}) or {})
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One record's write, worked out from the record as read: the values that change,
+    the record as it will be, its change set (None: no dictionary field moved)."""
+
+    entity: str
+    stored: dict[str, t.Any]
+    diff: dict[str, t.Any]
+    after: dict[str, t.Any]
+    change: dict[str, t.Any] | None
+
+    @property
+    def at(self) -> int:
+        return int(self.stored.get("revision") or 0)
+
+    def write(self) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+        """The compare-and-set: (filter, update) for `update_one`."""
+        return (at_revision(self.stored["_id"], self.at),
+                update_of(self.entity, self.diff, self.after, self.change))
+
+
+def plan(entity: str, stored: dict[str, t.Any], changes: t.Mapping[str, t.Any], trace: Trace,
+         snapshot: t.Any, *, check: bool = True, exact: bool = False,
+         moment: t.Any = None) -> Planned | None:
+    """What setting `changes` on the record as read would write (None: nothing changes),
+    checked by the rulebook on the record as it will be (Refused). The one place that
+    decides a write, for `update` and for batches."""
+    diff = differing(stored, changes, exact=exact)
+    if not diff:
+        return None
+    after = {k: v for k, v in {**stored, **diff}.items() if v is not None}
+    if check and trace.way != DICTIONARY:
+        found = problems(entity, after, diff, snapshot)
+        if found:
+            raise Refused(found)
+    at = int(stored.get("revision") or 0)
+    lines = history.field_changes(definitions(entity, snapshot), stored, after, diff)
+    change = history.entry(entity, stored["_id"], at + 1, trace, snapshot.version, lines,
+                           moment=moment) if lines else None
+    return Planned(entity, stored, diff, after, change)
 
 
 def overlapping(current: t.Mapping[str, t.Any], changes: t.Mapping[str, t.Any],

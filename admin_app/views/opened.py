@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bson import ObjectId
-from flask import abort, request
+from flask import abort, flash, request
 
 from .. import records
 from ..dictionary import Field
@@ -106,10 +106,8 @@ class Opened:
         does not say it showed (only a hand-made request) makes the save a compare-and-set
         on the whole record: written only while the record is still at `revision`."""
         changes, seen = self.changes(posted, fields)
-        if any(name not in seen for name in changes):
-            return records.update(entity, record_id, changes, trace, revision=self.revision,
-                                  unless_archived=unless_archived)
-        return records.update(entity, record_id, changes, trace, seen=seen,
+        merged = all(name in seen for name in changes)
+        return records.update(entity, record_id, changes, trace, seen=seen if merged else None,
                               revision=self.revision, unless_archived=unless_archived)
 
 
@@ -173,6 +171,17 @@ def stale_message(theirs: list[str], taken: list[str], kept: list[str],
         notes.append("Your changes are below and were not saved; check them against the "
                      "current values and save again.")
     return " ".join(notes)
+
+
+def show_problems(form: t.Any, problems: list[records.Problem], ask: str = "") -> None:
+    """The rulebook's refusal of a save against each field; a field the form does not
+    show (a mandatory value the record lacks) above it, with `ask` (who can help)."""
+    for problem in problems:
+        if problem.field in form:
+            form[problem.field].errors = [*form[problem.field].errors, problem.message]
+        else:
+            flash(" ".join(filter(None, (f"Nothing was saved: {problem.message}", ask))),
+                  "error")
 
 
 def kept_message(changed_by: list[tuple[str, list[str]]]) -> str:

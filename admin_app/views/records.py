@@ -35,7 +35,7 @@ from ..security import accounts
 from ..tickets import listing
 from . import references
 from .following import FollowsDictionary
-from .opened import Opened, kept_message, stale_message
+from .opened import Opened, kept_message, show_problems, stale_message
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
@@ -235,14 +235,10 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
             written = records.create(self.entity, self._posted(form),
                                      records.trace.by_request(records.trace.FORM))
         except records.Refused as refused:
-            self._show_problems(form, refused.problems)
+            show_problems(form, refused.problems)
             return False
         except Exception as ex:
-            if not self.handle_view_exception(ex):
-                flash(gettext("Failed to create record. %(error)s", error=format_error(ex)),
-                      "error")
-                log.exception("Failed to create record.")
-            return False
+            return self._failed(ex, "Failed to create record.")
         model = self.get_one(written.record["_id"])
         self.after_model_change(form, model, True)
         return model
@@ -260,37 +256,30 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
             self._refuse_stale(form, model)
             return False
         except records.Refused as refused:
-            self._show_problems(form, refused.problems)
+            show_problems(form, refused.problems)
             return False
         except records.Missing:
             flash("That record does not exist (any more).", "error")
             return False
         except Exception as ex:
-            if not self.handle_view_exception(ex):
-                flash(gettext("Failed to update record. %(error)s", error=format_error(ex)),
-                      "error")
-                log.exception("Failed to update record.")
-            return False
+            return self._failed(ex, "Failed to update record.")
         if message := kept_message(self._changed_since(model.pk, opened, written, fields)):
             flash(message, "info")
         self.after_model_change(form, model, False)
         return True
+
+    def _failed(self, ex: Exception, words: str) -> bool:
+        """Flask-Admin's handling of an unexpected failure: said on the page, logged."""
+        if not self.handle_view_exception(ex):
+            flash(gettext(f"{words} %(error)s", error=format_error(ex)), "error")
+            log.exception(words)
+        return False
 
     @staticmethod
     def _posted(form: DictionaryForm) -> dict[str, t.Any]:
         """The form's values in stored form (None: no value)."""
         return {definition.name: to_storage(definition, form[definition.name].data)
                 for definition in form.dictionary_fields}
-
-    @staticmethod
-    def _show_problems(form: DictionaryForm, problems: list[records.Problem]) -> None:
-        """The rulebook's refusal, against each field (the form checks first, so this is
-        a record that changed under it); a field this form does not show, above it."""
-        for problem in problems:
-            if problem.field in form:
-                form[problem.field].errors = [*form[problem.field].errors, problem.message]
-            else:
-                flash(f"Nothing was saved: {problem.message}", "error")
 
     @staticmethod
     def _changed_since(record_id: t.Any, opened: Opened, written: records.Written,

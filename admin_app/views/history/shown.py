@@ -20,7 +20,7 @@ from flask import url_for
 from ... import dictionary
 from ...directory.runs import SyncRun
 from ...importer.jobs import SeedJob
-from ...records.revert import definitions_by_id
+from ...records.history import definition_of
 from ...records.shown import Names, readable
 from ...records.trace import DICTIONARY, WAY_WORDS
 from ...records.write import MODELS
@@ -91,21 +91,15 @@ def entries(docs: list[dict[str, t.Any]], *, with_records: bool = False) -> list
             for doc in docs]
 
 
-def _definition(snapshot: dictionary.Snapshot, entity: str,
-                line: t.Mapping[str, t.Any]) -> dictionary.Field | None:
-    return definitions_by_id(snapshot, entity).get(line.get("id") or "") \
-        or snapshot.fields.get(entity, {}).get(line.get("name") or "")
-
-
 def _target(snapshot: dictionary.Snapshot, entity: str,
             line: t.Mapping[str, t.Any]) -> str | None:
-    definition = _definition(snapshot, entity, line)
+    definition = definition_of(snapshot, entity, line)
     return definition.target if definition is not None else None
 
 
 def _line(snapshot: dictionary.Snapshot, entity: str, line: t.Mapping[str, t.Any],
           names: Names) -> Line:
-    definition = _definition(snapshot, entity, line)
+    definition = definition_of(snapshot, entity, line)
     then = str(line.get("label") or line.get("name") or "")
     target = definition.target if definition is not None else None
     return Line(field_id=str(line.get("id") or line.get("name") or ""), label=then,
