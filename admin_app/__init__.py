@@ -8,7 +8,7 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, db, dictionary, directory, errors, importer, limits, mail, portal, views
+from . import auth, cli, dictionary, directory, errors, importer, limits, mail, portal, store, views
 from .config import from_environment
 from .security import headers, operators, password_pages
 
@@ -30,9 +30,9 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(app)
 
     try:
-        db.connect(app.config["MONGODB_URI"], app.config["STORE_PATH"],
+        store.connect(app.config["MONGODB_URI"], app.config["STORE_PATH"],
                    app.config["MONGODB_DB"], app.config["DB_TIMEOUT_MS"])
-    except db.StoreError as exc:
+    except store.StoreError as exc:
         # One sentence, not a traceback: this is what an operator sees at start-up.
         raise SystemExit(f"Dictadmin cannot start: {exc}") from exc
 

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import db, demo
+from . import demo, store
 from .dictionary import defaults
 from .models import User, upkeep
 from .models.users import STAFF_ROLES, ensure_first_admin
@@ -26,7 +26,7 @@ def setup_command(no_demo: bool) -> None:
     """Prepare a store for first use: dictionary, demo data (empty store only), first admin."""
     config = current_app.config
     _refuse_weak_admin_password(config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
-    click.echo(f"Store: {db.describe(config['MONGODB_URI'], config['STORE_PATH'])}")
+    click.echo(f"Store: {store.describe(config['MONGODB_URI'], config['STORE_PATH'])}")
     added = defaults.install()
     click.echo(f"Dictionary: {'added ' + str(added) + ' definitions' if added else 'up to date'}.")
     repaired = history.repair(MODELS)  # batches a stopped process left half-logged

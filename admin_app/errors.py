@@ -19,8 +19,8 @@ from flask import Flask, current_app, g, request
 from flask_admin import Admin
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .db import disk_full
 from .limits import UPLOAD_ENDPOINTS
+from .store import disk_full
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "The request could not be understood. Go back, reload the page "

@@ -70,7 +70,8 @@ def child(mode: str, args: list[str]) -> None:
     out = {"import": lambda: timed_import(Path(args[1]), Path(args[2])),
            "build": lambda: build(Path(args[0]), int(args[1])),
            "pages": lambda: pages(Path(args[0]), args[1]),
-           "save": lambda: saves(Path(args[1]))}[mode]()
+           "save": lambda: saves(Path(args[1])),
+           "floor": lambda: floor(Path(args[1]), Path(args[2]))}[mode]()
     out["code"] = str(Path(admin_app.__file__).parents[1])  # which tree was measured
     strays = [name for name, module in sys.modules.items() if name.startswith("admin_app")
               and getattr(module, "__file__", None)
@@ -96,6 +97,43 @@ def timed_import(path: Path, workdir: Path) -> dict[str, t.Any]:
             raise SystemExit("\n".join(report.failure_lines(5)))
         return {"seconds": seconds, "records": report.total,
                 "history": _history_count()}
+
+
+def floor(path: Path, workdir: Path) -> dict[str, t.Any]:
+    """What no import that keeps history as documents can skip: decoding and validating
+    each line (import_bench's floor), inserting the records as the import stores them
+    (search keys, revision) and inserting their change sets, raw, into a fresh store with
+    the app's indexes. The documents are the ones this tree's import wrote."""
+    from admin_app import create_app, importer
+    from admin_app.dictionary import defaults
+    from admin_app.models import Customer
+    from admin_app.records import history
+
+    sys.path.insert(0, str(BENCH))
+    from import_bench import decode_and_validate
+
+    def app_on(folder: Path) -> t.Any:
+        return create_app({"INSTANCE_PATH": str(folder), "MONGODB_URI": None,
+                           "SECRET_KEY": "b"})
+
+    with app_on(workdir / "imported").app_context():
+        defaults.install()
+        importer.load([path])
+        records = list(Customer._get_collection().find({}))
+        changes = list(history.collection().find({}))
+        validate_s, validated = decode_and_validate(path)
+    out: dict[str, t.Any] = {"validate_s": validate_s / validated * len(records)}
+    with app_on(workdir / "raw").app_context():
+        defaults.install()
+        for name, collection, docs in (("records_s", Customer._get_collection(), records),
+                                       ("history_s", history.collection(), changes)):
+            collection.find_one({"level": "Org"})  # its indexes built first, as the raw insert
+            start = time.perf_counter()
+            for i in range(0, len(docs), 1000):
+                collection.insert_many(docs[i:i + 1000], ordered=False)
+            out[name] = time.perf_counter() - start
+    out.update(records=len(records), changes=len(changes))
+    return out
 
 
 def _history_count() -> int | None:
@@ -350,6 +388,16 @@ def main() -> None:
                       f"{got['seconds'] / imports['raw']['seconds']:.2f}x the raw time (median "
                       f"{got['seconds']:.2f} s of " + ", ".join(f"{s:.2f}" for s in got["all"])
                       + f"{history}; code {got['code']})", flush=True)
+
+            least = fresh("floor", ROOT, path)
+            parts = {"validate": least["validate_s"], "insert the records":
+                     least["records_s"], "insert their history": least["history_s"]}
+            print("  least an import with history can take, in raw insert_many times: "
+                  + " + ".join(f"{words} {s / imports['raw']['seconds']:.2f}x"
+                               for words, s in parts.items())
+                  + f" = {sum(parts.values()) / imports['raw']['seconds']:.2f}x "
+                  f"({least['records']:,} records, {least['changes']:,} change sets)",
+                  flush=True)
 
             deep = pages_part()
             print(f"record pages (ms; first request of a fresh worker, then median of "

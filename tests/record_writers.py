@@ -13,7 +13,7 @@ WRITES = ("insert_one", "insert_many", "update_one", "update_many", "replace_one
           "delete_one", "delete_many", "find_one_and_update", "find_one_and_replace",
           "find_one_and_delete", "bulk_write")
 # The store layer itself: it carries writes, it does not decide them.
-STORE = ("admin_app.db", "admin_app.litemongo_fixes", "admin_app.store")
+STORE = ("admin_app.store",)
 
 
 def sender() -> str | None:

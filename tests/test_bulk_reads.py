@@ -6,8 +6,9 @@ from __future__ import annotations
 import litemongo
 from bson import ObjectId
 
-from admin_app import bulk_reads, db
+from admin_app import store
 from admin_app.models import Customer
+from admin_app.store import bulk_reads
 
 DOCS = [
     {"level": "Customer", "name": "Ann", "archived": False, "email": "ann@example.com",
@@ -23,7 +24,7 @@ DOCS = [
 
 
 def _seeded(store_app):
-    collection = db.database()[Customer._get_collection_name()]
+    collection = store.database()[Customer._get_collection_name()]
     collection.insert_many([{"_id": ObjectId(), **doc} for doc in DOCS])
     return collection
 

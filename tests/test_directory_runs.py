@@ -8,7 +8,7 @@ from datetime import timedelta
 import mongoengine
 import pytest
 
-from admin_app import db
+from admin_app import store
 from admin_app.directory import runs
 
 from . import processes
@@ -34,12 +34,12 @@ def test_four_processes_taking_a_lease_at_once_give_it_to_one(tmp_path, left):
     try:
         if left:
             with app.app_context():
-                db.database()[runs.LEASES].insert_one(
+                store.database()[runs.LEASES].insert_one(
                     {"_id": "ad", "holder": left, "expires": runs.now() - timedelta(minutes=1)})
         outputs = processes.at_once(app, _ACQUIRE, [[f"run {n}"] for n in range(4)])
         assert sorted(outputs) == ["held\n"] + ["refused\n"] * 3, outputs
         with app.app_context():
-            lease = db.database()[runs.LEASES].find_one({"_id": "ad"})
+            lease = store.database()[runs.LEASES].find_one({"_id": "ad"})
         assert outputs[int(lease["holder"].split()[1])] == "held\n", (lease, outputs)
     finally:
         mongoengine.disconnect()

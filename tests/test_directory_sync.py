@@ -339,8 +339,8 @@ def test_the_lease_lets_one_holder_at_a_time_and_expires(store_app):
         assert not runs.acquire("ad", "two")
         runs.release("ad", "one")
         assert runs.acquire("ad", "two")
-        from admin_app import db
-        db.database()[runs.LEASES].update_one({"_id": "ad"}, {"$set": {
+        from admin_app import store
+        store.database()[runs.LEASES].update_one({"_id": "ad"}, {"$set": {
             "expires": runs.now() - runs.timedelta(minutes=1)}})
         assert runs.acquire("ad", "three")
 

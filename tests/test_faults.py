@@ -21,7 +21,7 @@ from pathlib import Path
 import mongoengine
 import pytest
 
-from admin_app import db, records
+from admin_app import records, store
 from admin_app.importer import jobs
 from admin_app.models import Customer
 from admin_app.records import history
@@ -49,7 +49,7 @@ def embedded(tmp_path):
 
 def connection(name):
     """The SQLite connection the app writes collection `name` through."""
-    collection = db.database()[name]
+    collection = store.database()[name]
     collection.find_one()  # opens the file
     return collection._store._connection
 
@@ -173,7 +173,7 @@ def test_a_full_disk_fails_the_upload_job_and_its_page_says_what_was_written(
 
 def fill(name):
     """Fill the collection's file to its last page, as a full disk leaves it."""
-    collection = db.database()[name]
+    collection = store.database()[name]
     limit(name, 0)
     size = 4096
     while size:
@@ -338,7 +338,7 @@ def test_a_create_batch_killed_half_way_leaves_whole_records_with_their_history(
             assert sorted(c["record"] for c in changes) == sorted(d["_id"] for d in made)
             assert all(c["created"] for c in changes)
         assert_one_create_each()
-        assert db.database()[history.INTENTS].count_documents({}) == 0
+        assert store.database()[history.INTENTS].count_documents({}) == 0
 
 
 def test_an_update_batch_killed_half_way_leaves_each_record_old_or_new_with_its_history(
@@ -371,7 +371,7 @@ def test_an_update_batch_killed_half_way_leaves_each_record_old_or_new_with_its_
                     ("department", old["department"], name)]
             before = after
         assert_one_create_each()
-        assert db.database()[history.INTENTS].count_documents({}) == 0
+        assert store.database()[history.INTENTS].count_documents({}) == 0
 
 
 def test_a_full_disk_stops_a_directory_sync_run_in_a_sentence(embedded):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_app import db, records
+from admin_app import records, store
 from admin_app.directory.connectors import Connector
 from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.sync import run
@@ -54,7 +54,7 @@ def recorded(app, client, tmp_path, monkeypatch):
         # On mongomock the importer reads a kind's keys once (no indexes to ask); the
         # `$in` queries are what it sends to MongoDB and the embedded store.
         with recorder.running("seed load"), monkeypatch.context() as patched:
-            patched.setattr(db, "in_memory", lambda: False)
+            patched.setattr(store, "in_memory", lambda: False)
             assert runner.invoke(args=["seed", "load", str(seed)]).exit_code == 0
             for org in demo["orgs"]:
                 org["news"] = "Changed"

@@ -210,11 +210,11 @@ def test_a_searchable_field_unmade_on_a_store_setup_never_saw_is_no_longer_searc
         store_client):
     """No upkeep marker says which fields were keyed (a store `flask setup` has not
     run on): making Department unsearchable must still take its words out of the keys."""
-    from admin_app import db
+    from admin_app import store
     from admin_app.models import upkeep
 
     Customer(name="Ann Lee", level="Customer", department="Finance").save()
-    assert db.database()[upkeep.MARKER].count_documents({}) == 0
+    assert store.database()[upkeep.MARKER].count_documents({}) == 0
     assert "Ann Lee" in store_client.get("/admin/customer/?search=fin").get_data(as_text=True)
     update_field("customer", "department", searchable=False)
     assert "Ann Lee" not in store_client.get("/admin/customer/?search=fin").get_data(

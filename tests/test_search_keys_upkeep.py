@@ -1,6 +1,6 @@
 """Search keys follow the dictionary; rewriting them records nothing in a record's history."""
 
-from admin_app import db, records
+from admin_app import records, store
 from admin_app.dictionary.changes import update_field
 from admin_app.models import Customer, upkeep
 from admin_app.records import RecordChange
@@ -44,7 +44,7 @@ def test_an_older_store_gets_flags_and_keys_once_and_no_history(store_app):
     with store_app.app_context():
         assert upkeep.bring_up_to_date() == {"archive flags": 1, "search keys": 2}
         assert upkeep.bring_up_to_date() == {"archive flags": 0, "search keys": 0}
-        assert db.database()[upkeep.MARKER].count_documents({}) == 2
+        assert store.database()[upkeep.MARKER].count_documents({}) == 2
     ann, bo = stored("Ann Lee"), stored("Bo Chan")
     assert (ann["archived"], bo["archived"]) == (False, True)
     assert {"ann", "lee", "finance"} <= set(ann["search_keys"])

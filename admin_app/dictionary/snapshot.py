@@ -12,7 +12,7 @@ import typing as t
 from dataclasses import dataclass, field
 from datetime import date
 
-from .. import db
+from .. import store
 from .documents import DictionaryVersion, EntityDefinition, FieldDefinition, LayoutDefinition
 
 
@@ -127,7 +127,7 @@ class Snapshot:
 
 
 def read_version() -> int:
-    doc = db.database()[DictionaryVersion._get_collection_name()].find_one(
+    doc = store.database()[DictionaryVersion._get_collection_name()].find_one(
         {"_id": "dictionary"}, {"number": 1}
     )
     return int(doc["number"]) if doc else 0

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
-from .. import bulk_reads, db
+from .. import store
 from ..models import Customer
+from ..store import bulk_reads
 
 # Legal forms that say nothing about which company is meant; removed from the end.
 SUFFIXES = frozenset({
@@ -61,7 +62,7 @@ class OrgDirectory:
              aliases: t.Mapping[str, str] | None) -> OrgDirectory:
         orgs = cls(policy, default_org,
                    {normalise(a): n for a, n in (aliases or {}).items() if normalise(a)})
-        collection = db.database()[Customer._get_collection_name()]
+        collection = store.database()[Customer._get_collection_name()]
         current = (doc for doc in bulk_reads.documents(collection, {"level": "Org"},
                                                        ["name", "archived"])
                    if doc.get("archived") is not True)

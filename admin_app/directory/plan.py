@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
-from .. import bulk_reads, db, dictionary
+from .. import dictionary, store
 from ..dictionary.rules import Invalid, rule
 from ..dictionary.snapshot import Field, Snapshot
 from ..dictionary.values import to_storage
 from ..models import Contact, Customer
+from ..store import bulk_reads
 from .approvals import approved_links
 from .orgs import OrgDirectory
 
@@ -45,7 +46,7 @@ class Becomes:
     org_field: str  # the reference the company attribute fills
 
     def collection(self) -> t.Any:
-        return db.database()[self.model._get_collection_name()]
+        return store.database()[self.model._get_collection_name()]
 
 
 BECOMES = {
@@ -442,7 +443,7 @@ class _Planner:
             return ""
         if isinstance(value, ObjectId):
             if value not in self.org_names:
-                doc = db.database()[Customer._get_collection_name()].find_one(
+                doc = store.database()[Customer._get_collection_name()].find_one(
                     {"_id": value}, {"name": 1})
                 self.org_names[value] = (doc or {}).get("name") or str(value)
             return self.org_names[value]

@@ -19,7 +19,7 @@ from datetime import timedelta
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
-from .. import db
+from .. import store
 from ..models.kept import now
 
 STATUSES = ("running", "preview", "complete", "failed", "held")
@@ -93,7 +93,7 @@ def scheduled_since(connector: str, moment: t.Any) -> bool:
 def acquire(connector: str, holder: str) -> bool:
     """Take the connector's lease for `holder`; False while another holds it."""
     moment = now()
-    leases = db.database()[LEASES]
+    leases = store.database()[LEASES]
     try:
         result = leases.update_one(
             {"_id": connector, "$or": [{"holder": None}, {"expires": {"$lt": moment}}]},
@@ -105,10 +105,10 @@ def acquire(connector: str, holder: str) -> bool:
 
 
 def release(connector: str, holder: str) -> None:
-    db.database()[LEASES].update_one({"_id": connector, "holder": holder},
+    store.database()[LEASES].update_one({"_id": connector, "holder": holder},
                                      {"$set": {"holder": None, "expires": None}})
 
 
 def held_by_other(connector: str) -> bool:
-    doc = db.database()[LEASES].find_one({"_id": connector})
+    doc = store.database()[LEASES].find_one({"_id": connector})
     return bool(doc and doc.get("holder") and doc.get("expires") and doc["expires"] > now())

@@ -21,9 +21,9 @@ import uuid
 from bson import ObjectId
 
 from .. import collector, records
-from ..db import disk_full
 from ..models.kept import now
 from ..records.trace import Trace
+from ..store import disk_full
 from . import runs
 from .plan import BECOMES, Action, Plan, plan
 from .runs import SyncRun

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ..db import disk_full
+from ..store import disk_full
 from .engine import Options, count_records, load
 from .export import export
 from .full_disk import stopped

@@ -25,10 +25,10 @@ from bson import ObjectId
 from marshmallow import ValidationError
 
 from .. import dictionary, records
-from ..db import disk_full
 from ..dictionary.values import to_storage
 from ..models import upkeep
 from ..records.trace import Trace
+from ..store import disk_full
 from ..targets import TARGETS
 from .identities import AMBIGUOUS, BatchKeys, Finder, identity
 from .kinds import BY_NAME, KINDS, TIERS, Kind

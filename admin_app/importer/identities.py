@@ -24,7 +24,7 @@ from collections import defaultdict
 
 from bson import ObjectId
 
-from .. import db
+from .. import store
 from ..targets import TARGETS
 from .kinds import BY_NAME, KINDS, Kind
 from .load_keys import Entry, LoadKeys
@@ -91,7 +91,7 @@ class Finder:
     def stored(self, kind: Kind, field: str,
                wanted: dict[str, set[str]]) -> t.Iterable[tuple[str, Entry]]:
         """Stored records of `kind` whose `field` is one of the wanted keys."""
-        if not db.in_memory():
+        if not store.in_memory():
             return _store_entries(kind, field, wanted)
         if (kind.name, field) not in self.unindexed:
             every: dict[str, list[Entry]] = defaultdict(list)

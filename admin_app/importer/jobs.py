@@ -31,8 +31,8 @@ from mongoengine import (
     StringField,
 )
 
-from .. import db
-from ..db import disk_full
+from .. import store
+from ..store import disk_full
 from .engine import Options, count_records, load
 from .full_disk import stopped
 from .report import Report
@@ -93,7 +93,7 @@ class SeedJob(Document):
 def start(path: Path, filename: str, options: Options, started_by: str) -> SeedJob:
     job = SeedJob(path=str(path), filename=filename, options=asdict(options),
                   started_by=started_by).save()
-    if db.in_memory():
+    if store.in_memory():
         _in_thread(current_app._get_current_object(), str(job.pk))  # type: ignore[attr-defined]
     else:
         _in_process(job)

@@ -14,7 +14,7 @@ are derived data, not values: no revision moves and no history is recorded.
 
 from __future__ import annotations
 
-from .. import db
+from .. import store
 from . import search
 from .records import Contact, Customer
 
@@ -30,7 +30,7 @@ def bring_up_to_date() -> dict[str, int]:
     them; return how many records got each ("archive flags", "search keys")."""
     from ..records import write
 
-    marker = db.database()[MARKER]
+    marker = store.database()[MARKER]
     changed = {"archive flags": 0, "search keys": 0}
     for model in _record_models():
         name = model._get_collection().name
@@ -59,7 +59,7 @@ def follow_field_change(entity: str, name: str) -> int:
         return 0
     collection_name = model._get_collection().name
     fields = list(search.searched_fields(entity, dictionary.latest()))
-    marker = db.database()[MARKER]
+    marker = store.database()[MARKER]
     keyed_before = (marker.find_one({"_id": collection_name}) or {}).get("search_fields")
     # No marker (a store `flask setup` has not seen): which fields were keyed is unknown.
     if keyed_before is not None and name not in fields and name not in keyed_before:

@@ -198,24 +198,24 @@ INTENTS = "record_history_intents"
 def intend(entity: str, ids: list[t.Any]) -> t.Any:
     """Before a batch writes records: which ones, so that a batch killed half-way has its
     carried change sets logged by the next `repair`, without reading every record."""
-    from .. import db
+    from .. import store
 
-    return db.database()[INTENTS].insert_one({"entity": entity, "ids": ids, "at": now(),
+    return store.database()[INTENTS].insert_one({"entity": entity, "ids": ids, "at": now(),
                                               "owner": _owner()}).inserted_id
 
 
 def done(intent: t.Any) -> None:
-    from .. import db
+    from .. import store
 
-    db.database()[INTENTS].delete_one({"_id": intent})
+    store.database()[INTENTS].delete_one({"_id": intent})
 
 
 def repair(models: t.Mapping[str, t.Any], *, everything: bool = False) -> int:
     """Log the change sets of batches that did not finish (or, with `everything`, of
     every record); return how many were missing."""
-    from .. import db
+    from .. import store
 
-    intents = db.database()[INTENTS]
+    intents = store.database()[INTENTS]
     missing = 0
     if everything:
         for model in models.values():

@@ -88,7 +88,7 @@ _MONGOMOCK_WRITES = threading.RLock()
 def _serialise_mongomock_writes() -> None:
     """mongomock reads, changes and writes a document in separate steps; one lock for
     every write of the process makes each write call atomic between threads, as a
-    MongoDB server makes it (the embedded store does it per file: `litemongo_fixes`)."""
+    MongoDB server makes it (the embedded store does it per file: `store.litemongo_changes`)."""
     collection = mongomock.collection.Collection
     if getattr(collection, "_dictadmin_serialised", False):
         return
@@ -126,9 +126,9 @@ def _connect_server(uri: str, db_name: str, timeout_ms: int) -> None:
 def _connect_embedded(store_path: str, db_name: str) -> None:
     import litemongo
 
-    from . import litemongo_fixes
+    from . import litemongo_changes
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
 
     try:
         # Created here with exist_ok: litemongo's own mkdir races when two workers start at once.

@@ -11,7 +11,7 @@ collection store hands out freshly decoded documents, narrowed by its hash index
 wanted fields are picked, with no copy.
 
 That store method is litemongo's internal API: it is used only with the version the
-project's litemongo changes were written for (`litemongo_fixes.LITEMONGO_VERSION`); any
+project's litemongo changes were written for (`store.litemongo_changes.LITEMONGO_VERSION`); any
 other version takes the `find()` path, and the test that pins the version fails so that
 somebody re-checks it.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .litemongo_fixes import LITEMONGO_VERSION
+from .litemongo_changes import LITEMONGO_VERSION
 
 Scalar = str | bool | int
 

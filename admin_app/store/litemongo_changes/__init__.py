@@ -1,6 +1,6 @@
 """Changes to how the embedded store (litemongo 0.2.0, which vendors mongomock) answers
 queries: every change to litemongo's own behaviour lives here, pinned to that version.
-Each keeps the answers exactly as upstream gives them; `tests/test_litemongo_fixes.py`
+Each keeps the answers exactly as upstream gives them; `tests/test_litemongo_changes.py`
 shows the upstream behaviour each one changes and that the answers are unchanged.
 
 **A page of results copies only that page.** mongomock's cursor builds the whole result

@@ -1,4 +1,4 @@
-"""The one change to litemongo's query answers (admin_app/litemongo_fixes.py): a page of
+"""The one change to litemongo's query answers (admin_app/litemongo_changes.py): a page of
 results copies only that page, and every query answers exactly as upstream does."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import litemongo
 import pytest
 from litemongo._vendor.mongomock import collection as vendored
 
-from admin_app import litemongo_fixes
+from admin_app.store import litemongo_changes
 
 QUERIES = [
     ({}, None, 0, 0),
@@ -63,14 +63,14 @@ def test_upstream_copies_every_match_for_one_page_and_the_fix_only_the_page(peop
                                                                               monkeypatch):
     """Pinned to litemongo 0.2.0: after an upgrade, re-check the upstream cursor (does it
     still copy every match before slicing?) and update the pin."""
-    assert litemongo.__version__ == litemongo_fixes.LITEMONGO_VERSION
-    upstream = litemongo_fixes.UPSTREAM.get("Cursor._compute_results",
+    assert litemongo.__version__ == litemongo_changes.LITEMONGO_VERSION
+    upstream = litemongo_changes.UPSTREAM.get("Cursor._compute_results",
                                             vendored.Cursor._compute_results)
     with monkeypatch.context() as patched:
         patched.setattr(vendored.Cursor, "_compute_results", upstream)
         assert _copies(people, patched) == 90  # every Customer, to show 20
         before = _answers(people)
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     assert _copies(people, monkeypatch) == 20
     assert _answers(people) == before
 
@@ -80,7 +80,7 @@ def test_upstream_decodes_every_match_for_first_and_the_fix_only_up_to_it(people
     """Pinned to litemongo 0.2.0: `cursor[i]` (MongoEngine's `first()`) computes every
     result upstream; the fix takes the documents up to `i`, with the same answers and
     the same IndexError past the end."""
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
 
     def answers():
         out = []
@@ -100,9 +100,9 @@ def test_upstream_decodes_every_match_for_first_and_the_fix_only_up_to_it(people
 
     with monkeypatch.context() as patched:
         patched.setattr(vendored.Cursor, "__getitem__",
-                        litemongo_fixes.UPSTREAM["Cursor.__getitem__"])
+                        litemongo_changes.UPSTREAM["Cursor.__getitem__"])
         patched.setattr(vendored.Cursor, "_compute_results",
-                        litemongo_fixes.UPSTREAM["Cursor._compute_results"])
+                        litemongo_changes.UPSTREAM["Cursor._compute_results"])
         assert _copies(people, patched, _first) == 90
         expected = answers()
     assert _copies(people, monkeypatch, _first) == 1
@@ -114,7 +114,7 @@ def test_upstream_slices_every_result_again_for_each_document_and_the_fix_once(
         people, monkeypatch):
     """Pinned to litemongo 0.2.0: each `next` of a cursor computes its results with skip
     and limit again (a copy of every result per document: quadratic); the fix once."""
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
 
     def iterate():
         out = [[d["_id"] for d in people.find(spec).sort(sort or [("_id", 1)]).skip(skip)
@@ -132,7 +132,7 @@ def test_upstream_slices_every_result_again_for_each_document_and_the_fix_once(
     monkeypatch.setattr(vendored.Cursor, "_compute_results",
                         lambda self, *a, **k: computed.append(1) or real(self, *a, **k))
     with monkeypatch.context() as patched:
-        patched.setattr(vendored.Cursor, "__next__", litemongo_fixes.UPSTREAM["Cursor.__next__"])
+        patched.setattr(vendored.Cursor, "__next__", litemongo_changes.UPSTREAM["Cursor.__next__"])
         expected = iterate()
         assert len(computed) > sum(map(len, expected))  # one per document and more
     computed.clear()
@@ -141,7 +141,7 @@ def test_upstream_slices_every_result_again_for_each_document_and_the_fix_once(
 
 
 def test_a_cursor_still_counts_and_iterates_as_before(people):
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     cursor = people.find({"level": "Customer"}).sort("name", 1).skip(5).limit(3)
     assert [d["_id"] for d in cursor] == [d["_id"] for d in list(
         people.find({"level": "Customer"}).sort("name", 1))[5:8]]
@@ -154,7 +154,7 @@ def test_a_cursor_still_counts_and_iterates_as_before(people):
 # --- Another connection's write: the index re-indexes only what the change log names ----
 
 def _two_connections(tmp_path):
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     one = litemongo.MongoClient(str(tmp_path / "store"))
     two = litemongo.MongoClient(str(tmp_path / "store"))
     return one, two
@@ -276,7 +276,7 @@ def test_upstream_rebuilds_the_whole_index_after_another_connections_write(tmp_p
             found = [d["_id"] for d in reader.find({"name": name})]
             return found, len(decoded)
 
-    upstream = litemongo_fixes.UPSTREAM["CollectionStore._get_query_index"]
+    upstream = litemongo_changes.UPSTREAM["CollectionStore._get_query_index"]
     found_upstream, decoded_upstream = decoded_after_one_write(upstream, "upstream")
     found, decoded = decoded_after_one_write(sqlite_store.CollectionStore._get_query_index,
                                              "fix")
@@ -317,8 +317,8 @@ def test_a_sort_orders_mixed_values_as_upstream_does(mixed, sort, spec, monkeypa
     gives the same order, falling back to upstream for values it has no key for."""
     from litemongo._vendor.mongomock import filtering
 
-    litemongo_fixes.apply()
-    upstream = litemongo_fixes.UPSTREAM["Collection._get_dataset"]
+    litemongo_changes.apply()
+    upstream = litemongo_changes.UPSTREAM["Collection._get_dataset"]
     compared = []
     real = filtering.BsonComparable.__lt__
     monkeypatch.setattr(filtering.BsonComparable, "__lt__",
@@ -338,8 +338,8 @@ def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_miss
     """Pinned to litemongo 0.2.0: upstream's FieldIndex keeps a set per document even where
     the document has no value at the path; the compact one keeps none, and after the same
     adds and removes gives the same candidates for every key."""
-    litemongo_fixes.apply()
-    upstream_class = litemongo_fixes.UPSTREAM["FieldIndex"]
+    litemongo_changes.apply()
+    upstream_class = litemongo_changes.UPSTREAM["FieldIndex"]
     docs = {f"n:{i}": {"level": "Org" if i % 3 else "Customer", "tags": ["a", f"t{i % 4}"],
                        "when": datetime.datetime(2024, 1, 1 + i % 5), "n": i % 7 or None,
                        "deep": [{"x": 1}] if i % 11 == 0 else None if i % 13 == 0 else {"x": i % 2},
@@ -349,7 +349,7 @@ def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_miss
     docs["n:61"] = {}
     docs["n:62"] = {"level": ["Org", "Org"], "tags": ["a", 3, None, ["x"], "t1"], "n": [3, "3"]}
     for path in ("level", "tags", "when", "n", "deep.x", "absent", "_id", "flag", "oid"):
-        upstream, compact = upstream_class(path), litemongo_fixes.CompactFieldIndex(path)
+        upstream, compact = upstream_class(path), litemongo_changes.CompactFieldIndex(path)
         for index in (upstream, compact):
             for key, doc in docs.items():
                 index.add(key, {"_id": key, **doc})
@@ -380,9 +380,9 @@ def test_a_write_copies_plain_values_without_a_call_each_and_the_same_document(
     from bson.son import SON
     from litemongo._vendor.mongomock import helpers
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     fixed = helpers.patch_datetime_awareness_in_document
-    upstream = litemongo_fixes.UPSTREAM["helpers.patch_datetime_awareness_in_document"]
+    upstream = litemongo_changes.UPSTREAM["helpers.patch_datetime_awareness_in_document"]
     aware = datetime.datetime(2026, 11, 24, 12, 0, 0, 123456,
                               tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
 
@@ -450,9 +450,9 @@ def _ordered_answers(collection):
 def _upstream_answers(collection, monkeypatch):
     with monkeypatch.context() as patched:
         patched.setattr(vendored.Collection, "_get_dataset",
-                        litemongo_fixes.UPSTREAM["Collection._get_dataset"])
+                        litemongo_changes.UPSTREAM["Collection._get_dataset"])
         patched.setattr(vendored.Cursor, "_compute_results",
-                        litemongo_fixes.UPSTREAM["Cursor._compute_results"])
+                        litemongo_changes.UPSTREAM["Cursor._compute_results"])
         return _ordered_answers(collection)
 
 
@@ -470,7 +470,7 @@ def test_upstream_decodes_every_match_for_a_sorted_page_and_the_fix_only_the_pag
         tmp_path, monkeypatch):
     """Pinned to litemongo 0.2.0: a sorted page of 10 Orgs decodes all 376 live Orgs
     upstream; read along the name index it decodes those 10."""
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     orgs = client["db"]["orgs"]
     _named(orgs)
@@ -481,7 +481,7 @@ def test_upstream_decodes_every_match_for_a_sorted_page_and_the_fix_only_the_pag
 
     with monkeypatch.context() as patched:
         patched.setattr(vendored.Collection, "_get_dataset",
-                        litemongo_fixes.UPSTREAM["Collection._get_dataset"])
+                        litemongo_changes.UPSTREAM["Collection._get_dataset"])
         assert _decoded(orgs, patched, page) == 376
         expected = [d["_id"] for d in page()]
     assert _decoded(orgs, monkeypatch, page) == 10
@@ -518,8 +518,8 @@ def test_sorted_answers_along_the_index_are_upstreams_through_writes(tmp_path, m
 
 def test_many_changes_drop_the_order_and_the_next_sort_builds_it_again(tmp_path,
                                                                         monkeypatch):
-    litemongo_fixes.apply()
-    monkeypatch.setattr(litemongo_fixes, "ORDER_CHANGES", 10)
+    litemongo_changes.apply()
+    monkeypatch.setattr(litemongo_changes, "ORDER_CHANGES", 10)
     client = litemongo.MongoClient(str(tmp_path / "store"))
     people = client["db"]["people"]
     _named(people)
@@ -551,14 +551,14 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
     """Pinned to litemongo 0.2.0: the planner asks each indexed condition for a copied
     set and intersects them; the fix reads the index's own sets, with the same answers
     in the same (natural) order."""
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     people = client["db"]["people"]
     _named(people)
     people.create_index("rank")
     copies = []
-    real = litemongo_fixes.CompactFieldIndex.candidates
-    monkeypatch.setattr(litemongo_fixes.CompactFieldIndex, "candidates",
+    real = litemongo_changes.CompactFieldIndex.candidates
+    monkeypatch.setattr(litemongo_changes.CompactFieldIndex, "candidates",
                         lambda self, keys: copies.append(self.path) or real(self, keys))
 
     def answers():
@@ -567,7 +567,7 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
     from litemongo import sqlite_store
     with monkeypatch.context() as patched:
         patched.setattr(sqlite_store.CollectionStore, "find_candidates",
-                        litemongo_fixes.UPSTREAM["CollectionStore.find_candidates"])
+                        litemongo_changes.UPSTREAM["CollectionStore.find_candidates"])
         expected = answers()
         assert copies.count("archived") == 3  # copied each time ("nobody" stops first)
     copies.clear()
@@ -581,9 +581,9 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
 
 _RACE = """
 import sys, litemongo
-from admin_app import litemongo_fixes
+from admin_app.store import litemongo_changes
 if sys.argv[2] == "fixed":
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
 client = litemongo.MongoClient(sys.argv[1])
 counters = client["db"]["counters"]
 for _ in range(int(sys.argv[3])):
@@ -626,7 +626,7 @@ def test_a_failed_write_leaves_nothing_and_the_index_answers_from_the_file(tmp_p
     rolls the whole batch back, in the file and in the in-process index."""
     import sqlite3
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     people = client["db"]["people"]
     people.insert_many([{"_id": i, "level": "Customer"} for i in range(3)])
@@ -653,7 +653,7 @@ def test_a_batch_of_new_documents_is_stored_as_upstream_stores_it_one_by_one(tmp
     from litemongo._vendor.mongomock import collection as vendored
     from pymongo.errors import BulkWriteError
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     stamp = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901)
     answers = {}
     for mode in ("fixed", "upstream"):
@@ -664,7 +664,7 @@ def test_a_batch_of_new_documents_is_stored_as_upstream_stores_it_one_by_one(tmp
                  "tags": ["a", {"b": i}]} for i in range(50)]
         if mode == "upstream":
             fast = vendored.Collection._insert
-            vendored.Collection._insert = litemongo_fixes.UPSTREAM["Collection._insert"]
+            vendored.Collection._insert = litemongo_changes.UPSTREAM["Collection._insert"]
         try:
             ids = people.insert_many(docs).inserted_ids
             with pytest.raises(BulkWriteError) as duplicate:
@@ -698,7 +698,7 @@ def test_in_and_nin_answer_as_upstream_with_a_set(tmp_path, listed):
     """`$in` on a long list asks a set: the same documents match as upstream's scan."""
     from litemongo._vendor.mongomock import filtering
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     things = client["db"]["things"]
     things.insert_many([{"_id": i, "v": v} for i, v in enumerate(IN_VALUES)]
@@ -708,7 +708,7 @@ def test_in_and_nin_answer_as_upstream_with_a_set(tmp_path, listed):
     for mode in ("fixed", "upstream"):
         fixed = dict(operators)
         if mode == "upstream":
-            upstream = litemongo_fixes.UPSTREAM["filtering.$in"]
+            upstream = litemongo_changes.UPSTREAM["filtering.$in"]
             operators["$in"] = upstream
             operators["$nin"] = lambda dv, sv, up=upstream: not up(dv, sv)
         try:
@@ -723,7 +723,7 @@ def test_in_and_nin_answer_as_upstream_with_a_set(tmp_path, listed):
 def test_upstream_scans_the_list_for_every_document_and_the_fix_asks_a_set(tmp_path):
     from litemongo._vendor.mongomock import filtering
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     things = client["db"]["things"]
     things.insert_many([{"_id": i} for i in range(400)])
@@ -742,7 +742,7 @@ def test_upstream_scans_the_list_for_every_document_and_the_fix_asks_a_set(tmp_p
     with_set = len(compared)
     compared.clear()
     fixed = operators["$in"]
-    operators["$in"] = litemongo_fixes.UPSTREAM["filtering.$in"]
+    operators["$in"] = litemongo_changes.UPSTREAM["filtering.$in"]
     try:
         assert len(list(things.find({"_id": {"$in": listed}}))) == 200
     finally:
@@ -756,7 +756,7 @@ def test_an_unordered_insert_with_a_duplicate_keeps_the_other_documents_as_upstr
     an unordered insert_many that meets a duplicate key: so does one transaction."""
     from pymongo.errors import BulkWriteError
 
-    litemongo_fixes.apply()
+    litemongo_changes.apply()
     client = litemongo.MongoClient(str(tmp_path / "store"))
     people = client["db"]["people"]
     people.insert_one({"_id": 2})
