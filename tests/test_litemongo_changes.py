@@ -11,6 +11,9 @@ import pytest
 from litemongo._vendor.mongomock import collection as vendored
 
 from admin_app.store import litemongo_changes
+from admin_app.store.litemongo_changes import compact_index
+
+# --- pages: a page of results copies only that page ----------------------------------------
 
 QUERIES = [
     ({}, None, 0, 0),
@@ -151,7 +154,7 @@ def test_a_cursor_still_counts_and_iterates_as_before(people):
                                 .sort("name", 1)][1]
 
 
-# --- Another connection's write: the index re-indexes only what the change log names ----
+# --- change_log: another connection's write re-indexes only what the log names ---------
 
 def _two_connections(tmp_path):
     litemongo_changes.apply()
@@ -287,7 +290,7 @@ def test_upstream_rebuilds_the_whole_index_after_another_connections_write(tmp_p
     two.close()
 
 
-# --- A sort computes each document's key once --------------------------------------------
+# --- sort_keys: a sort computes each document's key once ---------------------------------
 
 MIXED = [None, 3, 2.5, -1, 2**62 + 1, float(2**62), float("inf"), "b", "B", "a", "é", "ä",
          "", "10", "9", True, False, [], [2, 1], ["z"], [None], datetime.datetime(2024, 5, 1),
@@ -332,7 +335,7 @@ def test_a_sort_orders_mixed_values_as_upstream_does(mixed, sort, spec, monkeypa
     assert bool(compared) == (spec == {})  # dicts have no native key
 
 
-# --- The hash index holds what it needs, once ---------------------------------------------
+# --- compact_index, plain_values: the hash index holds what it needs, once ---------------
 
 def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_missing_values():
     """Pinned to litemongo 0.2.0: upstream's FieldIndex keeps a set per document even where
@@ -349,7 +352,7 @@ def test_the_compact_index_gives_upstreams_candidates_and_keeps_nothing_for_miss
     docs["n:61"] = {}
     docs["n:62"] = {"level": ["Org", "Org"], "tags": ["a", 3, None, ["x"], "t1"], "n": [3, "3"]}
     for path in ("level", "tags", "when", "n", "deep.x", "absent", "_id", "flag", "oid"):
-        upstream, compact = upstream_class(path), litemongo_changes.CompactFieldIndex(path)
+        upstream, compact = upstream_class(path), compact_index.CompactFieldIndex(path)
         for index in (upstream, compact):
             for key, doc in docs.items():
                 index.add(key, {"_id": key, **doc})
@@ -410,7 +413,7 @@ def test_a_write_copies_plain_values_without_a_call_each_and_the_same_document(
             assert len(calls) >= 40  # upstream: one call per search key
 
 
-# --- A page sorted by a text field reads only that page ----------------------------------
+# --- text_order: a page sorted by a text field reads only that page ----------------------
 
 def _named(collection, count=600):
     """Orgs and Customers with repeated names (ties), some without a name or with None."""
@@ -519,7 +522,7 @@ def test_sorted_answers_along_the_index_are_upstreams_through_writes(tmp_path, m
 def test_many_changes_drop_the_order_and_the_next_sort_builds_it_again(tmp_path,
                                                                         monkeypatch):
     litemongo_changes.apply()
-    monkeypatch.setattr(litemongo_changes, "ORDER_CHANGES", 10)
+    monkeypatch.setattr(compact_index, "ORDER_CHANGES", 10)
     client = litemongo.MongoClient(str(tmp_path / "store"))
     people = client["db"]["people"]
     _named(people)
@@ -534,7 +537,7 @@ def test_many_changes_drop_the_order_and_the_next_sort_builds_it_again(tmp_path,
     client.close()
 
 
-# --- A query's candidates are read from the index in place --------------------------------
+# --- candidates: a query's candidates are read from the index in place -------------------
 
 FILTERS = [
     {"level": "Org", "archived": False},
@@ -557,8 +560,8 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
     _named(people)
     people.create_index("rank")
     copies = []
-    real = litemongo_changes.CompactFieldIndex.candidates
-    monkeypatch.setattr(litemongo_changes.CompactFieldIndex, "candidates",
+    real = compact_index.CompactFieldIndex.candidates
+    monkeypatch.setattr(compact_index.CompactFieldIndex, "candidates",
                         lambda self, keys: copies.append(self.path) or real(self, keys))
 
     def answers():
@@ -577,7 +580,7 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
     client.close()
 
 
-# --- One write is one SQLite transaction ------------------------------------------------
+# --- transactions, batch_insert, in_set: one write is one SQLite transaction ------------
 
 _RACE = """
 import sys, litemongo
