@@ -17,6 +17,7 @@ from .models.users import STAFF_ROLES, ensure_first_admin
 from .records import MODELS, history
 from .records.cli import history_cli
 from .security import audit, passwords
+from .store_commands import store_cli
 
 
 @click.command("setup")
@@ -77,14 +78,11 @@ def _warn_when_outgrown(config: dict) -> None:
     click.echo(
         f"\nThe embedded store holds {records:,} records, more than it serves comfortably "
         f"(about {comfort:,}): every web worker holds the store's indexes in memory "
-        f"and builds them when it starts. Move to MongoDB:\n"
-        f"  flask --app admin_app dictionary export dictionary.json\n"
-        f"  flask --app admin_app seed export all.jsonl --include-archived\n"
-        f"  export MONGODB_URI=mongodb://HOST/dictadmin\n"
-        f"  flask --app admin_app setup --no-demo\n"
-        f"  flask --app admin_app dictionary import dictionary.json\n"
-        f"  flask --app admin_app seed load all.jsonl\n"
-        f"and run with MONGODB_URI set (see the README, \"How big the embedded store goes\").",
+        f"and builds them when it starts. Move to MongoDB (everything: records, logins, "
+        f"tickets, history, the audit log):\n"
+        f"  flask --app admin_app store copy --to mongodb://HOST/dictadmin\n"
+        f"then run with MONGODB_URI=mongodb://HOST/dictadmin (see the README, \"How big the "
+        f"embedded store goes\").",
         err=True)
 
 
@@ -151,5 +149,5 @@ def _operator() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (setup_command, demo_cli, user_cli, history_cli):
+    for command in (setup_command, demo_cli, user_cli, history_cli, store_cli):
         app.cli.add_command(command)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from mongoengine.base.common import _document_registry
 
+from admin_app.store import sharding
+
 EQUALITY, RANGE, SCAN = "equality", "range", "scan"
 # The deepest skip a served query makes: a skip walks every index entry it passes
 # (list views stop at page 50 of 20, views/references.py).
@@ -181,9 +183,11 @@ class Recorder:
     seen: dict[Shape, str] = field(default_factory=dict)
     counts: list[tuple[Shape, str]] = field(default_factory=list)
     flows: set[str] = field(default_factory=set)  # every flow that sent anything
+    sent_by: dict[Shape, set[str]] = field(default_factory=dict)  # every flow, per shape
 
     def add(self, shape: Shape, count: bool = False) -> None:
         self.seen.setdefault(shape, self.flow)
+        self.sent_by.setdefault(shape, set()).add(self.flow)
         self.flows.add(self.flow)
         if count:
             self.counts.append((shape, self.flow))
@@ -284,3 +288,48 @@ def unserved(recorder: Recorder, allowed: t.Mapping[Shape, str] | t.Collection[S
     indexes = declared_indexes()
     return [f"{shape}  (from: {flow})" for shape, flow in recorder.seen.items()
             if shape not in allowed and not served_by(shape, indexes.get(shape.collection, []))]
+
+
+# -- on a sharded cluster ----------------------------------------------------------------
+
+TARGETED, BROADCAST = "targeted", "broadcast"
+
+
+def routing(shape: Shape, placements: t.Mapping[str, sharding.Placement] | None = None) -> str:
+    """TARGETED when mongos can send `shape` to the shards owning the values it pins
+    (every shard-key field by equality or `$in`, or each `$or` branch does so with the
+    fields around it; any shape of an unsharded collection), else BROADCAST."""
+    where = sharding.placement(shape.collection) if placements is None \
+        else placements[shape.collection]
+    pinned = {name for name, how in shape.fields if how == EQUALITY}
+    if where.targeted(pinned):
+        return TARGETED
+    if shape.branches and all(
+            where.targeted(pinned | {name for name, how in branch if how == EQUALITY})
+            for branch in shape.branches):
+        return TARGETED
+    return BROADCAST
+
+
+def filter_fields(shape: Shape) -> tuple[str, ...]:
+    """The fields a shape's filter tests, however: what a broadcast's reason is keyed by
+    (`sharding.Placement.broadcasts`), whatever the sort column or the skip."""
+    return tuple(sorted({name for name, _ in shape.fields}))
+
+
+def routing_table(recorder: Recorder) -> list[str]:
+    """One line per recorded shape: targeted or broadcast, and the flows that sent it."""
+    return [f"{routing(shape):9}  {shape}  (from: {', '.join(sorted(recorder.sent_by[shape]))})"
+            for shape in sorted(recorder.seen, key=lambda s: (s.collection, str(s)))]
+
+
+def unjustified_broadcasts(recorder: Recorder, hot: t.Callable[[str], bool]) -> list[str]:
+    """A line per shape a hot flow sends to every shard with no reason declared for it."""
+    problems = []
+    for shape, flows in recorder.sent_by.items():
+        hot_flows = sorted(flow for flow in flows if hot(flow))
+        if not hot_flows or routing(shape) == TARGETED:
+            continue
+        if filter_fields(shape) not in sharding.placement(shape.collection).broadcasts:
+            problems.append(f"{shape}  (from: {', '.join(hot_flows)})")
+    return problems

@@ -41,7 +41,7 @@ def test_setup_says_when_the_embedded_store_has_outgrown_itself_and_how_to_move(
     demo = runner.invoke(args=["setup"])  # the demo: 13 records, one past the line
     assert demo.exit_code == 0, demo.output
     assert "The embedded store holds 13 records" in demo.output
-    assert "seed export" in demo.output and "MONGODB_URI=" in demo.output
+    assert "store copy --to mongodb://" in demo.output and "MONGODB_URI=" in demo.output
     Customer.objects(name="Bob Singh").delete()
     quiet = runner.invoke(args=["setup"])
     assert quiet.exit_code == 0 and "embedded store holds" not in quiet.output

@@ -1,25 +1,50 @@
-"""Every query the main flows send is served by a declared index, in ESR order (issue 14).
+"""Every query the main flows send is served by a declared index, in ESR order (issue 14),
+and is targeted or justified on a sharded cluster (issue 20).
 
 The flows run on mongomock with a recorder installed (`tests/query_shapes.py`); each
 shape they send is checked against the indexes the models declare. A new query that
-no index serves fails here, naming the shape and the flow that sent it.
+no index serves fails here, naming the shape and the flow that sent it. Each shape is
+also classified under the shard keys `admin_app/store/sharding.py` declares: the run
+ends with a table of every shape, "targeted" or "broadcast", and a broadcast on a hot
+path (a list page, a lookup, a save) with no reason declared fails.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from mongoengine.base.common import _document_registry
 
 from admin_app import records, store
 from admin_app.directory.connectors import Connector
 from admin_app.directory.reader import Entry, Extract
+from admin_app.directory.runs import LEASES
 from admin_app.directory.sync import run
 from admin_app.models import Customer
+from admin_app.models.upkeep import MARKER
+from admin_app.records.history import INTENTS
+from admin_app.store import sharding
 
 from .helpers import opened_state, submit
-from .query_shapes import EQUALITY, RANGE, SCAN, Shape, recording, served_by, shape_of, unserved
+from .query_shapes import (
+    BROADCAST,
+    EQUALITY,
+    RANGE,
+    SCAN,
+    TARGETED,
+    Shape,
+    filter_fields,
+    recording,
+    routing,
+    routing_table,
+    served_by,
+    shape_of,
+    unjustified_broadcasts,
+    unserved,
+)
 
 # Shapes no index needs to serve, each for a reason that holds whatever the store's size.
 ALLOWED: dict[Shape, str] = {
@@ -194,6 +219,151 @@ def test_a_shape_says_how_each_field_is_tested():
 def test_a_deep_skip_is_not_served():
     deep = shape_of("customers", {"level": "Org", "archived": False}, [("name", 1)], 100_000)
     assert not served_by(deep, [INDEX])
+
+
+# -- on a sharded cluster (docs/scaling.md) ------------------------------------------------
+
+
+SCALING = Path("docs/scaling.md")
+# What users wait for many times a day: every list page and its search and tabs, a lookup
+# per keystroke, and the saves (opening the form, saving it, logging a ticket).
+SAVES = {"record form open and save", "record form save over another's change", "ticket log"}
+
+
+def hot(flow: str) -> bool:
+    return flow.endswith(("list", "search", "Archived tab", "as an agent types")) \
+        or flow in SAVES
+
+
+class _RoutingSummary:
+    """Prints the recorded shapes, targeted or broadcast, at the end of the pytest run."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        terminalreporter.section("query shapes on a sharded cluster (admin_app/store/sharding.py)")
+        for line in self.lines:
+            terminalreporter.write_line(line)
+
+
+def test_every_broadcast_on_a_hot_path_has_a_declared_reason(recorded, request):
+    table = routing_table(recorded)
+    if not request.config.pluginmanager.has_plugin("query-shape-routing"):
+        request.config.pluginmanager.register(_RoutingSummary(table), "query-shape-routing")
+    assert any(line.startswith(TARGETED) for line in table)
+    assert any(line.startswith(BROADCAST) for line in table)
+    problems = unjustified_broadcasts(recorded, hot)
+    assert not problems, (
+        "sent to every shard from a hot path, with no reason in admin_app/store/sharding.py "
+        "(and docs/scaling.md):\n" + "\n".join(problems))
+
+
+def test_a_form_reads_and_saves_its_record_by_shard_key(recorded):
+    """A form's record, its save, its tickets and its earlier history go to one shard;
+    its contacts are asked of every shard (a reason in sharding.py says why)."""
+    sent = {str(shape): routing(shape) for shape, flows in recorded.sent_by.items()
+            if "record form open and save" in flows
+            or "record form save over another's change" in flows}
+    assert sent["customers {_id:equality, level:equality}"] == TARGETED
+    assert sent["customers {_id:equality}"] == TARGETED
+    assert sent["tickets {customer:equality} sort -logged_at"] == TARGETED
+    assert sent["record_history {record:equality, seq:range} sort seq"] == TARGETED
+    assert sent["contacts {customer:equality} sort archived,name"] == BROADCAST
+
+
+def test_every_declared_broadcast_is_still_sent_by_a_hot_path(recorded):
+    """A reason outliving its query would let the next broadcast of that shape pass."""
+    sent = {(shape.collection, filter_fields(shape)) for shape, flows in recorded.sent_by.items()
+            if routing(shape) == BROADCAST and any(hot(flow) for flow in flows)}
+    declared = {(name, fields) for name, where in sharding.PLACEMENTS.items()
+                for fields in where.broadcasts}
+    assert declared <= sent, declared - sent
+
+
+def test_every_collection_has_a_placement(recorded, app):
+    """Each collection the app creates or declares has a shard key or a reason to stay
+    unsharded, and nothing placed is gone."""
+    with app.app_context():
+        created = set(store.database().list_collection_names())
+    declared = {document._meta["collection"] for document in list(_document_registry.values())
+                if getattr(document, "_meta", {}).get("collection")
+                and not document._meta.get("abstract")}
+    raw = {INTENTS, MARKER, LEASES}  # written through store.database()[name]
+    assert created <= declared | raw, created - declared - raw
+    assert set(sharding.PLACEMENTS) == declared | raw, \
+        set(sharding.PLACEMENTS) ^ (declared | raw)
+
+
+def test_unique_indexes_of_a_sharded_collection_lead_with_its_shard_key():
+    """MongoDB refuses to shard a collection with a unique index not prefixed by the key
+    (and a hashed key cannot be unique): a new unique index needs a new placement."""
+    for document in list(_document_registry.values()):
+        meta = getattr(document, "_meta", {})
+        where = sharding.PLACEMENTS.get(meta.get("collection") or "")
+        if meta.get("abstract") or where is None or not where.sharded:
+            continue
+        for spec in meta.get("index_specs") or ():
+            if spec.get("unique"):
+                fields = [name for name, _ in spec["fields"]]
+                key = [name for name, _ in where.key]
+                ranged = sharding.HASHED not in dict(where.key).values()
+                assert ranged and fields[:len(key)] == key, \
+                    f"{meta['collection']}: unique {fields} cannot live beside key {key}"
+
+
+def _doc_collections(text: str) -> set[str]:
+    """The collections the doc's placement table names (its rows start "| `name` |")."""
+    return set(re.findall(r"^\| `([a-z_]+)` \|", text, flags=re.MULTILINE))
+
+
+def test_the_scaling_doc_quotes_every_placement_and_reason():
+    text = SCALING.read_text(encoding="utf-8")
+    flat = " ".join(text.split())
+    assert _doc_collections(text) == set(sharding.PLACEMENTS), \
+        _doc_collections(text) ^ set(sharding.PLACEMENTS)
+    for name, where in sharding.PLACEMENTS.items():
+        assert where.why in flat, f"docs/scaling.md does not quote why {name} is placed so"
+        for fields, reason in where.broadcasts.items():
+            assert reason in flat, f"docs/scaling.md does not quote {name} {fields}: {reason}"
+    for command in sharding.shard_commands("dictadmin"):
+        assert command in text, command
+
+
+# -- the classifier itself --------------------------------------------------------------
+
+ID = {"_id": "5f0000000000000000000001"}
+
+
+@pytest.mark.parametrize(("collection", "query", "expected"), [
+    ("customers", ID, TARGETED),  # a lookup by _id
+    ("customers", {"_id": {"$in": [1, 2]}}, TARGETED),  # the shards holding those two
+    ("customers", {**ID, "revision": 3}, TARGETED),  # a save's compare-and-set
+    ("customers", {"_id": {"$gt": 1}}, BROADCAST),  # a hashed key orders nothing
+    ("customers", {"level": "Org", "archived": False}, BROADCAST),  # a list page
+    ("customers", {}, BROADCAST),
+    ("tickets", {"customer": 1}, TARGETED),
+    ("tickets", ID, BROADCAST),
+    ("record_history", {"record": 1, "seq": {"$lt": "9"}}, TARGETED),
+    ("users", {"email": "a@example.com"}, TARGETED),  # unsharded: one shard holds it all
+    ("customers", {"$or": [ID, {"_id": 2}]}, TARGETED),
+    ("customers", {"$or": [ID, {"name": "a"}]}, BROADCAST),
+])
+def test_a_shape_is_targeted_when_it_pins_the_whole_shard_key(collection, query, expected):
+    assert routing(shape_of(collection, query)) == expected
+
+
+def test_a_list_page_by_level_is_targeted_under_a_key_that_leads_with_it():
+    page = shape_of("customers", {"level": "Org", "archived": False}, [("name", 1)], 20)
+    keyed = {"customers": sharding.Placement("by level", (("level", 1), ("archived", 1)))}
+    assert routing(page) == BROADCAST
+    assert routing(page, keyed) == TARGETED
+    assert routing(shape_of("customers", {"level": "Org"}), keyed) == BROADCAST
+
+
+def test_a_collection_with_no_placement_is_named():
+    with pytest.raises(KeyError, match="nowhere has no placement in admin_app/store/sharding.py"):
+        routing(shape_of("nowhere", ID))
 
 
 # -- older stores -------------------------------------------------------------------------

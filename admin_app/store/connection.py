@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
 import threading
 import typing as t
@@ -105,11 +106,28 @@ def _serialised(write: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     return serialised
 
 
+# What every read and write on a MongoDB server asks for unless MONGODB_URI names the
+# option itself (docs/scaling.md): a write is acknowledged once a majority of the replica
+# set holds it, so a failover cannot roll back a save, a claim or a lease; reads go to the
+# primary, so the next page, on any web process, reads what was just saved; a write or a
+# read cut off by a failover is retried once on the new primary, and a retried write is
+# applied once.
+SERVER_DEFAULTS: dict[str, t.Any] = {"w": "majority", "readPreference": "primary",
+                                     "retryWrites": True, "retryReads": True}
+
+
+def server_options(uri: str) -> dict[str, t.Any]:
+    """SERVER_DEFAULTS less the options `uri` names (the operator's word wins)."""
+    named = {part.split("=", 1)[0].lower()
+             for part in re.split(r"[&;]", urlparse(uri).query) if part}
+    return {name: value for name, value in SERVER_DEFAULTS.items() if name.lower() not in named}
+
+
 def _connect_server(uri: str, db_name: str, timeout_ms: int) -> None:
     try:
         mongoengine.connect(host=uri, alias=ALIAS, db=db_name,
                             serverSelectionTimeoutMS=timeout_ms, connect=False,
-                            uuidRepresentation="standard")
+                            uuidRepresentation="standard", **server_options(uri))
         mongoengine.get_db(ALIAS).command("ping")
     except (InvalidURI, ConfigurationError, ValueError) as exc:
         mongoengine.disconnect(ALIAS)
