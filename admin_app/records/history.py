@@ -155,7 +155,11 @@ def unlogged(documents: t.Iterable[t.Mapping[str, t.Any]]) -> list[dict[str, t.A
                if isinstance(doc.get(LAST), dict) and doc[LAST].get("_id") is not None}
     if not carried:
         return []
-    found = {d["_id"] for d in collection().find({"_id": {"$in": list(carried)}}, {"_id": 1})}
+    # The records too: on a sharded cluster (record_history keyed on the record) the
+    # question goes only to the shards holding these records' history.
+    records = list({doc["_id"] for doc in carried.values()})
+    found = {d["_id"] for d in collection().find(
+        {"_id": {"$in": list(carried)}, "record": {"$in": records}}, {"_id": 1})}
     return [_restored(carried[oid]) for oid in carried if oid not in found]
 
 

@@ -80,12 +80,7 @@ PLACEMENTS: dict[str, Placement] = {
         "a record's history is read by record (the History tab, a save over another's "
         "change); hashed, so one record's change sets live together and records spread "
         "evenly; a change set never moves to another record",
-        (("record", HASHED),),
-        {("_id",): (
-            "a save first asks whether the history already holds the change set the "
-            "record carries (records/history.py unlogged): each shard probes its _id "
-            "index once; shards x 1 index probe per save (adding the record to that "
-            "filter would target it)")}),
+        (("record", HASHED),)),
     "tickets": Placement(
         "a record's tickets are read by customer on every record page and ticket form; "
         "a logged ticket never changes customer (views/tickets.py)",
