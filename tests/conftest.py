@@ -11,7 +11,7 @@ import uuid
 import mongoengine
 import pytest
 
-from admin_app import create_app
+from admin_app import background, create_app
 from admin_app.dictionary import defaults
 from admin_app.models.users import ensure_first_admin
 
@@ -41,10 +41,19 @@ def make_app(tmp_path, store: str = "mongomock", **overrides):
     return app
 
 
+@pytest.fixture(autouse=True)
+def _jobs_end():
+    """Every test's job processes end before its temporary folder goes (fixtures that
+    make their own apps included)."""
+    yield
+    background.wait()
+
+
 @pytest.fixture
 def app(tmp_path):
     app = make_app(tmp_path)
     yield app
+    background.wait()  # jobs a page started (threads, processes) end first
     mongoengine.disconnect()
 
 
@@ -54,6 +63,7 @@ def app_with(tmp_path):
     def make(**settings):
         return make_app(tmp_path, **settings)
     yield make
+    background.wait()  # jobs a page started (threads, processes) end first
     mongoengine.disconnect()
 
 
@@ -61,6 +71,7 @@ def app_with(tmp_path):
 def store_app(request, tmp_path):
     app = make_app(tmp_path, request.param)
     yield app
+    background.wait()  # jobs a page started (threads, processes) end first
     mongoengine.disconnect()
 
 

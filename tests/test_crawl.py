@@ -405,7 +405,7 @@ def admin_only_urls() -> list[str]:
             urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/type/")
     for layout in LayoutDefinition.objects:
         urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
-    return urls + outbox_urls() + directory_urls() + logins_urls()
+    return urls + outbox_urls() + directory_urls() + logins_urls() + search_key_job_urls()
 
 
 def record_ids() -> dict[str, set[str]]:
@@ -514,6 +514,25 @@ def directory_urls() -> list[str]:
             *(f"/admin/directory_runs/run/{r.pk}/" for r in SyncRun.objects)]
 
 
+# -- search-key jobs (issue 20): the dictionary screen links each job's page -----------------
+
+def add_search_key_jobs() -> None:
+    """One job that rewrote the keys (a field made searchable, as a command does it) and
+    one a full disk stopped, whose page offers to run it again."""
+    from admin_app.dictionary.changes import update_field
+    from admin_app.dictionary.search_key_jobs import SearchKeyJob
+
+    update_field("customer", "location", searchable=True)
+    SearchKeyJob(entity="contact", field="job_title", label="Job title", status="failed",
+                 done=0, total=12, error="the disk is full (0 of 12 records done)").save()
+
+
+def search_key_job_urls() -> list[str]:
+    from admin_app.dictionary.search_key_jobs import SearchKeyJob
+
+    return [f"/admin/dictionary/search-keys/{job.pk}/" for job in SearchKeyJob.objects]
+
+
 # -- the tests ------------------------------------------------------------------------------
 
 @pytest.fixture(params=["mongomock", "embedded"])
@@ -522,6 +541,7 @@ def demo_app(request, tmp_path):
     with app.app_context():
         log_demo_tickets()
         add_record_changes()
+        add_search_key_jobs()
     yield app
     mongoengine.disconnect()
 

@@ -16,7 +16,7 @@ import time
 import mongoengine
 import pytest
 
-from admin_app.importer import jobs
+from admin_app import background
 from admin_app.importer.jobs import SeedJob
 from admin_app.models import Customer
 
@@ -140,7 +140,7 @@ def test_a_job_that_cannot_start_says_so(embedded_client, monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("no room for another process")
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", refuse)
+    monkeypatch.setattr(background.subprocess, "Popen", refuse)  # (the jobs' machinery)
     html = upload(embedded_client, FILE).get_data(as_text=True)
     assert "The check stopped: the load process could not start (no room for another " \
            "process). Records written before it stopped stay; nothing was deleted." \

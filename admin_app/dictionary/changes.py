@@ -101,9 +101,11 @@ _SEARCH_KEYED = frozenset({"searchable", "retired", "type", "choices"})
 
 
 def _search_keys_follow(entity: str, name: str) -> None:
-    from ..models import upkeep
+    """Have every record's search keys follow the change: in a job a page shows, when a
+    screen made it (`search_key_jobs`)."""
+    from . import search_key_jobs
 
-    upkeep.follow_field_change(entity, name)
+    search_key_jobs.follow(entity, name)
 
 
 def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str, str] | None,

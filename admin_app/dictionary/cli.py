@@ -101,3 +101,12 @@ def recover_command() -> None:
         click.echo(line)
     if not said:
         click.echo("No type change was interrupted; nothing to do.")
+
+
+@dictionary_cli.command("search-keys-job", hidden=True)
+@click.argument("job_id")
+def search_keys_job_command(job_id: str) -> None:
+    """Rewrite search keys after a dictionary change (the dictionary screen starts this)."""
+    from .search_key_jobs import run
+
+    run(job_id)

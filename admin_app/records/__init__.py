@@ -3,7 +3,8 @@ Contact records, one at a time or in batches, with their history.
 
 Only this package writes the record collections (`tests/test_record_writers.py` fails
 when another module does). See `write.py` for what a write does, `batch.py` for the
-seed load's and the sync's batches, `history.py` for how history is kept with the change.
+seed load's and the sync's batches, `history.py` for how history is kept with the change,
+`rekeying.py` for rewriting search keys after a dictionary change.
 """
 
 from __future__ import annotations

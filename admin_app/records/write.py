@@ -327,28 +327,8 @@ def restore(entity: str, record_id: t.Any, trace: Trace) -> Written:
     return update(entity, record_id, {"archived": False}, trace)
 
 
-# -- search keys only ----------------------------------------------------------------------
-
-def rekey(entity: str, ids: t.Iterable[t.Any] | None, fields: t.Sequence[str]) -> int:
-    """Recompute the search keys of these records (None: all) after the dictionary
-    changed which fields are searched. Keys are derived, not values: no revision, no
-    history. Returns how many records' keys changed."""
-    collection = collection_of(entity)
-    projection = {name: 1 for name in [*fields, "search_keys"]}
-    if ids is None:
-        queries: t.Iterable[dict[str, t.Any]] = [{}]
-    else:
-        wanted = list(ids)
-        queries = ({"_id": {"$in": wanted[i:i + 500]}} for i in range(0, len(wanted), 500))
-    written = 0
-    for query in queries:
-        stale = [(doc["_id"], keys) for doc in collection.find(query, projection)
-                 if doc.get("search_keys") != (keys := search.keys_for(entity, doc, fields))]
-        for oid, keys in stale:
-            collection.update_one({"_id": oid}, {"$set": {"search_keys": keys}})
-        written += len(stale)
-    return written
-
+# -- upkeep -------------------------------------------------------------------------------
+# (Search keys alone are rewritten by `rekeying.py`.)
 
 def fill_archive_flags(entity: str) -> int:
     """Give records of an older store the boolean Archive flag the lists ask for."""

@@ -10,10 +10,12 @@ document.addEventListener('DOMContentLoaded', function () {
   });
 });
 
-// A seed check or load runs as a job: follow its progress, then show its report.
+// A job (a seed check or load, rewriting search keys) runs on after its page answered:
+// follow its progress, then show its report (templates/dictadmin/job_parts.html).
 document.addEventListener('DOMContentLoaded', function () {
-  var bar = document.getElementById('seed-progress');
+  var bar = document.querySelector('progress[data-progress-of]');
   if (!bar) { return; }
+  var prefix = bar.dataset.progressOf;
   function poll() {
     fetch(bar.dataset.url, {headers: {'Accept': 'application/json'}})
       .then(function (response) { return response.json(); })
@@ -24,8 +26,8 @@ document.addEventListener('DOMContentLoaded', function () {
         }
         bar.max = Math.max(job.total, 1);
         bar.value = job.done;
-        document.getElementById('seed-done').textContent = job.done;
-        document.getElementById('seed-total').textContent = job.total;
+        document.getElementById(prefix + '-done').textContent = job.done;
+        document.getElementById(prefix + '-total').textContent = job.total;
         window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 3000); });

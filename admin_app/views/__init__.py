@@ -18,6 +18,7 @@ from .history import HistoryView
 from .logins import LoginsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
+from .search_keys import SearchKeyJobView, announce
 from .secure import HomeView
 from .seed_upload import SeedUploadView
 from .tickets import TicketView
@@ -42,6 +43,9 @@ def init_app(app: Flask) -> Admin:
                                 category="Service"))
     admin.add_view(SLAView(SLA, name="SLAs", endpoint="sla", category="Service"))
     admin.add_view(DictionaryView(name="Dictionary", endpoint="dictionary", category="Data"))
+    admin.add_view(SearchKeyJobView(name="Search keys", endpoint="search_keys",
+                                    url="/admin/dictionary/search-keys"))
+    app.after_request(announce)  # a dictionary change's search-key job, on the next page
     admin.add_view(SeedUploadView(name="Import / Export", endpoint="seed", category="Data"))
     admin.add_view(OutboxView(name="Outbox", endpoint="outbox", category="Data"))
     admin.add_view(ConnectorView(name="Connectors", endpoint="directory", category="Directory"))

@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
-from ..dictionary import history, profiles, retype
+from ..dictionary import history, profiles, retype, search_key_jobs
 from ..dictionary.changes import (
     CONVERTIBLE,
     DictionaryError,
@@ -136,12 +136,19 @@ def _level_choices(entity: dictionary.Entity) -> list[SelectChoice]:
 
 
 class DictionaryView(AdminOnly, BaseView):
+    def _run_view(self, fn: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        # A change here must not wait for every record's search keys: a job rewrites
+        # them, and the next page links to it (views/search_keys.py).
+        with search_key_jobs.in_background():
+            return super()._run_view(fn, *args, **kwargs)
+
     @expose("/")
     def index(self) -> t.Any:
         snapshot = dictionary.current()
         return self.render("dictadmin/dictionary_index.html", snapshot=snapshot,
                            profiles=profiles.available(), profile_form=FlaskForm(),
-                           profile_in_force=profiles.in_force(snapshot))
+                           profile_in_force=profiles.in_force(snapshot),
+                           search_jobs=search_key_jobs.latest())
 
     @expose("/<entity>/<field>/", methods=["GET", "POST"])
     def edit(self, entity: str, field: str) -> t.Any:
