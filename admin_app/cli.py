@@ -6,17 +6,16 @@ import getpass
 import os
 
 import click
-from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import demo, store
 from .dictionary import defaults
 from .models import User, upkeep
-from .models.users import STAFF_ROLES, ensure_first_admin
+from .models.users import STAFF_ROLES, normal_email
 from .records import MODELS, history
 from .records.cli import history_cli
-from .security import audit, passwords
+from .security import accounts, logins_upkeep, passwords
 from .store_commands import store_cli
 
 
@@ -36,7 +35,7 @@ def setup_command(no_demo: bool) -> None:
     upgraded = upkeep.bring_up_to_date()
     if any(upgraded.values()):
         click.echo("Records brought up to date: "
-                   + ", ".join(f"{n} {what}" for what, n in upgraded.items()) + ".")
+                   + ", ".join(f"{n} {what}" for what, n in upgraded.items() if n) + ".")
     if not no_demo and demo.is_empty():
         report = demo.load()
         click.echo(f"Demo data: {report.summary()}")
@@ -44,17 +43,21 @@ def setup_command(no_demo: bool) -> None:
             raise click.ClickException("The demo data did not load: "
                                        + "; ".join(report.failure_lines(5)))
     _warn_when_outgrown(config)
-    first = User.objects(role="admin").first() is None
-    admin, password = ensure_first_admin(config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"])
-    if first:
-        audit.record("login_created", subject=admin.email, area="cli", actor=_operator(),
-                     detail="the first admin login, made by flask setup")
+    for sentence in logins_upkeep.bring_up_to_date().sentences():
+        click.echo(sentence)
+    try:
+        admin, password = accounts.ensure_first_admin(
+            config["ADMIN_EMAIL"], config["ADMIN_PASSWORD"], actor=_operator(),
+            detail="the first admin login, made by flask setup")
+    except accounts.LoginRefused as refused:
+        raise click.ClickException(f"ADMIN_EMAIL cannot be the first admin's login. "
+                                   f"{refused}") from None
     port = os.environ.get("PORT", "5000")
     click.echo(f"\nDictadmin: http://127.0.0.1:{port}/admin/")
     if password:
         click.echo(f"Sign in as {admin.email} with password {password}")
         click.echo("(shown once; it is stored hashed. Set ADMIN_PASSWORD to choose your own.)")
-    elif config["ADMIN_PASSWORD"] and admin.email == config["ADMIN_EMAIL"].lower():
+    elif config["ADMIN_PASSWORD"] and admin.email == normal_email(config["ADMIN_EMAIL"]):
         click.echo(f"Sign in as {admin.email} with the password in ADMIN_PASSWORD.")
     else:
         click.echo(f"Sign in as {admin.email} (the admin created on first run).")
@@ -111,20 +114,12 @@ def user_create_command(email: str, role: str) -> None:
     """Create a login for EMAIL; the password is asked for (twice, not shown), never taken
     from the command line, where shell history and the process list would keep it."""
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise click.ClickException(f"{email} is not an email address: {exc}") from exc
-    if User.objects(email=email).first():
-        raise click.ClickException(f"A login for {email} already exists.")
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    found = passwords.problems(password, email)
-    if found:
-        raise click.ClickException("That password cannot be used. " + " ".join(found))
-    user = User(email=email, role=role)
-    user.set_password(password)
-    user.save()
-    audit.record("login_created", subject=email, area="cli", actor=_operator(),
-                 detail=f"{role} login, password set at the command line")
+        email = accounts.checked_address(email)  # before the password is asked for
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        accounts.create(email, role, password=password, area="cli", actor=_operator(),
+                        detail=f"{role} login, password set at the command line")
+    except accounts.LoginRefused as refused:
+        raise click.ClickException(str(refused)) from None
     click.echo(f"Created {role} login {email}.")
 
 

@@ -93,7 +93,7 @@ def test_gunicorn_on_an_empty_embedded_store_serves_working_pages(tmp_path):
         # An admin written straight to the same store: no dictionary is installed.
         create_app({"INSTANCE_PATH": str(instance), "MONGODB_URI": None})
         from admin_app.dictionary.documents import EntityDefinition
-        from admin_app.models.users import ensure_first_admin
+        from admin_app.security.accounts import ensure_first_admin
 
         from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD
         ensure_first_admin(ADMIN_EMAIL, ADMIN_PASSWORD)

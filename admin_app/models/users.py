@@ -5,14 +5,21 @@ password until its owner follows a one-time link; until then nobody can sign in 
 `session_version` is copied into every session at sign-in and checked on every request:
 raising it (sign-out, a password change, disabling, a role change) ends every session of
 that login at once, although the session itself lives in a signed cookie.
+
+An address is stored, looked up and compared in one form, `normal_email`. Beside it each
+login keeps its address's confusable skeleton (Unicode TS #39, `look_alike_key`) under a
+unique index, so that a login whose address merely looks like another's (a Cyrillic "а"
+for a Latin "a") cannot be made, and finding the one it looks like is one indexed query.
+Logins are made only by `security.accounts.create`.
 """
 
 from __future__ import annotations
 
-import secrets
 import typing as t
+import unicodedata
 
 import mongoengine as me
+from disarm import skeleton_key
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,11 +39,35 @@ def spend_a_check(password: str) -> None:
     check_password_hash(_DUMMY_HASH, password)
 
 
+def normal_email(text: t.Any) -> str:
+    """The one form an email address of a login is stored, looked up and compared in:
+    NFKC (a fullwidth "ａ" or a ligature becomes the plain letters), lower case, without
+    the spaces around it. Anything that is not text is "" (it matches no login)."""
+    if not isinstance(text, str):
+        return ""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def look_alike_key(email: str) -> str:
+    """The address's confusable skeleton: two addresses a reader cannot tell apart have
+    the same one ("аgent@example.com" with a Cyrillic "а", "agent@exаmple.com",
+    "agent@example.com").
+
+    Unicode TS #39's skeleton by disarm, with the digits TS #39 puts with letters ("1"
+    with "l", "0" with "O": "a1ice" looks like "alice"), taken of the normal form, so
+    that case never tells two logins apart where the address itself does not."""
+    return skeleton_key(normal_email(email), digit_policy="tr39")
+
+
 class User(UserMixin, me.Document):
     # A customer's WebGuest login is asked for by customer and role.
     meta = {"collection": "users", "indexes": [("customer", "role")]}
 
-    email = me.StringField(required=True, unique=True)
+    email = me.StringField(required=True, unique=True)  # in its `normal_email` form
+    # `look_alike_key(email)`: unique, so no second login can look like this one. Sparse:
+    # a login made before it was kept has none until `security.logins_upkeep` gives it
+    # one (and one that looks like an older login keeps none, and is reported).
+    skeleton = me.StringField(unique=True, sparse=True)
     password_hash = me.StringField(default="")  # "" until the owner sets one
     role = me.StringField(required=True, choices=ROLES, default="agent")
     active = me.BooleanField(default=True)
@@ -48,6 +79,12 @@ class User(UserMixin, me.Document):
     disabled_by = me.StringField(default="")
     created_at = me.DateTimeField(default=now)
     password_set_at = me.DateTimeField(null=True)
+
+    def clean(self) -> None:
+        """A new login is stored under its address's normal form, with its skeleton."""
+        if self.pk is None:
+            self.email = normal_email(self.email)
+            self.skeleton = look_alike_key(self.email)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -98,18 +135,3 @@ class User(UserMixin, me.Document):
             return False
         return self.role != "webguest" or not self.customer_archived()
 
-
-def ensure_first_admin(email: str, password: str | None) -> tuple[User, str | None]:
-    """Create the first admin when there is none.
-
-    Returns the admin and the generated password (only when one was generated, so that
-    it can be shown once and never stored in clear).
-    """
-    existing = User.objects(role="admin").first()
-    if existing is not None:
-        return existing, None
-    generated = None if password else secrets.token_urlsafe(12)
-    user = User(email=email.strip().lower(), role="admin")
-    user.set_password(password or generated)
-    user.save()
-    return user, generated

@@ -1,6 +1,15 @@
 """What admins (and, for WebGuests, agents) do to logins: create, disable, re-enable,
 reset, change role, and Make WebGuest Login.
 
+`create` is the one way a login is made: the Logins screen (`invite`), Make WebGuest
+Login (`make_webguest`), `flask user create` and the first admin (`ensure_first_admin`)
+all go through it, so every login gets the same checks (a valid address, in its normal
+form, that no login has or looks like; the role; the password policy when a password
+is given) and the same `login_created` audit entry. "Looks like" is the confusable
+skeleton of Unicode TS #39 (`models.users.look_alike_key`), stored on each login under a
+unique index: the check is one indexed query, and two look-alikes made at the same moment
+cannot both be saved.
+
 The screens (`views/logins.py`, `views/webguests.py`) only ask and show; the rules live
 here so that they hold whoever calls. Every change is audited, and every change that
 takes something away (disable, reset, role change) ends the login's sessions at once.
@@ -12,16 +21,18 @@ refused (`_save_keeping_an_admin`).
 
 from __future__ import annotations
 
+import secrets
 import typing as t
 from dataclasses import dataclass
 
 import mongoengine as me
+from email_validator import EmailNotValidError, validate_email
 
 from ..mail import OutboxMessage, deliver, outbox
 from ..mail.delivery import settings as mail_settings
 from ..models import Customer
-from ..models.users import STAFF_ROLES, User
-from . import audit, links
+from ..models.users import ROLES, STAFF_ROLES, User, look_alike_key, normal_email
+from . import audit, links, logins_upkeep, passwords
 
 STATES = {
     "active": "active",
@@ -44,10 +55,6 @@ class PortalLogin:
     @property
     def words(self) -> str:
         return STATES[self.state]
-
-
-def normalised(email: str) -> str:
-    return (email or "").strip().lower()
 
 
 def state_of(user: User, customer: Customer | None = None) -> str:
@@ -76,25 +83,81 @@ def _end_sessions(user: User) -> None:
     sessions.end_all(user)
 
 
-# -- staff logins ------------------------------------------------------------------------
+# -- making a login ----------------------------------------------------------------------
 
-def create(email: str, role: str) -> tuple[User, links.Issued]:
-    """A new agent or admin login, without a password, and its one-time link."""
+def checked_address(email: str) -> str:
+    """`email` in its normal form, when a new login may have it; otherwise LoginRefused
+    says why: it is not an email address, or a login has it or one that looks the same."""
+    address = normal_email(email)
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise LoginRefused(f"{address or 'That'} is not an email address: {exc}") from None
+    logins_upkeep.bring_up_to_date()  # older logins get their skeletons first (once)
+    _refuse_taken(address)
+    return address
+
+
+def _refuse_taken(address: str) -> None:
+    if User.objects(email=address).only("email").first() is not None:
+        raise LoginRefused(f"A login for {address} already exists.")
+    like = User.objects(skeleton=look_alike_key(address)).only("email").first()
+    if like is not None:
+        raise LoginRefused(f"{address} looks the same as the existing login {like.email}, "
+                           f"so it cannot be a login of its own.")
+
+
+def create(email: str, role: str, *, customer: Customer | None = None,
+           password: str | None = None, detail: str = "", area: str | None = None,
+           actor: str | None = None) -> User:
+    """Make a login: the one way there is (see the module's docstring). Without
+    `password` the login has none until its owner follows a one-time link; a WebGuest's
+    `customer` is its record. Refused with LoginRefused, in one sentence."""
+    if role not in ROLES:
+        raise LoginRefused("Choose the role admin, agent or webguest.")
+    if (role == "webguest") != (customer is not None):
+        raise LoginRefused("A WebGuest login belongs to a customer, and only a WebGuest "
+                           "login does.")
+    address = checked_address(email)
+    if password is not None:
+        found = passwords.problems(password, address)
+        if found:
+            raise LoginRefused("That password cannot be used. " + " ".join(found))
+    user = User(email=address, role=role, customer=customer)
+    if password is not None:
+        user.set_password(password)
+    try:
+        user.save(force_insert=True)
+    except me.NotUniqueError:  # it, or a look-alike, was made by someone else a moment ago
+        _refuse_taken(address)
+        raise LoginRefused(f"A login for {address} already exists.") from None
+    audit.record("login_created", subject=user.email, detail=detail or f"role {role}",
+                 area=area, actor=actor)
+    return user
+
+
+def invite(email: str, role: str) -> tuple[User, links.Issued]:
+    """A new agent or admin login, without a password, and its one-time link (the
+    Logins screen)."""
     if role not in STAFF_ROLES:
         raise LoginRefused("Choose the role admin or agent.")
-    user = _new_login(email, role)
-    audit.record("login_created", subject=user.email, detail=f"role {role}")
+    user = create(email, role, detail=f"role {role}")
     return user, links.issue(user, issued_by=_actor())
 
 
-def _new_login(email: str, role: str, customer: Customer | None = None) -> User:
-    address = normalised(email)
-    if User.objects(email=address).first() is not None:
-        raise LoginRefused(f"A login for {address} already exists.")
-    try:
-        return User(email=address, role=role, customer=customer).save(force_insert=True)
-    except me.NotUniqueError:  # made by someone else a moment ago
-        raise LoginRefused(f"A login for {address} already exists.") from None
+def ensure_first_admin(email: str, password: str | None, *, actor: str = "",
+                       detail: str = "the first admin login") -> tuple[User, str | None]:
+    """Create the first admin when there is none (`flask setup`, from ADMIN_EMAIL).
+
+    Returns the admin and the generated password (only when one was generated, so that
+    it can be shown once and never stored in clear)."""
+    existing = User.objects(role="admin").first()
+    if existing is not None:
+        return existing, None
+    generated = None if password else secrets.token_urlsafe(12)
+    user = create(email, "admin", password=password or generated, area="cli", actor=actor,
+                  detail=detail)
+    return user, generated
 
 
 def _admins_with_a_password(**more: t.Any) -> int:
@@ -231,10 +294,9 @@ def make_webguest(customer: Customer, email: str) -> tuple[User, links.Issued | 
                            "login.")
     if portal_login(customer) is not None:
         raise LoginRefused("This customer already has a portal login.")
-    user = _new_login(email, "webguest", customer)
+    user = create(email, "webguest", customer=customer,
+                  detail=f"WebGuest of {customer.name or customer.pk}")
     connector = from_directory(customer)
-    audit.record("login_created", subject=user.email,
-                 detail=f"WebGuest of {customer.name or customer.pk}")
     if connector:
         return user, None
     issued = links.issue(user, issued_by=_actor())

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 
+from ..models.users import normal_email
+
 MIN_LENGTH = 12
 # Long enough for any passphrase; the bound keeps hashing and the estimator cheap.
 MAX_LENGTH = 200
@@ -39,7 +41,7 @@ def problems(password: str, email: str = "") -> list[str]:
         found.append(f"A password must have at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:
         return [f"A password may have at most {MAX_LENGTH} characters."]
-    email = (email or "").strip().lower()
+    email = normal_email(email)
     own = {email, email.partition("@")[0]} - {""}
     if password.lower() in own:
         found.append("A password must not be the email address or its first part.")

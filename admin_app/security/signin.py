@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from flask import flash, request
 
 from ..models import User
-from ..models.users import spend_a_check
+from ..models.users import normal_email, spend_a_check
 from . import audit, sessions, throttle
 
 MISMATCH = "That email and password do not match an active account."
@@ -40,7 +40,7 @@ def attempt(email: str, password: str, *, area: str, roles: tuple[str, ...],
     (the portal passes one that binds to the directory for directory customers). On
     success the session has begun (see `sessions.begin`); the caller redirects.
     """
-    email = email.strip().lower() if isinstance(email, str) else ""
+    email = normal_email(email)  # the form logins are stored in
     if len(email) > LONGEST_EMAIL:
         email = email[:LONGEST_EMAIL] + "…"
     password = password if isinstance(password, str) else ""

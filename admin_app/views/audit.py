@@ -13,6 +13,7 @@ from flask import request
 from flask_admin import BaseView, expose
 from mongoengine.queryset.visitor import Q
 
+from ..models.users import normal_email
 from ..security.audit import AREAS, EVENTS, AuditEvent
 from .paging import page_of
 from .secure import AdminOnly
@@ -36,7 +37,7 @@ class AuditView(AdminOnly, BaseView):
         if chosen["area"]:
             query &= Q(area=chosen["area"])
         if chosen["email"]:
-            email = chosen["email"].lower()
+            email = normal_email(chosen["email"])  # as logins are stored
             query &= Q(subject=email) | Q(actor=email)
         shown = page_of(AuditEvent.objects(query).order_by("-at", "-id"), PAGE_SIZE)
         return self.render("dictadmin/audit_log.html", entries=shown.pop("items"), **shown,

@@ -67,7 +67,7 @@ class LoginsView(AdminOnly, BaseView):
         form = NewLoginForm(formdata=request.form if request.method == "POST" else None)
         if form.validate_on_submit():
             try:
-                user, issued = accounts.create(form.email.data, form.role.data)
+                user, issued = accounts.invite(form.email.data, form.role.data)
             except accounts.LoginRefused as refused:
                 form.email.errors = [str(refused)]
             else:
