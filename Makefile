@@ -44,10 +44,11 @@ lock: | $(BIN)/pip-compile
 # The embedded store is served by process workers (never threads): SQLite handles
 # cannot cross threads, and each worker connects after the fork. Each worker serves its
 # connections cooperatively (gevent, one thread), so a browser's idle connection holds none.
+# gunicorn.conf.py warms each worker up (indexes, dictionary, templates) before it serves.
 run: $(VENV)/.installed
 	$(BIN)/flask --app admin_app setup
-	$(BIN)/gunicorn --worker-class gevent --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
-	  'admin_app:create_app()'
+	$(BIN)/gunicorn --config gunicorn.conf.py --worker-class gevent --workers $(WORKERS) \
+	  --bind 127.0.0.1:$(PORT) 'admin_app:create_app()'
 
 # Debian packages the tests drive for real (headless Chromium; openssl makes the test TLS
 # certificates; slapd and ldap-utils for the directory tests); needs root or sudo.

@@ -589,6 +589,8 @@ if sys.argv[2] == "fixed":
     litemongo_changes.apply()
 client = litemongo.MongoClient(sys.argv[1])
 counters = client["db"]["counters"]
+if sys.argv[3] == "0":  # the store is made by the same litemongo that races on it
+    counters.insert_one({"_id": "c", "n": 0})
 for _ in range(int(sys.argv[3])):
     doc = counters.find_one({"_id": "c"})
     # A compare-and-set, as the record write path makes: move on only from what was read.
@@ -603,9 +605,8 @@ def _race(tmp_path, mode: str, each: int) -> int:
     import subprocess
     import sys
 
-    client = litemongo.MongoClient(str(tmp_path / mode))
-    client["db"]["counters"].insert_one({"_id": "c", "n": 0})
-    client.close()
+    # (An unchanged litemongo cannot write a file the changes made: see keys_table.)
+    subprocess.run([sys.executable, "-c", _RACE, str(tmp_path / mode), mode, "0"], check=True)
     workers = [subprocess.Popen([sys.executable, "-c", _RACE, str(tmp_path / mode), mode,
                                  str(each)]) for _ in range(2)]
     assert all(w.wait(timeout=120) == 0 for w in workers)
@@ -769,4 +770,246 @@ def test_an_unordered_insert_with_a_duplicate_keeps_the_other_documents_as_upstr
     with pytest.raises(BulkWriteError):
         people.insert_many([{"_id": 9}, {"_id": 0}, {"_id": 10}], ordered=True)
     assert sorted(d["_id"] for d in people.find({})) == [0, 1, 2, 3, 4, 9]
+    client.close()
+
+
+# --- keys_table: search keys are kept in SQLite, not in each worker ----------------------
+
+WORDS = ("acme", "manufacturing", "bright", "water", "council", "north", "wind", "traders",
+         "alice", "carter", "bob", "singh", "finance", "facilities", "marketing")
+
+
+def _keyed(count=240):
+    """Records keyed as the app keys them (every prefix of every word), and the odd ones:
+    keys as a plain string, with numbers, nested, None, none at all."""
+    from admin_app.models.search import keys_of
+
+    docs = []
+    for i in range(count):
+        name = f"{WORDS[i % 15].title()} {WORDS[(i // 15) % 15].title()} {i % 13}"
+        docs.append({"_id": i, "level": "Org" if i % 3 else "Customer",
+                     "archived": i % 17 == 0, "name": name,
+                     "search_keys": keys_of([name, WORDS[(i * 11) % 15]])})
+    docs += [{"_id": 900, "level": "Org", "archived": False, "name": "Plain",
+              "search_keys": "ac"},
+             {"_id": 901, "level": "Org", "archived": False, "name": "Numbered",
+              "search_keys": [5, "ac", 5.0, None]},
+             {"_id": 902, "level": "Org", "archived": False, "name": "Nested",
+              "search_keys": [["ac"], {"k": "ac"}]},
+             {"_id": 903, "level": "Org", "archived": False, "name": "None", "search_keys": None},
+             {"_id": 904, "level": "Org", "archived": False, "name": "Keyless"}]
+    return docs
+
+
+KEYED_QUERIES = [
+    ({"search_keys": "ac"}, [("name", 1)], 0, 5),
+    ({"search_keys": "ac", "level": "Org"}, None, 0, 0),
+    ({"search_keys": "ac", "$and": [{"search_keys": "ma"}]}, [("name", 1)], 0, 10),
+    ({"level": "Org", "archived": False, "search_keys": "a",
+      "$and": [{"search_keys": "w"}]}, [("name", 1)], 2, 10),
+    ({"search_keys": {"$in": ["bo", "zz"]}}, [("name", -1)], 2, 5),
+    ({"search_keys": {"$in": []}}, None, 0, 0),
+    ({"search_keys": "nothing"}, [("name", 1)], 0, 10),
+    ({"search_keys": 5}, None, 0, 0),  # not a string: not planned
+    ({"search_keys": {"$all": ["ac", "ma"]}}, None, 0, 0),
+    ({"search_keys": {"$regex": "^ca"}}, [("name", 1)], 0, 5),
+    ({"search_keys": None}, None, 0, 0),
+    ({"level": "Customer", "archived": False, "search_keys": "a"}, [("name", 1)], 0, 20),
+    ({"$and": [{"search_keys": "a"}, {"level": "Org"}]}, [("name", 1)], 3, 4),
+    ({"search_keys": "a"}, None, 0, 0),
+    ({"search_keys": "a"}, [("name", -1)], 20, 0),
+]
+
+
+def _keyed_answers(collection):
+    out = []
+    for spec, sort, skip, limit in KEYED_QUERIES:
+        cursor = collection.find(spec)
+        cursor = cursor.sort(sort) if sort else cursor
+        out.append([d["_id"] for d in cursor.skip(skip).limit(limit)])
+    return out
+
+
+def _keyed_pair(tmp_path, name="people"):
+    """The same records in the embedded store (changed) and in mongomock (the answers
+    upstream gives, from every document)."""
+    import mongomock
+
+    litemongo_changes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    reference = mongomock.MongoClient()
+    for collection in (client["db"][name], reference["db"][name]):
+        collection.create_index([("level", 1), ("archived", 1), ("search_keys", 1),
+                                 ("name", 1)])
+        collection.insert_many(_keyed())
+    return client, client["db"][name], reference["db"][name]
+
+
+def _table_pairs(store):
+    return set(store._connection.execute(
+        "SELECT k.key, d.id FROM dictadmin_keys AS k JOIN dictadmin_keyed AS d ON d.n = k.n"))
+
+
+def _pairs_from_documents(store):
+    """What the table should hold: each document's string keys."""
+    pairs = set()
+    for key, doc in store._documents.items():
+        value = doc.get("search_keys")
+        for entry in [value] if isinstance(value, str) else value or ():
+            if isinstance(entry, str):
+                pairs.add((entry, key))
+    return pairs
+
+
+def test_upstream_keeps_every_search_key_in_the_process_and_the_fix_in_the_file(
+        tmp_path, monkeypatch):
+    """Pinned to litemongo 0.2.0: upstream's hash index holds each (search key, document)
+    pair in the process that reads; the fix keeps none in the process, the file holds
+    them, and every query answers as upstream's (mongomock's) does, on every branch of
+    the table's answer (a few read at once, many asked one by one, then read whole)."""
+    from admin_app.store.litemongo_changes import keys_table
+
+    client, people, reference = _keyed_pair(tmp_path)
+    store = people._store
+    expected = _keyed_answers(reference)
+    assert all(expected[n] for n in (0, 2, 3, 4, 7, 11, 12, 13, 14)) and expected[5] == []
+    assert 900 in expected[1] and 901 in expected[1] and 902 not in expected[1]
+    pairs = _pairs_from_documents(store)
+    with monkeypatch.context() as patched:  # upstream: the path indexed in the process
+        patched.setattr(store, "_paths_in_sqlite", frozenset())
+        store._query_index = None
+        assert _keyed_answers(people) == expected
+        held = store._get_query_index()._fields["search_keys"]
+        assert all(doc in held.candidates([("s", key)]) for key, doc in pairs)
+    store._query_index = None
+    assert _keyed_answers(people) == expected
+    assert "search_keys" not in store._get_query_index()._fields
+    assert _table_pairs(store) == pairs
+    for few, asked in ((5, 3), (0, 0), (10_000, 10_000)):
+        monkeypatch.setattr(keys_table, "FEW", few)
+        monkeypatch.setattr(keys_table, "ASKED", asked)
+        assert _keyed_answers(people) == expected, (few, asked)
+    client.close()
+
+
+WRITES = {
+    "set keys": lambda c: c.update_one({"_id": 4}, {"$set": {"search_keys": ["ac", "new"]}}),
+    "push": lambda c: c.update_many({"level": "Customer"}, {"$push": {"search_keys": "wi"}}),
+    "pull": lambda c: c.update_many({}, {"$pull": {"search_keys": "ac"}}),
+    "replace": lambda c: c.replace_one({"_id": 5}, {"level": "Org", "name": "Acme",
+                                                    "search_keys": "acme"}),
+    "unset": lambda c: c.update_one({"_id": 7}, {"$unset": {"search_keys": ""}}),
+    "other field": lambda c: c.update_many({"level": "Org"}, {"$set": {"archived": True}}),
+    "delete": lambda c: c.delete_many({"search_keys": "bo"}),
+    "insert": lambda c: c.insert_many([{"_id": 1000 + i, "level": "Org", "archived": False,
+                                        "name": f"Acme {i}", "search_keys": ["a", "ac"]}
+                                       for i in range(30)]),
+    "upsert": lambda c: c.update_one({"_id": 2000}, {"$set": {"search_keys": ["ac"]}},
+                                     upsert=True),
+    "drop": lambda c: c.drop() or c.insert_one({"_id": 1, "level": "Org",
+                                                "search_keys": ["ac", "a"], "name": "A"}),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+@pytest.mark.parametrize("by", ["this connection", "another connection"])
+def test_the_keys_table_follows_every_write_and_answers_as_upstream(tmp_path, write, by):
+    client, people, reference = _keyed_pair(tmp_path)
+    _keyed_answers(people)  # the reader's index is built before the write
+    other = litemongo.MongoClient(str(tmp_path / "store"))
+    writer = people if by == "this connection" else other["db"]["people"]
+    WRITES[write](writer)
+    WRITES[write](reference)
+    assert _keyed_answers(people) == _keyed_answers(reference)
+    assert _table_pairs(people._store) == _pairs_from_documents(people._store)
+    for each in (client, other):
+        each.close()
+
+
+_UNCHANGED = """
+import sys, litemongo
+client = litemongo.MongoClient(sys.argv[1])
+people = client["db"]["people"]
+try:
+    if sys.argv[2] == "fill":
+        people.create_index([("level", 1), ("search_keys", 1), ("name", 1)])
+        people.insert_many({docs})
+    else:
+        people.update_one({{"_id": 1}}, {{"$set": {{"search_keys": ["zz"]}}}})
+except Exception as error:
+    print(type(error).__name__, error)
+client.close()
+"""
+
+
+def _unchanged_litemongo(tmp_path, what):
+    import subprocess
+    import sys
+
+    script = _UNCHANGED.format(docs=repr(_keyed()))
+    return subprocess.run([sys.executable, "-c", script, str(tmp_path / "store"), what],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def test_a_file_written_before_the_change_gets_its_table_once(tmp_path):
+    """A store written without the change (litemongo as it ships) is opened with it: the
+    table is filled from the documents, and answers are upstream's."""
+    import mongomock
+
+    assert _unchanged_litemongo(tmp_path, "fill") == ""
+    litemongo_changes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    reference = mongomock.MongoClient()["db"]["people"]
+    reference.insert_many(_keyed())
+    assert _table_pairs(people._store) == _pairs_from_documents(people._store) != set()
+    assert _keyed_answers(people) == _keyed_answers(reference)
+    client.close()
+
+
+def test_litemongo_without_the_change_cannot_write_a_file_that_keeps_keys(tmp_path):
+    """Its write would leave the table behind (wrong answers); it is refused instead."""
+    client, people, _reference = _keyed_pair(tmp_path)
+    client.close()
+    said = _unchanged_litemongo(tmp_path, "update")
+    assert said.startswith("OperationalError") and "dictadmin_keys_of" in said
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    assert client["db"]["people"].find_one({"_id": 1})["search_keys"] != ["zz"]
+    client.close()
+
+
+def test_upstream_reindexes_every_path_of_a_saved_document_and_the_fix_what_changed(
+        tmp_path, monkeypatch):
+    """Pinned to litemongo 0.2.0: upstream's `CollectionIndexes.add` of a document already
+    indexed removes it from every path and adds it again, so a save that changes the phone
+    moves the document in the name's value order too (two copies of that order, ~2 ms each
+    at 110,000 documents); the fix leaves each path whose keys did not change, with the
+    same index as a full rebuild."""
+    litemongo_changes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    _named(people)
+    people.create_index("phone")
+    list(people.find({"level": "Org"}).sort("name", 1).limit(5))  # the name order is built
+    store = people._store
+    moved = []
+    real = compact_index.CompactFieldIndex._reorder
+    monkeypatch.setattr(compact_index.CompactFieldIndex, "_reorder",
+                        lambda self, *a, **k: moved.append(self.path) or real(self, *a, **k))
+
+    def save_phones():
+        for i in (10, 11, 12):
+            people.update_one({"_id": i}, {"$set": {"phone": f"+44 {i}"}})
+
+    from litemongo._vendor.mongomock import indexing
+    with monkeypatch.context() as patched:
+        patched.setattr(indexing.CollectionIndexes, "add",
+                        litemongo_changes.UPSTREAM["CollectionIndexes.add"])
+        save_phones()
+        assert moved == ["name", "name"] * 3  # removed from the order, then put back
+    moved.clear()
+    save_phones()
+    people.update_one({"_id": 13}, {"$set": {"name": "N000"}})
+    assert moved == ["name", "name"]  # only the save that changed the name
+    assert _index_state(store) == _rebuilt_state(store)
     client.close()

@@ -10,5 +10,7 @@ The rest of the app imports this package and asks it (`store.database()`,
 from __future__ import annotations
 
 from .connection import ALIAS, StoreError, connect, database, describe, disk_full, in_memory
+from .warm import warm
 
-__all__ = ["ALIAS", "StoreError", "connect", "database", "describe", "disk_full", "in_memory"]
+__all__ = ["ALIAS", "StoreError", "connect", "database", "describe", "disk_full", "in_memory",
+           "warm"]

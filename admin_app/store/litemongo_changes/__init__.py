@@ -13,6 +13,7 @@ one changes and that the answers are unchanged.
 | `candidates` | a query's candidates are read from the index in place |
 | `plain_values` | a write copies plain values without a call each |
 | `compact_index` | the hash index holds what it needs, once |
+| `keys_table` | search keys are kept in SQLite, not in each worker |
 | `transactions` | one write is one SQLite transaction |
 | `batch_insert` | a batch of new documents is encoded once and inserted in one statement |
 | `in_set` | `$in` asks a set |
@@ -29,6 +30,7 @@ from . import (
     change_log,
     compact_index,
     in_set,
+    keys_table,
     pages,
     plain_values,
     sort_keys,
@@ -39,8 +41,8 @@ from .patching import UPSTREAM
 LITEMONGO_VERSION = "0.2.0"
 
 # In this order: `batch_insert` replaces `_insert` before `transactions` wraps every write.
-_CHANGES = (pages, sort_keys, change_log, candidates, compact_index, plain_values, in_set,
-            batch_insert, transactions)
+_CHANGES = (pages, sort_keys, change_log, keys_table, candidates, compact_index, plain_values,
+            in_set, batch_insert, transactions)
 
 
 def apply() -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
+from . import keys_table
 from .compact_index import CompactFieldIndex
 from .patching import replace
 
@@ -17,7 +18,7 @@ def _candidates_in_place(_upstream: t.Any) -> t.Callable[..., t.Any]:
     def find_candidates(self: t.Any, filter: t.Any) -> t.Any:  # noqa: A002 - upstream's name
         self._remove_expired_documents()
         index = self._get_query_index()
-        held = holders(index, filter)
+        held = holders(index, filter, self)
         if held is None:
             return self.documents
         return self._get_many(index.in_natural_order(held_by_all(held)))
@@ -32,27 +33,40 @@ def held_by_all(held: list[t.Any]) -> list[t.Any]:
     return [key for key in fewest if all(key in keys for keys in others)]
 
 
-def holders(index: t.Any, spec: t.Any) -> list[t.Any] | None:
+def holders(index: t.Any, spec: t.Any, store: t.Any = None) -> list[t.Any] | None:
     """What the hash indexes know of the filter, as containers a matching document's key
     is in (every one of them): the planner's candidates (`CollectionIndexes.candidates`)
     without building their intersection, which costs more than a page at 100,000
-    documents. None: the indexes know nothing of this filter."""
+    documents; and what the store's keys table knows (`keys_table`), as one container.
+    None: the indexes know nothing of this filter."""
+    held: list[t.Any] = []
+    wanted: list[set[str]] = []
+    _holders(index, spec, getattr(store, "_paths_in_sqlite", ()), held, wanted)
+    if wanted:
+        held.append(keys_table.KeysHeld(store, wanted))
+    return held or None
+
+
+def _holders(index: t.Any, spec: t.Any, in_sqlite: t.Collection[str], held: list[t.Any],
+             wanted: list[set[str]]) -> None:
     from litemongo._vendor.mongomock.indexing import query_keys
 
-    if not isinstance(spec, dict) or not spec:
-        return None
-    held: list[t.Any] = []
+    if not isinstance(spec, dict):
+        return
     for path, condition in spec.items():
         if path == "$and" and isinstance(condition, (list, tuple)):
             for part in condition:
-                held += holders(index, part) or ()
+                _holders(index, part, in_sqlite, held, wanted)
+        elif path in in_sqlite:
+            keys = keys_table.wanted_keys(condition)
+            if keys is not None:
+                wanted.append(keys)
         elif path in index._fields:
             keys = query_keys(condition)
             if keys is not None:
                 field = index._fields[path]
                 held.append(field.holding(keys) if type(field) is CompactFieldIndex
                             else field.candidates(keys))
-    return held or None
 
 
 def install() -> None:

@@ -62,7 +62,9 @@ def _query_index(_upstream: t.Any) -> t.Callable[[t.Any], t.Any]:
     def _get_query_index(self: t.Any) -> t.Any:
         stale = self._query_index_is_stale()
         index = self._query_index
-        paths = indexing.index_paths(self.indexes.values())
+        # Less the paths whose keys the file keeps itself (`keys_table`).
+        paths = indexing.index_paths(self.indexes.values()) - getattr(
+            self, "_paths_in_sqlite", frozenset())
         if index is None or (stale and not _catch_up(self, index)):
             self._changes_seen = _last_change(self)  # before the documents are read
             index = indexing.CollectionIndexes()

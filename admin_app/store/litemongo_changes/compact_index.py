@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import typing as t
 
-from .patching import UPSTREAM
+from .patching import UPSTREAM, replace
 
 # Changes kept in a built value order (a copy of it each) before it is dropped, and
 # sorted again when next asked: at 100,000 documents a copy is ~1 ms, a sort ~100 ms.
@@ -25,6 +25,8 @@ ORDER_CHANGES = 100
 # 110,000 records are ~1.2 million (key, document) pairs, most in groups of 9 to 10,000.
 SMALL_GROUP = 256
 
+
+_UNKNOWN = object()  # `add` has not been given the document's keys
 
 # Upstream keys a boolean as the number it equals (its filter, like Python, finds True
 # for 1); the candidates stay a superset and the filter decides.
@@ -134,8 +136,28 @@ class CompactFieldIndex:
         keys = _doc_keys(doc, self.path)
         return None if keys is None else {_own_key(key) for key in keys}
 
-    def add(self, store_key: t.Hashable, doc: dict[str, t.Any]) -> None:
+    def replace(self, store_key: t.Hashable, doc: dict[str, t.Any]) -> None:
+        """Index the document's new version: nothing to do when its keys at the path are
+        the ones kept (a save changes a field or two; a kept value order is copied on
+        every change)."""
         keys = self._keys_of(doc)
+        kept = self._doc_keys.get(store_key, self)
+        if kept is self:
+            same = keys is not None and not keys
+        elif kept is None or keys is None:
+            same = kept is keys
+        elif type(kept) is list:
+            same = len(keys) == len(kept) and set(keys) == set(kept)
+        else:
+            same = len(keys) == 1 and next(iter(keys)) == kept
+        if not same:
+            self.remove(store_key)
+            self.add(store_key, doc, keys)
+
+    def add(self, store_key: t.Hashable, doc: dict[str, t.Any],
+            keys: t.Collection[t.Hashable] | None | object = _UNKNOWN) -> None:
+        if keys is _UNKNOWN:
+            keys = self._keys_of(doc)
         if keys is None:
             self._unkeyed.add(store_key)
             self._doc_keys[store_key] = None
@@ -208,8 +230,27 @@ class CompactFieldIndex:
         return found
 
 
+def _replacing_in_place(upstream: t.Callable[..., None]) -> t.Callable[..., None]:
+    """`CollectionIndexes.add` of a document already indexed removes it from every path
+    and adds it again; here each path keeps it where its keys did not change."""
+
+    def add(self: t.Any, store_key: t.Hashable, doc: dict[str, t.Any]) -> None:
+        if store_key not in self._docs:
+            upstream(self, store_key, doc)
+            return
+        for index in self._fields.values():
+            if type(index) is CompactFieldIndex:
+                index.replace(store_key, doc)
+            else:
+                index.remove(store_key)
+                index.add(store_key, doc)
+
+    return add
+
+
 def install() -> None:
     from litemongo._vendor.mongomock import indexing
 
     UPSTREAM["FieldIndex"] = indexing.FieldIndex
     indexing.FieldIndex = CompactFieldIndex
+    replace(indexing.CollectionIndexes, "add", _replacing_in_place)

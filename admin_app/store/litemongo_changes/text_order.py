@@ -31,7 +31,7 @@ def in_index_order(collection: t.Any, spec: t.Any, order: list[t.Any]) -> t.Any:
     in_order = field.in_order() if type(field) is CompactFieldIndex else None
     if in_order is None:
         return None
-    keys = _candidates_in_order(field, in_order, index._docs, holders(index, spec),
+    keys = _candidates_in_order(field, in_order, index._docs, holders(index, spec, store),
                                 direction < 0)
     return _documents_of(store, spec, keys)
 

@@ -1,0 +1,215 @@
+"""**Search keys are kept in SQLite, not in each worker.** A record's `search_keys` (every
+prefix of every word of its searchable fields) are ~60 keys; litemongo's in-process hash
+index kept each (key, document) pair in every web worker: 6.6 million pairs, ~310 MB and
+6 of a fresh worker's 9 seconds of indexing at 110,000 records like a real desk's. Here
+each collection file keeps them in a table of its own, `(key, document)` in a B-tree,
+kept by SQLite triggers in the transaction of the write that changes the document (as
+`change_log` keeps its log), and a query's condition on `search_keys` asks that table:
+no worker holds them, and none has to build them before it answers.
+
+- The triggers read a document's keys with a function each connection registers when it
+  opens the file (`dictadmin_keys_of`); a connection without it (the `sqlite3` shell)
+  is refused a write that would leave the table behind, rather than making it wrong.
+- Documents are numbered in the table by an INTEGER PRIMARY KEY of their own
+  (`dictadmin_keyed`), which VACUUM keeps (it may renumber the documents' rowids).
+- A file opened for the first time with this change fills the table from its documents,
+  once (`flask setup` does it before `make run` starts the workers).
+- A condition on the path that is an equality with a string, or `$in` strings, is
+  answered from the table; any other (a number, `$all`, a regex) is not planned, and the
+  query's other conditions, or a scan, find its candidates, as upstream does for a
+  condition it cannot plan. Either way the candidates are a superset and mongomock's
+  filter decides, so the answers are upstream's.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import bson
+
+from .patching import replace
+
+PATH = "search_keys"  # the multikey path kept in SQLite
+# A query with up to FEW candidates in the table reads them at once; with more, the
+# table is asked document by document (a sorted page stops after a few), and read
+# whole once it has been asked ASKED times.
+FEW = 2_000
+ASKED = 200
+
+_FUNCTION = "dictadmin_keys_of"
+# The triggers. In a trigger an outer upsert's conflict policy overrides `OR IGNORE`, so
+# each insert says what it leaves out instead. An update writes only the keys it changed
+# (a save changes a field or two).
+_KEYS_SQL = (
+    "CREATE TABLE IF NOT EXISTS dictadmin_keyed(n INTEGER PRIMARY KEY, id UNIQUE NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS dictadmin_keys(key NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(key, n)) WITHOUT ROWID",
+    "CREATE TRIGGER IF NOT EXISTS dictadmin_keys_insert AFTER INSERT ON documents"
+    " WHEN dictadmin_keys_of(NEW.doc) IS NOT NULL BEGIN"
+    " INSERT INTO dictadmin_keyed(id) SELECT NEW._id"
+    " WHERE NOT EXISTS (SELECT 1 FROM dictadmin_keyed WHERE id = NEW._id);"
+    " INSERT INTO dictadmin_keys(key, n)"
+    " SELECT j.value, (SELECT n FROM dictadmin_keyed WHERE id = NEW._id)"
+    " FROM json_each(dictadmin_keys_of(NEW.doc)) AS j WHERE NOT EXISTS (SELECT 1 FROM"
+    " dictadmin_keys AS k WHERE k.key = j.value"
+    " AND k.n = (SELECT n FROM dictadmin_keyed WHERE id = NEW._id)); END",
+    "CREATE TRIGGER IF NOT EXISTS dictadmin_keys_update AFTER UPDATE ON documents BEGIN"
+    " DELETE FROM dictadmin_keys WHERE n = (SELECT n FROM dictadmin_keyed WHERE id = OLD._id)"
+    " AND key IN (SELECT value FROM json_each(dictadmin_keys_of(OLD.doc)))"
+    " AND (OLD._id IS NOT NEW._id"
+    " OR key NOT IN (SELECT value FROM json_each(dictadmin_keys_of(NEW.doc))));"
+    " DELETE FROM dictadmin_keyed WHERE id = OLD._id AND OLD._id IS NOT NEW._id;"
+    " INSERT INTO dictadmin_keyed(id) SELECT NEW._id WHERE dictadmin_keys_of(NEW.doc)"
+    " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dictadmin_keyed WHERE id = NEW._id);"
+    " INSERT INTO dictadmin_keys(key, n)"
+    " SELECT j.value, (SELECT n FROM dictadmin_keyed WHERE id = NEW._id)"
+    " FROM json_each(dictadmin_keys_of(NEW.doc)) AS j WHERE NOT EXISTS (SELECT 1 FROM"
+    " dictadmin_keys AS k WHERE k.key = j.value"
+    " AND k.n = (SELECT n FROM dictadmin_keyed WHERE id = NEW._id)); END",
+    "CREATE TRIGGER IF NOT EXISTS dictadmin_keys_delete AFTER DELETE ON documents BEGIN"
+    " DELETE FROM dictadmin_keys WHERE n = (SELECT n FROM dictadmin_keyed WHERE id = OLD._id)"
+    " AND key IN (SELECT value FROM json_each(dictadmin_keys_of(OLD.doc)));"
+    " DELETE FROM dictadmin_keyed WHERE id = OLD._id; END",
+)
+_NAMES = ("dictadmin_keyed", "dictadmin_keys", "dictadmin_keys_insert",
+          "dictadmin_keys_update", "dictadmin_keys_delete")
+# Filled from the documents when the table is made (a file written before this change).
+_FILL_SQL = (
+    "INSERT OR IGNORE INTO dictadmin_keyed(id)"
+    " SELECT _id FROM documents WHERE dictadmin_keys_of(doc) IS NOT NULL ORDER BY rowid",
+    "INSERT OR IGNORE INTO dictadmin_keys(key, n) SELECT j.value, k.n"
+    " FROM documents AS d JOIN dictadmin_keyed AS k ON k.id = d._id,"
+    " json_each(dictadmin_keys_of(d.doc)) AS j",
+)
+_MARKER = PATH.encode() + b"\x00"
+
+
+def _keys_reader() -> t.Callable[[bytes | None], str | None]:
+    """`dictadmin_keys_of(doc)`: a stored document's string keys at PATH, as a JSON array
+    (NULL: none). A trigger asks it of the same one or two documents several times, so
+    the last two answers are kept."""
+    kept: list[tuple[bytes, str | None]] = []
+
+    def keys_of(blob: bytes | None) -> str | None:
+        if not blob or _MARKER not in blob:  # a cheap look before a decode
+            return None
+        for seen, answer in kept:
+            if seen == blob:
+                return answer
+        value = bson.decode(blob).get(PATH)
+        strings = {value} if type(value) is str else \
+            {v for v in value if type(v) is str} if type(value) is list else set()
+        answer = json.dumps(sorted(strings)) if strings else None
+        kept[:] = [(blob, answer), *kept[:1]]
+        return answer
+
+    return keys_of
+
+
+def _open_with_keys(upstream: t.Callable[[t.Any], None]) -> t.Callable[[t.Any], None]:
+    """Open the file as before, then register the function and make sure the file keeps
+    its keys table (filled once from the documents when it is made)."""
+
+    def open(self: t.Any) -> None:  # noqa: A001 - the method's upstream name
+        upstream(self)
+        connection = self._connection
+        connection.create_function(_FUNCTION, 1, _keys_reader(), deterministic=True)
+        if _have(connection) != len(_NAMES):
+            if connection.in_transaction:
+                connection.commit()
+            connection.execute("BEGIN IMMEDIATE")  # one process makes and fills it
+            try:
+                if _have(connection) != len(_NAMES):
+                    made = _have(connection, "table") == 2
+                    for statement in _KEYS_SQL:
+                        connection.execute(statement)
+                    if not made:
+                        for statement in _FILL_SQL:
+                            connection.execute(statement)
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+        self._paths_in_sqlite = frozenset({PATH})
+
+    return open
+
+
+def _have(connection: t.Any, kind: str | None = None) -> int:
+    marks = ",".join("?" * len(_NAMES))
+    query = f"SELECT count(*) FROM sqlite_master WHERE name IN ({marks})"  # noqa: S608
+    if kind:
+        return connection.execute(query + " AND type = ?", (*_NAMES, kind)).fetchone()[0]
+    return connection.execute(query, _NAMES).fetchone()[0]
+
+
+def wanted_keys(condition: t.Any) -> set[str] | None:
+    """The strings a document must hold one of at PATH to match `condition` (an equality
+    or `$in`), or None when the condition is not one the table can answer."""
+    from litemongo._vendor.mongomock.indexing import query_keys
+
+    keys = query_keys(condition)
+    if keys is None or any(type(key) is not tuple or key[0] != "s" for key in keys):
+        return None
+    return {key[1] for key in keys}
+
+
+class KeysHeld:
+    """The store keys of the documents that hold, for each set in `wanted`, one of its
+    keys: a container the planner intersects with the in-process index's. A few are
+    fetched at once; many are counted, then asked for one by one (a sorted page stops
+    after a few) or read whole when they are iterated."""
+
+    def __init__(self, store: t.Any, wanted: list[set[str]]) -> None:
+        self._connection = store._connection
+        self._wanted = wanted
+        parts, self._params = [], []
+        for keys in wanted:
+            marks = ",".join("?" * len(keys))
+            parts.append(f"SELECT n FROM dictadmin_keys WHERE key IN ({marks})")  # noqa: S608
+            self._params += sorted(keys)
+        self._numbers = " INTERSECT ".join(parts)
+        self._found: frozenset[str] | None = None
+        self._count: int | None = None
+        self._asked = 0
+
+    def _fetch(self, limit: int | None = None) -> list[str]:
+        query = (f"SELECT id FROM dictadmin_keyed WHERE n IN ({self._numbers}"  # noqa: S608
+                 f"{f' LIMIT {limit}' if limit else ''})")
+        return [key for (key,) in self._connection.execute(query, self._params)]
+
+    def __len__(self) -> int:
+        if self._found is None and self._count is None:
+            few = self._fetch(FEW + 1)
+            if len(few) <= FEW:
+                self._found = frozenset(few)
+            else:
+                self._count = self._connection.execute(
+                    f"SELECT count(*) FROM ({self._numbers})",  # noqa: S608
+                    self._params).fetchone()[0]
+        return len(self._found) if self._found is not None else t.cast(int, self._count)
+
+    def __contains__(self, store_key: object) -> bool:
+        self._asked += 1
+        if self._found is None and self._asked > ASKED:
+            self._found = frozenset(self._fetch())
+        if self._found is not None:
+            return store_key in self._found
+        exists = " AND ".join(
+            f"EXISTS (SELECT 1 FROM dictadmin_keys WHERE n = d.n AND key IN ({marks}))"  # noqa: S608
+            for marks in (",".join("?" * len(keys)) for keys in self._wanted))
+        return self._connection.execute(
+            f"SELECT 1 FROM dictadmin_keyed AS d WHERE d.id = ? AND {exists}",  # noqa: S608
+            (store_key, *self._params)).fetchone() is not None
+
+    def __iter__(self) -> t.Iterator[str]:
+        if self._found is None:
+            self._found = frozenset(self._fetch())
+        return iter(self._found)
+
+
+def install() -> None:
+    from litemongo import sqlite_store
+
+    replace(sqlite_store.CollectionStore, "open", _open_with_keys)
