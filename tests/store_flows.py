@@ -21,7 +21,7 @@ def filled_app(tmp_path: t.Any, store: str) -> Flask:
     changed twice (one by an import job), a directory connector with a preview run, a
     wrong password (the throttle and the audit log)."""
     from admin_app import create_app, records
-    from admin_app.dictionary import changes
+    from admin_app.dictionary.fields import update_field
     from admin_app.directory.connectors import Connector
     from admin_app.directory.reader import Entry, Extract
     from admin_app.directory.sync import run
@@ -42,7 +42,7 @@ def filled_app(tmp_path: t.Any, store: str) -> Flask:
         log_ticket(Customer.objects.get(name="Alice Carter"), "Password reset",
                    status="closed")
         log_ticket(Customer.objects.get(name=MOVED_CUSTOMER), "Laptop will not start")
-        changes.update_field("customer", "department", label="Cost Centre")
+        update_field("customer", "department", label="Cost Centre")
         chen = Customer.objects.get(name=MOVED_CUSTOMER)
         records.update("customer", chen.pk, {"department": "Support", "location": "Leeds"},
                        trace.Trace(trace.COMMAND_LINE, trace.FORM))

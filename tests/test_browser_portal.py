@@ -14,7 +14,7 @@ import mongoengine
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from admin_app.dictionary import changes
+from admin_app.dictionary.fields import update_field
 from admin_app.models import Customer, Ticket, User
 
 from .conftest import make_app
@@ -35,7 +35,7 @@ def portal(tmp_path) -> t.Iterator[tuple[Page, list[str]]]:
         user = User(email=EMAIL, role="webguest", customer=customer)
         user.set_password(PASSWORD)
         user.save()
-        changes.update_field("customer", "phone_1", label=MARKUP_LABEL)
+        update_field("customer", "phone_1", label=MARKUP_LABEL)
     mongoengine.disconnect()
     problems: list[str] = []
     executable = shutil.which("chromium")

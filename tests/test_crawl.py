@@ -28,7 +28,7 @@ from flask import Flask
 from markupsafe import escape
 
 from admin_app import create_app, records
-from admin_app.dictionary.changes import bump_version
+from admin_app.dictionary.checked import bump_version
 from admin_app.dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket, User
 from admin_app.models.kept import now
@@ -519,7 +519,7 @@ def directory_urls() -> list[str]:
 def add_search_key_jobs() -> None:
     """One job that rewrote the keys (a field made searchable, as a command does it) and
     one a full disk stopped, whose page offers to run it again."""
-    from admin_app.dictionary.changes import update_field
+    from admin_app.dictionary.fields import update_field
     from admin_app.dictionary.search_key_jobs import SearchKeyJob
 
     update_field("customer", "location", searchable=True)

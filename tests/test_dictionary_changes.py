@@ -3,20 +3,12 @@
 import pytest
 
 from admin_app.dictionary import impact
-from admin_app.dictionary.changes import (
-    DictionaryError,
-    StaleDefinition,
-    add_field,
-    arrange_layout,
-    check_add_field,
-    check_arrange_layout,
-    check_relabel_entity,
-    check_update_field,
-    relabel_entity,
-    update_field,
-)
+from admin_app.dictionary.checked import DictionaryError, StaleDefinition
 from admin_app.dictionary.documents import DictionaryVersion, FieldDefinition
+from admin_app.dictionary.entities import check_relabel_entity, relabel_entity
+from admin_app.dictionary.fields import add_field, check_add_field, check_update_field, update_field
 from admin_app.dictionary.history import DictionaryChange
+from admin_app.dictionary.layouts import arrange_layout, check_arrange_layout
 from admin_app.models import Customer
 
 from .helpers import field_error, submit
@@ -199,7 +191,7 @@ def stored(name):
 
 def test_a_choice_rename_records_one_change_set_per_record_that_held_the_old_choice(
         store_app):
-    from admin_app.dictionary.changes import rename_choice_values
+    from admin_app.dictionary.fields import rename_choice_values
     from admin_app.records import RecordChange
 
     from . import record_writers
@@ -226,7 +218,7 @@ def test_a_choice_rename_records_one_change_set_per_record_that_held_the_old_cho
 
 
 def test_choices_renamed_into_each_other_are_swapped(store_app):
-    from admin_app.dictionary.changes import rename_choice_values
+    from admin_app.dictionary.fields import rename_choice_values
 
     with store_app.app_context():
         tiers(Ann="Gold", Bob="Silver")
@@ -237,7 +229,7 @@ def test_choices_renamed_into_each_other_are_swapped(store_app):
 
 def test_a_record_whose_choice_was_changed_meanwhile_keeps_it(store_app, monkeypatch):
     from admin_app import records
-    from admin_app.dictionary.changes import rename_choice_values
+    from admin_app.dictionary.fields import rename_choice_values
 
     write = records.batch.write
 
@@ -251,3 +243,77 @@ def test_a_record_whose_choice_was_changed_meanwhile_keeps_it(store_app, monkeyp
         definition = FieldDefinition.objects.get(entity="customer", name="tier")
         assert rename_choice_values(definition, {"Gold": "Platinum"}) == 1
     assert (stored("Ann")["tier"], stored("Bob")["tier"]) == ("Platinum", "Silver")
+
+
+# -- one check, one order: a field change is refused with one sentence, wherever it is made ----
+
+ONE_SENTENCE = {
+    # Before: the check said the settings were not valid, the save that contacts are not
+    # shown in the portal.
+    "invalid value and a portal flag": (
+        "contact", "email", {"customer_visible": True, "max_length": "long"},
+        "These settings are not valid: max_length: long could not be converted to int."),
+    # Before: the check said the form does not show it, the save that the pattern is bad.
+    "unplaced and a bad pattern": (
+        "customer", "department", {"mandatory": ["Org"], "pattern": "("},
+        "Department is not on the Org form of customer"),
+    # Before: the check said the settings were not valid, the save failed with a TypeError.
+    "a pattern that is not text": (
+        "customer", "email", {"pattern": 5},
+        "These settings are not valid: pattern: StringField only accepts string values."),
+    # Before: the check said the settings were not valid, the save that it is a system field.
+    "a system field's type and an invalid value": (
+        "customer", "name", {"type": "date", "max_length": "x"},
+        "Name is a system field: its type cannot change."),
+}
+
+
+@pytest.mark.parametrize("case", ONE_SENTENCE.values(), ids=ONE_SENTENCE.keys())
+def test_a_field_change_is_refused_with_one_sentence_by_its_check_and_by_its_save(store_app,
+                                                                                 case):
+    entity, name, changes, sentence = case
+    with store_app.app_context():
+        before = FieldDefinition.objects.get(entity=entity, name=name).to_mongo().to_dict()
+        version = DictionaryVersion.objects.get(id="dictionary").number
+        said = []
+        for attempt in (lambda: check_update_field(entity, name, dict(changes)),
+                        lambda: update_field(entity, name, **changes)):
+            with pytest.raises(DictionaryError) as refused:
+                attempt()
+            said.append(str(refused.value))
+        assert said[0] == said[1] and said[0].startswith(sentence), said
+        assert FieldDefinition.objects.get(entity=entity, name=name).to_mongo().to_dict() \
+            == before
+        assert DictionaryChange.objects.count() == 0
+        assert DictionaryVersion.objects.get(id="dictionary").number == version
+
+
+def test_the_field_screen_refuses_with_the_sentence_the_save_gives(client):
+    """The screen's confirmation is counted only for a change the save would accept; a
+    refused one gets the same first problem as `update_field` and the dictionary file."""
+    url = "/admin/dictionary/customer/department/"
+    revision = FieldDefinition.objects.get(entity="customer", name="department").revision
+    response = submit(client, url, {"label": "Department", "mandatory": ["Org"],
+                                    "pattern": "(", "revision": str(revision)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Department is not on the Org form of customer, so it cannot be mandatory there" \
+        in html
+    assert "pattern is not a valid regular expression" not in html
+    assert FieldDefinition.objects.get(entity="customer", name="department").mandatory == []
+
+
+def test_a_fields_revision_and_id_cannot_be_set_by_a_change(app):
+    """The revision is what tells a stale copy: a change that set it would let the next
+    stale save through."""
+    from admin_app.dictionary.documents import FieldDefinition
+    from admin_app.dictionary.fields import update_field
+
+    with app.app_context():
+        stored = FieldDefinition.objects.get(entity="customer", name="department")
+        for attribute, value in (("revision", 7), ("id", stored.id)):
+            with pytest.raises(DictionaryError) as refused:
+                update_field("customer", "department", **{attribute: value})
+            assert str(refused.value) == f"These cannot be changed on a field: {attribute}."
+        assert FieldDefinition.objects.get(entity="customer",
+                                           name="department").revision == stored.revision

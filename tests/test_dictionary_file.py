@@ -12,13 +12,14 @@ import mongoengine
 import pytest
 
 from admin_app.dictionary import filing
-from admin_app.dictionary.changes import add_field, relabel_entity, update_field
 from admin_app.dictionary.documents import (
     DictionaryVersion,
     EntityDefinition,
     FieldDefinition,
     LayoutDefinition,
 )
+from admin_app.dictionary.entities import relabel_entity
+from admin_app.dictionary.fields import add_field, update_field
 from admin_app.dictionary.history import DictionaryChange
 from admin_app.models import Customer
 
@@ -468,3 +469,33 @@ def test_a_definition_saved_by_someone_else_after_the_plan_is_not_overwritten(ru
     with pytest.raises(filing.PartlyApplied, match="Building was changed by someone else"):
         filing.execute(planned)
     assert FieldDefinition.objects.get(entity="customer", name="location").label == "Building"
+
+
+def test_a_type_change_while_another_was_interrupted_refuses_the_file_before_any_write(
+        runner, tmp_path):
+    """The file's check of a type change is the type change's own: an interrupted change
+    of the same field refuses the whole file, where it used to be found only when its step
+    ran, after the steps before it had been written."""
+    from datetime import datetime, timedelta
+
+    from bson import ObjectId
+
+    from admin_app.dictionary import retype
+
+    retype.TypeChange(entity="customer", name="location", label="Location", old_type="text",
+                      new_type="decimal", state="swapping", revision=1, history=ObjectId(),
+                      owner="elsewhere:1", heartbeat=datetime(2020, 1, 1),
+                      started_at=datetime(2020, 1, 1) - timedelta(minutes=1)).save()
+
+    def both(data):
+        field(data, "customer", "department")["label"] = "Team"
+        field(data, "customer", "location")["type"] = "integer"
+
+    path = edited(runner, tmp_path, both)
+    location = next(i for i, f in enumerate(json.loads(path.read_text())["fields"])
+                    if f["name"] == "location")
+    assert_refused_and_nothing_changed(runner, tmp_path, path, [
+        f"fields[{location}] (customer.location): A change of the type of Location (text → "
+        f"decimal) was interrupted; run `flask --app admin_app dictionary recover`"])
+    assert FieldDefinition.objects.get(entity="customer", name="department").label \
+        == "Department"

@@ -12,13 +12,15 @@ import threading
 import mongoengine
 import pytest
 
-from admin_app.dictionary.changes import update_field
+from admin_app import records
+from admin_app.dictionary.fields import update_field
 from admin_app.directory import runs
 from admin_app.directory.approvals import approve
 from admin_app.directory.cli import due
 from admin_app.directory.connectors import Connector
+from admin_app.directory.mapping import check_map
 from admin_app.directory.orgs import normalise
-from admin_app.directory.plan import check_map, plan
+from admin_app.directory.plan import plan
 from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.runs import SyncRun
 from admin_app.directory.sync import apply, run
@@ -26,6 +28,7 @@ from admin_app.models import Customer
 from admin_app.records import RecordChange
 
 from .conftest import make_app
+from .helpers import field_error, submit
 
 
 def connector(name: str = "ad", **changes) -> Connector:
@@ -243,6 +246,25 @@ def test_a_map_leaving_a_mandatory_field_unfilled_is_flagged_and_a_default_remed
         conn.save()
         assert not any("mandatory" in w for w in check_map(conn))
         assert sync(conn, [person(1)]).counts["created"] == 1
+
+
+def test_an_entry_lacking_a_mandatory_value_is_refused_in_the_forms_words(store_client):
+    """The plan asks the write path what a new record lacks: the same sentence as the
+    admin's form and `records.problems`, under the field's current label."""
+    app = store_client.application
+    with app.app_context():
+        update_field("customer", "department", label="Cost Centre", mandatory=["Customer"])
+    with app.app_context():  # a new dictionary snapshot
+        conn = connector(attribute_map={"displayName": "name", "mail": "email"})
+        result = sync(conn, [person(1)], dry_run=True)
+        record = {"level": "Customer", "name": "Person 1", "email": "p1@example.com"}
+        said = [p.message for p in records.problems("customer", record, record)]
+    skipped = next(a for a in result.actions if a["key"] == "guid-1")
+    assert said == ["Cost Centre is mandatory."]
+    assert skipped["kind"] == "skip" and skipped["messages"] == said
+    form = submit(store_client, "/admin/customer/new/", {**record, "department": ""})
+    assert field_error(form.get_data(as_text=True), said[0])
+    assert Customer.objects.count() == 0
 
 
 # -- guards -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 from html import unescape
 
 from admin_app import records
-from admin_app.dictionary import changes
+from admin_app.dictionary.fields import update_field
 from admin_app.directory.runs import SyncRun
 from admin_app.importer.jobs import SeedJob
 from admin_app.models import User
@@ -128,8 +128,8 @@ def test_a_relabelled_field_shows_its_label_then_and_now_and_a_retired_one_still
     with store_app.app_context():
         oid = customer({"department": "Finance", "news": "Old news"})
         records.update("customer", oid, {"department": "Sales", "news": "New news"}, BY_FORM)
-        changes.update_field("customer", "department", label="Team")
-        changes.update_field("customer", "news", retired=True)
+        update_field("customer", "department", label="Team")
+        update_field("customer", "news", retired=True)
     with store_app.app_context():  # a new request's dictionary
         records.update("customer", oid, {"department": "HR"}, BY_FORM)
     shown = entries(store_client.get(f"/admin/history/customer/{oid}/").get_data(as_text=True))
@@ -143,7 +143,7 @@ def test_labels_and_values_carrying_markup_are_shown_as_text(store_app, store_cl
         oid = customer({"department": "Finance"})
         records.update("customer", oid, {"department": SCRIPT, "location": f"x{SCRIPT}"},
                        BY_FORM)
-        changes.update_field("customer", "department", label=f"Team {SCRIPT}")
+        update_field("customer", "department", label=f"Team {SCRIPT}")
     response = store_client.get(f"/admin/history/customer/{oid}/")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and SCRIPT not in html

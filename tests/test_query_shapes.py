@@ -150,6 +150,12 @@ def recorded(app, client, tmp_path, monkeypatch):
         with recorder.running("ticket list"):
             assert client.get("/admin/ticket/").status_code == 200
             assert client.get(f"/admin/ticket/?customer={alice.pk}").status_code == 200
+        with recorder.running("ticket search"):
+            for typed in ("p", "print", "printer ja"):  # as an agent types
+                assert "Printer jams" in client.get(f"/admin/ticket/?search={typed}") \
+                    .get_data(as_text=True)
+                assert "Printer jams" in client.get(
+                    f"/admin/ticket/?customer={alice.pk}&search={typed}").get_data(as_text=True)
         with recorder.running("directory sync"), app.app_context():
             conn = Connector(name="ad", servers=["ldap://127.0.0.1:1"], bind_user="cn=sync",
                              password="secret", base_dns=["ou=people,dc=example,dc=com"],
@@ -165,9 +171,19 @@ def test_every_query_the_main_flows_send_is_served_by_a_declared_index(recorded)
     assert recorded.flows >= {
         "seed load", "seed export", "customer list", "org search",
         "org lookup as an agent types", "record form open and save", "ticket log", "ticket list",
+        "ticket search",
         "directory sync", "record history", "record form save over another's change"}
     problems = unserved(recorded, ALLOWED)
     assert not problems, "no declared index serves:\n" + "\n".join(problems)
+
+
+def test_a_ticket_search_asks_for_search_keys_newest_first(recorded):
+    """The ticket list's search is equalities on search keys, never a pattern over every
+    ticket: all of it, and one customer's, each served by an index in the list's order."""
+    sent = {str(shape) for shape, flows in recorded.sent_by.items()
+            if "ticket search" in flows and shape.collection == "tickets"}
+    assert sent == {"tickets {search_keys:equality} sort -logged_at",
+                    "tickets {customer:equality, search_keys:equality} sort -logged_at"}, sent
 
 
 def test_list_pages_and_lookups_count_nothing(recorded):

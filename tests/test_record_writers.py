@@ -17,7 +17,7 @@ import re
 import pytest
 
 from admin_app import records
-from admin_app.dictionary import changes
+from admin_app.dictionary.fields import add_field, change_type, rename_choice_values, update_field
 from admin_app.directory.connectors import Connector
 from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.sync import run
@@ -153,7 +153,7 @@ def test_every_way_in_writes_records_only_through_the_write_path_with_one_change
         guest = User(email=GUEST, role="webguest", customer=alice.pk)
         guest.set_password(GUEST_PASSWORD)
         guest.save()
-        changes.update_field("customer", "location", customer_editable=True)
+        update_field("customer", "location", customer_editable=True)
 
     def portal() -> None:
         # A plain client: one kept open with `with` would lend its `g` (and CSRF token).
@@ -165,26 +165,26 @@ def test_every_way_in_writes_records_only_through_the_write_path_with_one_change
 
     # Dictionary-driven rewrites: a choice rename, a type change, search keys.
     with store_app.app_context():
-        changes.add_field("customer", "tier", "Tier", "choice", choices=["Gold", "Silver"])
-        changes.add_field("customer", "floor", "Floor", "text")
+        add_field("customer", "tier", "Tier", "choice", choices=["Gold", "Silver"])
+        add_field("customer", "floor", "Floor", "text")
         records.update("customer", alice.pk, {"tier": "Gold", "floor": "7"},
                        records.Trace(records.trace.COMMAND_LINE, records.trace.FORM))
 
     def rename() -> None:
         with store_app.app_context():
-            definition = changes.update_field("customer", "tier",
+            definition = update_field("customer", "tier",
                                               choices=["Platinum", "Silver"])
-            changes.rename_choice_values(definition, {"Gold": "Platinum"})
+            rename_choice_values(definition, {"Gold": "Platinum"})
     flows.check("choice rename", "dictionary", rename)
 
     def retype() -> None:
         with store_app.app_context():
-            changes.change_type("customer", "floor", "integer", keep_unconverted=False)
+            change_type("customer", "floor", "integer", keep_unconverted=False)
     flows.check("type change", "dictionary", retype)
 
     def searchable() -> None:
         with store_app.app_context():
-            changes.update_field("customer", "location", searchable=True)
+            update_field("customer", "location", searchable=True)
     flows.check("search keys follow", None, searchable)
 
     # A revert from the History tab.

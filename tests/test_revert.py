@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 
 from admin_app import records
-from admin_app.dictionary import changes
+from admin_app.dictionary.fields import update_field
 from admin_app.models import Customer
 from admin_app.records import revert, trace
 from admin_app.records.history import RecordChange
@@ -112,7 +112,7 @@ def test_a_rule_the_old_value_breaks_now_refuses_the_revert_naming_it(store_app,
     with store_app.app_context():
         oid = make({})
         change = records.update("customer", oid, {"department": "Sales"}, BY_FORM).change
-        changes.update_field("customer", "department", mandatory=["Customer"])
+        update_field("customer", "department", mandatory=["Customer"])
     page = store_client.get(revert_url(change)).get_data(as_text=True)
     sentence = "Department cannot go back to '': Department is mandatory. Nothing was reverted."
     assert refusal(page) == sentence and 'id="confirm-revert"' not in page

@@ -13,8 +13,9 @@ from flask import g
 
 from admin_app import dictionary, records, store
 from admin_app.dictionary import search_key_jobs
-from admin_app.dictionary.changes import bump_version, update_field
+from admin_app.dictionary.checked import bump_version
 from admin_app.dictionary.documents import FieldDefinition
+from admin_app.dictionary.fields import update_field
 from admin_app.dictionary.search_key_jobs import SearchKeyJob
 from admin_app.models import Customer, search, upkeep
 from admin_app.records import RecordChange, rekeying
@@ -88,9 +89,11 @@ def test_an_older_store_gets_flags_and_keys_once_and_no_history(store_app):
         {"name": "Ann Lee", "level": "Customer", "department": "Finance", "revision": 3},
         {"name": "Bo Chan", "level": "Customer", "archived": True, "revision": 1}])
     with store_app.app_context():
-        assert upkeep.bring_up_to_date() == {"archive flags": 1, "search keys": 2}
-        assert upkeep.bring_up_to_date() == {"archive flags": 0, "search keys": 0}
-        assert store.database()[upkeep.MARKER].count_documents({}) == 2
+        assert upkeep.bring_up_to_date() == {"archive flags": 1, "search keys": 2,
+                                             "ticket search keys": 0}
+        assert upkeep.bring_up_to_date() == {"archive flags": 0, "search keys": 0,
+                                             "ticket search keys": 0}
+        assert store.database()[upkeep.MARKER].count_documents({}) == 3  # and tickets'
     ann, bo = stored("Ann Lee"), stored("Bo Chan")
     assert (ann["archived"], bo["archived"]) == (False, True)
     assert {"ann", "lee", "finance"} <= set(ann["search_keys"])

@@ -17,7 +17,8 @@ import time
 import pytest
 
 from admin_app.dictionary import snapshot as snapshot_module
-from admin_app.dictionary.changes import add_field, relabel_entity, update_field
+from admin_app.dictionary.entities import relabel_entity
+from admin_app.dictionary.fields import add_field, update_field
 from admin_app.views import records, references
 
 from .servers import Browser, threaded_server

@@ -6,19 +6,15 @@ On mongomock and on the embedded store where storage matters (`store_client`).
 from __future__ import annotations
 
 import re
-import sys
-import types
 from datetime import datetime, timedelta
 from html import unescape
 
-import pytest
-
-from admin_app.dictionary.changes import add_field, update_field
+from admin_app.dictionary.fields import add_field, update_field
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket
 from admin_app.models.kept import now
 from admin_app.tickets import close, log_ticket
 
-from .helpers import csrf_token, field_error, submit
+from .helpers import csrf_token, field_error, login, submit
 
 DEFAULT_COPIED = {"department": ("Department", "Finance"), "location": ("Location", "Sheffield HQ"),
                   "phone_1": ("Phone 1", "+44 114 496 0101"),
@@ -288,18 +284,14 @@ def test_the_contact_is_one_of_the_customer_or_its_org(client):
     assert Ticket.objects.get().contact == priya.pk
 
 
-@pytest.fixture
-def notices(monkeypatch):
-    """Stands in for `admin_app.mail` (built separately): records each closure notice."""
-    sent: list[str] = []
-    mail = types.ModuleType("admin_app.mail")
-    mail.notify_closure = lambda ticket: sent.append(ticket.summary)
-    monkeypatch.setitem(sys.modules, "admin_app.mail", mail)
-    return sent
+def notices() -> list[str]:
+    """The closure notices in the outbox, oldest first (no mail server is set: they wait)."""
+    from admin_app.mail.outbox import OutboxMessage
+
+    return [(m.subject, m.to, m.status) for m in OutboxMessage.objects.order_by("created_at")]
 
 
-def test_closing_a_ticket_on_the_form_sets_closed_at_and_sends_one_notice(store_client,
-                                                                          notices):
+def test_closing_a_ticket_on_the_form_sets_closed_at_and_queues_one_notice(store_client):
     alice = new_customer()
     ticket = log_ticket(alice, "Printer jams")
     url = f"/admin/ticket/edit/?id={ticket.pk}"
@@ -307,22 +299,23 @@ def test_closing_a_ticket_on_the_form_sets_closed_at_and_sends_one_notice(store_
     assert submit(store_client, url, data).status_code == 302
     ticket.reload()
     assert ticket.status == "closed" and ticket.closed_at is not None
-    assert notices == ["Printer jams"]
+    queued = [("Ticket closed: Printer jams", "alice@acme.example", "queued")]
+    assert notices() == queued
     assert submit(store_client, url, data).status_code == 302  # saved again, still closed
-    assert notices == ["Printer jams"]
+    assert notices() == queued
     assert not close(ticket), "a closed ticket is not closed twice"
-    assert notices == ["Printer jams"]
+    assert notices() == queued
     assert submit(store_client, url, {**data, "status": "open"}).status_code == 302
     ticket.reload()
     assert (ticket.status, ticket.closed_at) == ("open", None)
 
 
-def test_a_ticket_logged_as_closed_is_closed_with_a_notice(client, notices):
+def test_a_ticket_logged_as_closed_is_closed_with_a_notice(client):
     alice = new_customer()
     assert log(client, alice, status="closed").status_code == 302
     ticket = Ticket.objects.get()
     assert ticket.status == "closed" and ticket.closed_at >= ticket.logged_at
-    assert notices == ["Printer jams"]
+    assert notices() == [("Ticket closed: Printer jams", "alice@acme.example", "queued")]
 
 
 # -- lists ---------------------------------------------------------------------------------
@@ -341,6 +334,82 @@ def test_the_ticket_list_is_newest_first_and_searches_summaries(store_client):
     mine = store_client.get(f"/admin/ticket/?customer={alice.pk}").get_data(as_text=True)
     assert re.findall(r"Ticket \d", mine) == ["Ticket 2", "Ticket 0"]
     assert "Tickets of" in mine and f"/admin/ticket/new/?customer={alice.pk}" in mine
+
+
+SEARCHED_TICKETS = {  # summary: description
+    "Printer jams on floor 2": "Paper feed grinds since Monday.",
+    "Laptop will not start": "Since this morning; the charger light is off.",
+    "Password reset": None,
+}
+
+
+def listed(client, query: str) -> list[str]:
+    """The summaries of SEARCHED_TICKETS the ticket list shows for `query`, in its order."""
+    html = unescape(client.get(f"/admin/ticket/?{query}").get_data(as_text=True))
+    cells = [" ".join(cell.split()) for cell in
+             re.findall(r'<td class="col-summary">(.*?)</td>', html, flags=re.DOTALL)]
+    return [cell for cell in cells if cell in SEARCHED_TICKETS]
+
+
+def test_a_ticket_is_found_by_the_start_of_any_word_of_its_summary_or_description(
+        store_client):
+    alice, bob = new_customer(), new_customer("Bob Singh")
+    for day, (summary, description) in enumerate(SEARCHED_TICKETS.items()):
+        ticket = log_ticket(bob if summary.startswith("Password") else alice, summary,
+                            description=description or "")
+        ticket.logged_at = datetime(2026, 1, 1) + timedelta(days=day)
+        ticket.save()
+    everything = list(SEARCHED_TICKETS)
+    assert sorted(listed(store_client, "")) == sorted(everything)
+    assert listed(store_client, "search=print") == ["Printer jams on floor 2"]
+    assert listed(store_client, "search=PRINTER") == ["Printer jams on floor 2"]
+    assert listed(store_client, "search=grind") == ["Printer jams on floor 2"]  # description
+    assert listed(store_client, "search=lap+charg") == ["Laptop will not start"]  # both
+    assert listed(store_client, "search=since") == ["Laptop will not start",  # newest first
+                                                    "Printer jams on floor 2"]
+    # Not the middle of a word, not two tickets' words at once, not a pattern.
+    for unmatched in ("rinter", "jams+laptop", "pa.sword", "floor+3", "%5Bx%5D"):
+        assert listed(store_client, f"search={unmatched}") == [], unmatched
+    # One customer's list searches only that customer's tickets.
+    assert listed(store_client, f"customer={bob.pk}&search=since") == []
+    assert listed(store_client, f"customer={alice.pk}&search=pass") == []
+    assert listed(store_client, f"customer={bob.pk}&search=pass") == ["Password reset"]
+    page = store_client.get("/admin/ticket/").get_data(as_text=True)
+    assert 'placeholder="Search Summary, Description"' in page
+
+
+def test_a_tickets_words_follow_its_edits_on_the_form_and_the_portal_logs_keyed_ones(
+        store_client):
+    alice = new_customer()
+    ticket = log_ticket(alice, "Printer jams on floor 2")
+    assert submit(store_client, f"/admin/ticket/edit/?id={ticket.pk}", {
+        "summary": "Password reset", "description": "Locked out after the holiday.",
+        "status": "open", "bf_email": "alice@acme.example"}).status_code == 302
+    assert listed(store_client, "search=print") == []
+    assert listed(store_client, "search=pass+hol") == ["Password reset"]
+    closed = log_ticket(alice, "Laptop will not start", status="closed")
+    assert closed.status == "closed"
+    assert listed(store_client, "search=laptop") == ["Laptop will not start"]
+
+
+def test_tickets_stored_before_search_keys_get_them_when_the_store_is_set_up(store_app):
+    """An older store's tickets have no keys: `flask setup` gives them keys once, and
+    says so."""
+    with store_app.app_context():
+        alice = new_customer()
+        Ticket._get_collection().insert_one({  # as a version before keys stored it
+            "customer": alice.pk, "summary": "Printer jams on floor 2", "status": "open",
+            "logged_at": now(), "archived": False})
+    with store_app.test_client() as client:
+        assert login(client).status_code == 302
+        assert listed(client, "") == ["Printer jams on floor 2"]
+        assert listed(client, "search=printer") == []
+        result = store_app.test_cli_runner().invoke(args=["setup", "--no-demo"])
+        assert result.exit_code == 0, result.output
+        assert "Records brought up to date: 1 ticket search keys." in result.output
+        assert listed(client, "search=printer") == ["Printer jams on floor 2"]
+        again = store_app.test_cli_runner().invoke(args=["setup", "--no-demo"])
+        assert again.exit_code == 0 and "brought up to date" not in again.output
 
 
 def test_customer_and_org_pages_list_their_tickets_ten_a_page_with_a_link_to_the_rest(

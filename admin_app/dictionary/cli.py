@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from . import defaults, filing, profiles, retype
-from .changes import DictionaryError
+from .checked import DictionaryError
 
 dictionary_cli = AppGroup(
     "dictionary", help="Manage the data dictionary (field labels, mandatory flags, layouts).")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import mongoengine as me
 
-from .changes import bump_version
+from .checked import bump_version
 from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "seed" / "dictionary.json"

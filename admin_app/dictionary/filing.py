@@ -2,7 +2,8 @@
 
 The file is the whole dictionary in stable, sorted JSON, so it can live in version
 control and be diffed. An import changes the dictionary only through the checked
-operations the screens use (`changes.py`), so a file gets exactly their guard rails.
+operations the screens use (`fields.py`, `entities.py`, `layouts.py`), so a file gets
+exactly their guard rails.
 
 It is planned first, and the plan writes nothing: every definition in the file is put
 to the check-only counterpart of the operation that would write it, judged against the
@@ -26,18 +27,11 @@ from functools import partial
 from pathlib import Path
 
 from . import history, impact
-from .changes import (
-    DictionaryError,
-    add_field,
-    arrange_layout,
-    check_add_field,
-    check_arrange_layout,
-    check_relabel_entity,
-    check_update_field,
-    relabel_entity,
-    update_field,
-)
+from .checked import DictionaryError
 from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
+from .entities import check_relabel_entity, relabel_entity
+from .fields import add_field, check_add_field, check_update_field, update_field
+from .layouts import arrange_layout, check_arrange_layout
 
 # Local bookkeeping that does not belong in a shared file.
 NOT_FILED = {"_id", "id", "revision"}

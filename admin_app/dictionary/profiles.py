@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .changes import DictionaryError, bump_version, relabel_entity, update_field
+from .checked import DictionaryError, bump_version
 from .documents import EntityDefinition, FieldDefinition
+from .entities import relabel_entity
+from .fields import update_field
 from .snapshot import Snapshot
 
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "profiles"

@@ -53,7 +53,7 @@ import mongoengine as me
 from bson import ObjectId
 
 from . import history, impact
-from .changes import WRITES, DictionaryError, _stale, _validate, bump_version
+from .checked import WRITES, DictionaryError, bump_version, stale, validate
 from .conversion import convert
 from .documents import FieldDefinition
 from .snapshot import Snapshot, load
@@ -250,28 +250,36 @@ class Outcome:
     kept_aside: int
 
 
-def change(definition: FieldDefinition, changes: dict[str, t.Any], *, keep_unconverted: bool,
-           expected_revision: int | None = None, reason: str = "") -> Outcome:
-    """Give a field a new type (`changes["type"]`, with any other attributes in `changes`),
-    converting every stored value, all or nothing (see the module docstring)."""
-    entity, name, label = definition.entity, definition.name, definition.label
+def check(definition: FieldDefinition, before: dict[str, t.Any], *, keep_unconverted: bool,
+          expected_revision: int | None = None) -> bool:
+    """Raise what `change` would raise before it writes (reads only): another change of
+    this field's type under way or interrupted, no new type, a stale copy (when
+    `expected_revision` is given), values that would not convert, or values kept aside
+    that would overwrite others. True when some values will be kept aside."""
+    entity, name, label = definition.entity, definition.name, before["label"]
     _refuse_if_unfinished(entity, name, label)
-    new_type = changes["type"]
-    if new_type == definition.type:
-        raise DictionaryError(f"{label} is already {new_type}.")
-    revision = definition.revision if expected_revision is None else expected_revision
-    if definition.revision != revision:
-        raise _stale(label)
-    before = history.plain(definition)
-    for key, value in changes.items():
-        setattr(definition, key, value)
-    _validate(definition)
+    if definition.type == before["type"]:
+        raise DictionaryError(f"{label} is already {definition.type}.")
+    if expected_revision is not None and definition.revision != expected_revision:
+        raise stale(label)
     if not keep_unconverted:
-        check_values(definition, new_type)
-    backup = f"{name}_old"
-    keeps_aside = keep_unconverted and _check_backup(definition, new_type, backup)
-    journal = _journal(definition, before, revision, reason, backup=backup if keeps_aside
-                       else None)
+        check_values(definition, definition.type)
+        return False
+    return _check_backup(definition, definition.type, f"{name}_old")
+
+
+def change(definition: FieldDefinition, before: dict[str, t.Any], *, keep_unconverted: bool,
+           expected_revision: int | None = None, reason: str = "") -> Outcome:
+    """Give a field a new type, converting every stored value, all or nothing (see the
+    module docstring). `definition` is the field as the change leaves it, its new type
+    and any other attribute set and checked by `fields` (not saved); `before` is the
+    stored definition, plain (`history.plain`)."""
+    entity, name = definition.entity, definition.name
+    revision = definition.revision if expected_revision is None else expected_revision
+    keeps_aside = check(definition, before, keep_unconverted=keep_unconverted,
+                        expected_revision=revision)
+    journal = _journal(definition, before, revision, reason,
+                       backup=f"{name}_old" if keeps_aside else None)
     model = impact.RECORDS.get(entity)
     try:
         journal.converted, journal.kept_aside = _stage_conversion(journal, model)
@@ -280,8 +288,9 @@ def change(definition: FieldDefinition, changes: dict[str, t.Any], *, keep_uncon
         if isinstance(exc, DictionaryError):
             raise
         log.exception("Staging the type change of %s.%s failed", entity, name)
-        raise DictionaryError(f"The type of {label} was not changed: the records could not be "
-                              f"read ({exc}). Nothing was written; try again.") from exc
+        raise DictionaryError(f"The type of {before['label']} was not changed: the records "
+                              f"could not be read ({exc}). Nothing was written; try "
+                              f"again.") from exc
     journal.save()
     _swap(journal)
     saved = FieldDefinition.objects.get(entity=entity, name=name)
@@ -416,7 +425,7 @@ def _swap(journal: TypeChange) -> None:
         if not fields.update_one({"entity": journal.entity, "name": journal.name,
                                   "revision": journal.revision},
                                  _definition_update(journal.before, journal.after)).matched_count:
-            raise _stale(journal.label)
+            raise stale(journal.label)
         if journal.backup:
             _create_backup(journal)
         writer, rows = _writer(journal), _rows_of(journal)
@@ -555,7 +564,7 @@ def revert(journal: TypeChange) -> str:
                if journal.before.get(k) != journal.after.get(k)}
     for key in changed:
         setattr(definition, key, journal.before.get(key))
-    _validate(definition)
+    validate(definition)
     undo = _journal(definition, before, definition.revision, "", reverts=journal.pk)
     counts = {"restored": 0, "left": 0}
 

@@ -58,7 +58,7 @@ class Field:
     system: bool = False
     brought_forward: bool = False
     customer_visible: bool = False  # shown on the portal's "My details"
-    customer_editable: bool = False  # changeable there (implies visible)
+    customer_editable: bool = False  # changeable there (only with visible)
     retired: bool = False
     # The definition's stored id: unchanged by a relabel, a type change or retiring the
     # field, so record history names a field by it (`records/history.py`).
@@ -66,6 +66,20 @@ class Field:
 
     def is_mandatory(self, level: str) -> bool:
         return level in self.mandatory
+
+    @property
+    def shown_on_portal(self) -> bool:
+        """Whether a customer sees this field on the portal's My details (the portal rule,
+        below): a live customer field flagged visible."""
+        return portal_offers(self.entity) and self.customer_visible and not self.retired
+
+    @property
+    def editable_on_portal(self) -> bool:
+        """Whether a customer may change it there: shown, flagged editable, and neither a
+        system field nor a reference, whatever a definition stored before the dictionary
+        checked its flags says."""
+        return self.shown_on_portal and self.customer_editable \
+            and kept_from_customers(self.label, self.type, self.system) is None
 
     def bounds(self) -> tuple[t.Any, t.Any]:
         """The range as values comparable with what a form or file yields (dates as dates)."""
@@ -79,6 +93,46 @@ class Field:
         if low is not None:
             return f"{self.label} must be at least {low}."
         return f"{self.label} must be at most {high}."
+
+
+# -- the portal rule ---------------------------------------------------------------------
+# Which fields a customer sees and changes on the portal, decided here only: the portal's
+# page and form (`portal/details.py`) ask `Field.shown_on_portal` / `editable_on_portal`,
+# the field screen asks `portal_offers`, and the dictionary refuses the flags
+# `portal_flags_refusal` refuses, so what an admin sets is what a customer gets.
+
+PORTAL_ENTITY = "customer"  # the portal shows a customer its own record, nothing else
+
+
+def portal_offers(entity: str) -> bool:
+    """Whether fields of `entity` can be shown on the portal at all."""
+    return entity == PORTAL_ENTITY
+
+
+def kept_from_customers(label: str, field_type: str, system: bool) -> str | None:
+    """Why customers may see a field but never change it, or None: the desk and the code
+    rely on system fields (Level, Org, Archive…), and a reference's picker would search
+    other records."""
+    if system:
+        return f"{label} is a system field: customers can see it but not change it."
+    if field_type == "reference":
+        return f"{label} refers to other records: customers can see it but not change it."
+    return None
+
+
+def portal_flags_refusal(entity: str, label: str, field_type: str, system: bool,
+                         visible: t.Any, editable: t.Any) -> str | None:
+    """Why a field cannot carry these portal flags (the dictionary refuses to store them),
+    or None: only customer fields, editable only when visible, and never what customers
+    must not change."""
+    if not visible and not editable:
+        return None
+    if not portal_offers(entity):
+        return f"{label}: only customer fields can be shown to customers in the portal."
+    if editable and not visible:
+        return (f"{label} cannot be editable by the customer without being visible to the "
+                f"customer: tick both.")
+    return kept_from_customers(label, field_type, system) if editable else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ Identity is the entry's stable key (objectGUID, entryUUID or DN, chosen by the r
 stored on the record as `directory = {"connector", "key"}`: a rename or an OU move
 keeps the record. A record this connector did not create is never taken over: an
 entry whose email it shares is a *conflict* until an admin approves the link.
+
+What the map may fill and what is wrong with it is `mapping.py`'s; what a record must
+hold to be created is the record write path's (`records.write.lacking`), so an entry
+skipped for a missing value gets the message the admin's form gives.
 """
 
 from __future__ import annotations
@@ -22,37 +26,17 @@ from bson import ObjectId
 
 from .. import dictionary, store
 from ..dictionary.rules import Invalid, rule
-from ..dictionary.snapshot import Field, Snapshot
+from ..dictionary.snapshot import Snapshot
 from ..dictionary.values import to_storage
-from ..models import Contact, Customer
+from ..models import Customer
+from ..records.write import lacking
 from ..store import bulk_reads
 from .approvals import approved_links
+from .mapping import BECOMES, check_map, default_value, usable_map
 from .orgs import OrgDirectory
 
 KINDS = ("create", "update", "archive", "restore", "conflict", "skip", "unchanged")
-# Fields a map cannot write: the sync sets them itself (Level, Archive) or from the
-# company attribute (the Org reference).
-NOT_MAPPABLE = frozenset({"level", "archived"})
 IN_CHUNK = 100
-
-
-@dataclass(frozen=True)
-class Becomes:
-    """What a connector's entries become."""
-
-    entity: str
-    level: str
-    model: t.Any
-    org_field: str  # the reference the company attribute fills
-
-    def collection(self) -> t.Any:
-        return store.database()[self.model._get_collection_name()]
-
-
-BECOMES = {
-    "customer": Becomes("customer", "Customer", Customer, "org"),
-    "contact": Becomes("contact", "Contact", Contact, "customer"),
-}
 
 
 @dataclass
@@ -140,73 +124,6 @@ class Plan:
 HOLDING_GUARDS = ("entries", "archive limit")
 
 
-# -- the map ----------------------------------------------------------------------------------
-
-def usable_map(connector: t.Any, snapshot: Snapshot) -> tuple[dict[str, Field], list[str]]:
-    """The attribute map as fields the sync may write, and what is wrong with the rest."""
-    target = BECOMES[connector.becomes]
-    fields = snapshot.fields.get(target.entity, {})
-    usable: dict[str, Field] = {}
-    warnings: list[str] = []
-    for attribute, name in (connector.attribute_map or {}).items():
-        definition = fields.get(name)
-        if definition is None:
-            warnings.append(f"The attribute {attribute} is mapped to {name!r}, which is not a "
-                            f"field of {target.entity} records; it is ignored.")
-        elif definition.retired:
-            warnings.append(f"The attribute {attribute} is mapped to {definition.label}, a "
-                            f"retired field; it is ignored.")
-        elif name in NOT_MAPPABLE or definition.type == "reference":
-            warnings.append(f"The attribute {attribute} cannot fill {definition.label}: the "
-                            f"sync sets it itself (the Org comes from the company attribute); "
-                            f"it is ignored.")
-        else:
-            usable[attribute] = definition
-    return usable, warnings
-
-
-def check_map(connector: t.Any, snapshot: Snapshot | None = None) -> list[str]:
-    """What is wrong with a connector's map before any run: fields it cannot write, and
-    fields mandatory at its Level that nothing fills."""
-    snapshot = snapshot or dictionary.current()
-    target = BECOMES[connector.becomes]
-    usable, warnings = usable_map(connector, snapshot)
-    filled = {f.name for f in usable.values()} | set(connector.field_defaults or {})
-    if connector.org_attribute and connector.org_policy != "leave_empty":
-        filled.add(target.org_field)
-    if connector.org_attribute and connector.org_policy == "leave_empty" \
-            and connector.default_org:
-        filled.add(target.org_field)
-    for definition in snapshot.live_fields(target.entity):
-        if definition.type == "boolean" or definition.name in NOT_MAPPABLE:
-            continue
-        if definition.is_mandatory(target.level) and definition.name not in filled:
-            warnings.append(f"{definition.label} is mandatory for a {target.level} but the "
-                            f"map fills it from no attribute and there is no default value "
-                            f"for it: entries cannot be created. Map an attribute to it or "
-                            f"give it a default value.")
-    for name, value in (connector.field_defaults or {}).items():
-        try:
-            _default(snapshot, target, name, value)
-        except (Invalid, KeyError) as exc:
-            warnings.append(f"The default value for {name!r} cannot be used: "
-                            f"{_words(exc, name)}")
-    return warnings
-
-
-def _default(snapshot: Snapshot, target: Becomes, name: str, value: t.Any) -> t.Any:
-    definition = snapshot.field(target.entity, name)
-    if definition.type == "reference" or name in NOT_MAPPABLE:
-        raise Invalid(f"{definition.label} cannot be given a default value here.")
-    accepted = rule(snapshot, target.entity, name, target.level).accept_text(
-        None if value is None else str(value))
-    return to_storage(definition, accepted)
-
-
-def _words(exc: Exception, name: str) -> str:
-    return str(exc) if isinstance(exc, Invalid) else f"{name!r} is not a field."
-
-
 # -- the plan -----------------------------------------------------------------------------------
 
 def plan(connector: t.Any, extract: t.Any, snapshot: Snapshot | None = None) -> Plan:
@@ -219,7 +136,7 @@ class _Planner:
         self.connector, self.extract, self.snapshot = connector, extract, snapshot
         self.name = connector.name
         self.target = BECOMES[connector.becomes]
-        self.collection = self.target.collection()
+        self.collection = store.database()[self.target.model._get_collection_name()]
         self.mapped, _ = usable_map(connector, snapshot)
         self.warnings = check_map(connector, snapshot)
         self.defaults = self._defaults()
@@ -236,7 +153,7 @@ class _Planner:
         values = {}
         for name, value in (self.connector.field_defaults or {}).items():
             try:
-                values[name] = _default(self.snapshot, self.target, name, value)
+                values[name] = default_value(self.snapshot, self.target, name, value)
             except (Invalid, KeyError):
                 continue  # check_map reports it
         return values
@@ -398,13 +315,13 @@ class _Planner:
             return Action("skip", entry.key, entry.dn, name, reason=(
                 "The entry is disabled in the directory; no record is created for it."))
         merged = {**self.defaults, **values}
-        missing = [f.label for f in self.snapshot.live_fields(self.target.entity)
-                   if f.type != "boolean" and f.name not in NOT_MAPPABLE
-                   and f.is_mandatory(self.target.level) and merged.get(f.name) in (None, "")
-                   and not (f.name == self.target.org_field and org_name)]
+        # The record as the load would create it; an Org this load creates fills its field.
+        missing = [problem.message for problem in lacking(
+                       self.target.entity, {"level": self.target.level, **merged},
+                       self.snapshot)
+                   if not (problem.field == self.target.org_field and org_name)]
         if missing:
-            return Action("skip", entry.key, entry.dn, name, messages=[
-                f"{label} is mandatory." for label in missing], reason=(
+            return Action("skip", entry.key, entry.dn, name, messages=missing, reason=(
                 "The entry lacks a value the dictionary makes mandatory; give the connector "
                 "a default value or map an attribute to it."))
         if email:

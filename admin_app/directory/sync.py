@@ -25,7 +25,8 @@ from ..models.kept import now
 from ..records.trace import Trace
 from ..store import disk_full
 from . import runs
-from .plan import BECOMES, Action, Plan, plan
+from .mapping import BECOMES
+from .plan import Action, Plan, plan
 from .runs import SyncRun
 
 log = logging.getLogger(__name__)

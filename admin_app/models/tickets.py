@@ -3,22 +3,37 @@
 A ticket keeps what it was logged with (the brought-forward values under the labels
 they had, the SLA's due times, whether the customer's expiry date had passed), so later
 edits of the customer or the dictionary do not rewrite its history.
+
+The ticket list's search box matches `search_keys`, the prefixes of every word of the
+summary and description (`search.py`, as records do): one equality per typed word, which
+the (search_keys, -logged_at) indexes serve newest first, where a "contains" pattern
+would read every ticket. `clean()` keeps the keys on every save (the ticket form, the
+portal and `tickets.log_ticket` all save through it; closing changes neither text), and
+`rekey_all()` gives them to tickets a store kept from before (`upkeep.py`).
 """
 
 from __future__ import annotations
 
+import typing as t
+
 import mongoengine as me
 
+from . import search
 from .kept import Kept, now
 
 STATUSES = ("open", "closed")
+# What a ticket's search keys are made of, in the order the list's placeholder names them.
+SEARCHED = ("summary", "description")
 
 
 class Ticket(Kept, me.Document):
     meta = {
         "collection": "tickets",
         "indexes": [("customer", "-logged_at"), ("status", "-logged_at"),
-                    "-logged_at"],  # the ticket list, newest first
+                    "-logged_at",  # the ticket list, newest first
+                    # a search of the list, and of one customer's list, newest first
+                    ("search_keys", "-logged_at"),
+                    ("customer", "search_keys", "-logged_at")],
     }
 
     customer = me.ObjectIdField(required=True)  # a record at any Level (Customer or Org)
@@ -37,6 +52,34 @@ class Ticket(Kept, me.Document):
     sla = me.ObjectIdField()
     response_due = me.DateTimeField()
     resolution_due = me.DateTimeField()
+    search_keys = me.ListField(me.StringField())  # the words of SEARCHED (search.py)
+
+    def clean(self) -> None:
+        super().clean()
+        self.search_keys = keys_of(self)
 
     def __str__(self) -> str:
         return self.summary or ""
+
+
+def keys_of(ticket: t.Any) -> list[str]:
+    """The search keys of a ticket (a Ticket or a stored document) as its text reads now."""
+    get = ticket.get if isinstance(ticket, dict) else lambda name: getattr(ticket, name, None)
+    return search.keys_of(get(name) for name in SEARCHED)
+
+
+def rekey_all() -> int:
+    """Give every stored ticket the keys its text gives; how many were rewritten.
+
+    Each write is a compare-and-set on the text the keys were made from, so a ticket
+    saved meanwhile (whose save keyed it anew) is left as that save left it; a ticket
+    whose keys are right is not written, so running this again writes nothing."""
+    collection = Ticket._get_collection()
+    rewritten = 0
+    for doc in collection.find({}, {name: 1 for name in (*SEARCHED, "search_keys")}):
+        keys = keys_of(doc)
+        if doc.get("search_keys") != keys:
+            unchanged = {name: doc.get(name) for name in SEARCHED}
+            rewritten += collection.update_one({"_id": doc["_id"], **unchanged},
+                                               {"$set": {"search_keys": keys}}).modified_count
+    return rewritten

@@ -21,8 +21,9 @@ from __future__ import annotations
 import typing as t
 
 from .. import store
-from . import search
+from . import search, tickets
 from .records import Contact, Customer
+from .tickets import Ticket
 
 MARKER = "store_upkeep"  # one small document per upkeep: {_id, what it was done for}
 
@@ -56,7 +57,8 @@ def mark_keyed(entity: str, fields: t.Sequence[str]) -> None:
 
 def bring_up_to_date() -> dict[str, int]:
     """Give every record a boolean Archive flag and current search keys, where it lacks
-    them; return how many records got each ("archive flags", "search keys")."""
+    them, and every ticket its search keys; return how many got each ("archive flags",
+    "search keys", "ticket search keys")."""
     from ..records import rekeying, write
 
     changed = {"archive flags": 0, "search keys": 0}
@@ -68,4 +70,17 @@ def bring_up_to_date() -> dict[str, int]:
         changed["archive flags"] += write.fill_archive_flags(model.entity)
         changed["search keys"] += rekeying.rekey_all(model.entity, fields)
         mark_keyed(model.entity, fields)
+    changed["ticket search keys"] = _key_tickets()
     return changed
+
+
+def _key_tickets() -> int:
+    """Tickets stored before they had search keys get them, once (the same marker, under
+    the tickets collection, says which fields their keys are made of)."""
+    name, fields = Ticket._get_collection().name, list(tickets.SEARCHED)
+    marker = store.database()[MARKER]
+    if (marker.find_one({"_id": name}) or {}).get("search_fields") == fields:
+        return 0
+    rewritten = tickets.rekey_all()
+    marker.update_one({"_id": name}, {"$set": {"search_fields": fields}}, upsert=True)
+    return rewritten

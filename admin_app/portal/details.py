@@ -1,8 +1,10 @@
 """A customer's own details on the portal: the fields the dictionary lets them see, and
 a form for the ones it lets them change.
 
-Which fields is the dictionary's (`customer_visible`, `customer_editable`), read from
-the request's snapshot, so an admin's change shows on the next page. The form is built
+Which fields is the dictionary's portal rule (`Field.shown_on_portal`,
+`Field.editable_on_portal` in `dictionary/snapshot.py`, from the flags `customer_visible`
+and `customer_editable`), read from the request's snapshot, so an admin's change shows on
+the next page. The form is built
 like the record forms: the converter table's widget for each type and the rulebook's
 reading and check (`dictionary/rules.py`) at the customer's Level, so a value the
 admin's form refuses is refused here with the same message. Saving writes the fields the
@@ -40,14 +42,11 @@ def _in_form_order(snapshot: Snapshot, level: str, chosen: list[Field]) -> list[
 
 def visible_fields(snapshot: Snapshot, level: str) -> list[Field]:
     return _in_form_order(snapshot, level, [f for f in snapshot.live_fields(ENTITY)
-                                            if f.customer_visible or f.customer_editable])
+                                            if f.shown_on_portal])
 
 
 def editable_fields(snapshot: Snapshot, level: str) -> list[Field]:
-    # The dictionary refuses editable system and reference fields; kept out here too,
-    # so a definition stored before that check cannot open them to customers.
-    return [f for f in visible_fields(snapshot, level)
-            if f.customer_editable and not f.system and f.type != "reference"]
+    return [f for f in visible_fields(snapshot, level) if f.editable_on_portal]
 
 
 def shown_value(field: Field, value: t.Any) -> str:

@@ -86,7 +86,11 @@ PLACEMENTS: dict[str, Placement] = {
         "a logged ticket never changes customer (views/tickets.py)",
         (("customer", HASHED),),
         {(): ("the ticket list, newest first: each shard walks its own logged_at index "
-              "for one page and mongos merges; shards x page entries")}),
+              "for one page and mongos merges; shards x page entries"),
+         ("search_keys",): (
+             "a search of the ticket list: each shard walks its own (search_keys, "
+             "-logged_at) index for one page and mongos merges them newest first; shards "
+             "x page entries, no shard scans")}),
     # -- small or bounded: unsharded ---------------------------------------------------
     "audit_log": Placement(
         "append-only, a few hundred bytes per sign-in or admin action; shard it on "

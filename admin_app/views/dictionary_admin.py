@@ -1,8 +1,9 @@
 """Dictionary screens: admins relabel fields, set mandatory per Level, add custom fields,
 choose list columns, retire and restore, and apply solution profiles — live.
 
-Every change goes through `dictionary.changes`, so the guard rails are the same as for
-the command line; the form carries the definition's revision so a stale save is refused.
+Every change goes through the checked operations (`dictionary.fields`, `.entities`,
+`.layouts`), so the guard rails are the same as for the command line; the form carries
+the definition's revision so a stale save is refused.
 """
 
 from __future__ import annotations
@@ -28,21 +29,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
 from ..dictionary import history, profiles, retype, search_key_jobs
-from ..dictionary.changes import (
-    CONVERTIBLE,
-    DictionaryError,
-    add_field,
-    arrange_layout,
-    change_type,
-    choice_effects,
-    parse_choices,
-    parse_value,
-    preview,
-    relabel_entity,
-    rename_choice_values,
-    revert,
-    update_field,
-)
+from ..dictionary.checked import DictionaryError
 from ..dictionary.documents import (
     FIELD_TYPES,
     REFERENCE_TARGETS,
@@ -50,6 +37,21 @@ from ..dictionary.documents import (
     FieldDefinition,
     LayoutDefinition,
 )
+from ..dictionary.entities import relabel_entity
+from ..dictionary.fields import (
+    CONVERTIBLE,
+    add_field,
+    change_type,
+    choice_effects,
+    parse_choices,
+    parse_value,
+    preview,
+    rename_choice_values,
+    update_field,
+)
+from ..dictionary.layouts import arrange_layout
+from ..dictionary.revert import revert
+from ..dictionary.snapshot import portal_offers
 from .secure import AdminOnly
 
 
@@ -158,6 +160,8 @@ class DictionaryView(AdminOnly, BaseView):
             abort(404)
         snapshot = dictionary.current()
         form = FieldForm(obj=definition)
+        if not portal_offers(entity):  # the portal rule: no boxes for a field it never shows
+            del form.customer_visible, form.customer_editable
         if request.method == "GET":
             form.choices_text.data = "\n".join(definition.choices or ())
         form.mandatory.choices = _level_choices(snapshot.entity(entity))
@@ -166,7 +170,7 @@ class DictionaryView(AdminOnly, BaseView):
             changes = {k: getattr(form, k).data for k in (
                 "label", "help_text", "mandatory", "max_length", "pattern", "list_column",
                 "searchable", "brought_forward", "retired")}
-            if entity == "customer":  # the portal shows customer records only
+            if portal_offers(entity):
                 changes.update(customer_visible=form.customer_visible.data,
                                customer_editable=form.customer_editable.data)
             changes["pattern"] = changes["pattern"] or None

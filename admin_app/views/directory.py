@@ -31,7 +31,8 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..directory import approvals
 from ..directory.connectors import BECOMES, Connector, all_connectors
-from ..directory.plan import HOLDING_GUARDS, check_map
+from ..directory.mapping import check_map
+from ..directory.plan import HOLDING_GUARDS
 from ..directory.runs import SyncRun
 from ..directory.sync import run
 from .paging import page_of

@@ -24,8 +24,9 @@ from .. import dictionary
 from ..dictionary import Field
 from ..dictionary.values import to_form
 from ..lookups import LOOKUPS
-from ..models import SLA, Contact, Customer, Ticket
+from ..models import SLA, Contact, Customer, Ticket, search
 from ..models.kept import now
+from ..models.tickets import SEARCHED
 from ..tickets import brought_forward, close, facts_for, reopen, stamp
 from ..tickets.facts import contacts_of, org_of
 from ..tickets.form import PREFIX, STATUS_WORDS, TicketForm, kept_fields, ticket_form_class
@@ -51,10 +52,12 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
     can_view_details = False
     column_list = ["logged_at", "customer", "summary", "status"]
     column_labels = {"logged_at": "Logged", "customer": "Customer", "summary": "Summary",
-                     "status": "Status"}
+                     "status": "Status", "description": "Description"}
     column_sortable_list = ["logged_at", "summary", "status"]
     column_default_sort = ("logged_at", True)
-    column_searchable_list = ["summary"]
+    # What the search box matches: the words of the summary and description, through
+    # the ticket's search keys (models/tickets.py), never a pattern over every ticket.
+    column_searchable_list = list(SEARCHED)
     # No count of every ticket on every page, and no deep skip (see views/references.py).
     simple_list_pager = True
     max_page = references.MAX_PAGE
@@ -101,9 +104,19 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
         return url_for("org.edit_view" if record.level == "Org" else "customer.edit_view",
                        id=record.pk)
 
+    def init_search(self) -> bool:
+        self._search_fields = list(self.column_searchable_list)
+        return True
+
+    def _search(self, query: QuerySet, search_term: str) -> QuerySet:
+        # Every word typed must start a word of the summary or description: equalities on
+        # the ticket's search keys, which an index serves newest first. What is typed is
+        # only ever a value, never a pattern; text with no word finds nothing.
+        wanted = search.criteria(search_term)
+        return query.filter(__raw__=wanted) if wanted else query.filter(pk__in=[])
 
     def search_placeholder(self) -> str | None:
-        return "Search Summary"
+        return "Search " + ", ".join(self.column_labels[n] for n in self._search_fields)
 
     # -- forms -------------------------------------------------------------------------------
 
