@@ -28,9 +28,11 @@ STRONG = "a long enough passphrase 42"
 # Each look-alike of EXISTING, and the one sentence that refuses it.
 LOOK_ALIKES = {
     "\u0430gent@example.com": "\u0430gent@example.com looks the same as the existing login "
-                              "agent@example.com, so it cannot be a login of its own.",
+                              "agent@example.com (it has \u0430, cyrillic small letter a), so "
+                              "it cannot be a login of its own.",
     "agent@ex\u0430mple.com": "agent@ex\u0430mple.com looks the same as the existing login "
-                              "agent@example.com, so it cannot be a login of its own.",
+                              "agent@example.com (it has \u0430, cyrillic small letter a), so "
+                              "it cannot be a login of its own.",
     # NFKC makes the fullwidth "ａ" a plain "a": the very address, in another form.
     "\uff41gent@example.com": "A login for agent@example.com already exists.",
 }
@@ -216,8 +218,9 @@ def test_setup_keys_the_logins_of_an_older_store_and_then_refuses_look_alikes(st
         assert sentence in page_text(refused), address
     refused = submit(admin, "/admin/logins/new/", {"email": "b\u03bfb@example.com",
                                                           "role": "agent"})  # Greek omicron
-    assert ("b\u03bfb@example.com looks the same as the existing login bob@example.com, so "
-            "it cannot be a login of its own.") in page_text(refused)
+    assert ("b\u03bfb@example.com looks the same as the existing login bob@example.com (it "
+            "has \u03bf, greek small letter omicron), so it cannot be a login of its own."
+            ) in page_text(refused)
     # The renamed login signs in by its plain address.
     assert login(store_app.test_client(), "bob@example.com", STRONG).status_code == 302
 

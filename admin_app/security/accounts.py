@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import secrets
 import typing as t
+import unicodedata
 from dataclasses import dataclass
 
 import mongoengine as me
@@ -103,8 +104,19 @@ def _refuse_taken(address: str) -> None:
         raise LoginRefused(f"A login for {address} already exists.")
     like = User.objects(skeleton=look_alike_key(address)).only("email").first()
     if like is not None:
-        raise LoginRefused(f"{address} looks the same as the existing login {like.email}, "
-                           f"so it cannot be a login of its own.")
+        raise LoginRefused(f"{address} looks the same as the existing login {like.email}"
+                           f"{_unusual_letters(address, like.email)}, so it cannot be a login "
+                           f"of its own.")
+
+
+def _unusual_letters(address: str, other: str) -> str:
+    """Which of the address's characters the other login's lacks, by their Unicode names:
+    on a screen the two addresses look the same, which is the very problem."""
+    odd = [c for c in dict.fromkeys(address) if c not in other]
+    if not odd:
+        return ""
+    return " (it has " + ", ".join(
+        f"{c}, {unicodedata.name(c, f'U+{ord(c):04X}').lower()}" for c in odd) + ")"
 
 
 def create(email: str, role: str, *, customer: Customer | None = None,
