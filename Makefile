@@ -64,7 +64,9 @@ system-deps:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+# lint-imports checks the layers pyproject.toml declares ([tool.importlinter]).
 test: system-deps $(VENV)/.installed-dev lint
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 # Refresh the screenshots the README shows (the browser tests take them).

@@ -1,4 +1,6 @@
-"""`flask setup`, `flask demo load` and `flask user create`."""
+"""`flask setup`, `flask demo load` and `flask user create`; adds the command groups of the
+packages whose commands reach across layers (`flask dictionary`, `flask history`,
+`flask store`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import demo, store
 from .dictionary import defaults
-from .models import User, upkeep
+from .dictionary.cli import dictionary_cli
+from .models import User
 from .models.users import STAFF_ROLES, normal_email
-from .records import MODELS, history
+from .records import MODELS, history, upkeep
 from .records.cli import history_cli
 from .security import accounts, logins_upkeep, passwords
 from .store_commands import store_cli
@@ -144,5 +147,5 @@ def _operator() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (setup_command, demo_cli, user_cli, history_cli, store_cli):
+    for command in (setup_command, demo_cli, user_cli, dictionary_cli, history_cli, store_cli):
         app.cli.add_command(command)

@@ -3,7 +3,9 @@ boxes, the importer and the screens' words.
 
 A target names the model its records live in, the Levels a referenced record must have
 (an `org` reference only ever points at an Org), the seed-file kinds those records load
-as, and the word the screens use for it.
+as, and the word the screens use for it. `Target.get` finds the record a stored
+reference points at: the domain's way to follow a reference (the forms' search boxes,
+`forms/lookups.py`, are the screens').
 """
 
 from __future__ import annotations
@@ -12,8 +14,21 @@ import typing as t
 from dataclasses import dataclass
 
 import mongoengine
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from .models import SLA, Contact, Contract, Customer
+
+
+def object_id(value: t.Any) -> ObjectId | None:
+    """`value` as an ObjectId (a stored reference, or its text from a form or a URL);
+    None when it is not one."""
+    if isinstance(value, ObjectId):
+        return value
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,15 @@ class Target:
             return {}
         return {"level": self.levels[0]} if len(self.levels) == 1 \
             else {"level__in": list(self.levels)}
+
+    def get(self, pk: t.Any) -> mongoengine.Document | None:
+        """The record a reference holding `pk` points at, or None (not an id, no such
+        record, or one this reference may not point at, e.g. a Customer for `org`).
+        Archived records are found: an existing link to one must still read."""
+        oid = object_id(pk)
+        if oid is None:
+            return None
+        return self.model.objects(pk=oid, **self.restriction()).first()
 
 
 TARGETS: dict[str, Target] = {target.name: target for target in (

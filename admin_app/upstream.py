@@ -185,7 +185,7 @@ INTERNALS = (
     Internal(
         "flask-admin", "`QueryAjaxModelLoader._cached_fields`, `get_list(query, offset, "
         "limit)`",
-        (("lookups.py", "_cached_fields"),),
+        (("forms/lookups.py", "_cached_fields"),),
         "2.2.1's own `get_list` is broken (calls `.filter` on the search text); ours "
         "replaces it",
         ("test_lookups.py::test_stock_flask_admin_loader_fails_on_every_search",
@@ -197,7 +197,7 @@ INTERNALS = (
         ("_cached_fields",)),
     Internal(
         "flask-admin", "`AjaxSelectField._formdata` (the id as posted)",
-        (("dictionary/forms.py", "_formdata"),),
+        (("forms/records.py", "_formdata"),),
         "a chosen record that no longer exists is an error, not a silent blank",
         ("test_records.py::test_an_org_that_no_longer_exists_is_an_error_not_a_blank",),
         (Check("flask_admin.model.fields:AjaxSelectField", "_formdata", instance=True),),
@@ -285,7 +285,7 @@ INTERNALS = (
     Internal(
         "flask-admin", "the `admin/lib.html` macro `render_field` printing "
         "`field.description` with `|safe`",
-        (("dictionary/forms.py", "escape(field.help_text)"),
+        (("forms/records.py", "escape(field.help_text)"),
          ("tickets/form.py", "escape(definition.help_text)")),
         "help text is an admin's words: passed in escaped, shown as text",
         ("test_records.py::test_markup_in_help_text_and_labels_is_shown_as_text",
@@ -360,7 +360,7 @@ INTERNALS = (
             "dictionary/fields.py", "dictionary/impact.py", "dictionary/retype.py",
             "directory/runs.py", "importer/engine.py", "importer/export.py",
             "importer/identities.py", "mail/outbox.py", "models/tickets.py",
-            "models/upkeep.py", "portal/signin.py", "records/history.py", "records/write.py",
+            "portal/signin.py", "records/history.py", "records/upkeep.py", "records/write.py",
             "security/links.py", "views/history/__init__.py", "views/history/shown.py")),
         "atomic single-document writes (compare-and-set, `$set` of a few fields), batch "
         "reads and the importer's bulk writes",
@@ -383,7 +383,7 @@ INTERNALS = (
     Internal(
         "mongoengine", "`Document._fields` (the declared fields by name) and "
         "`_meta[\"index_specs\"]` (the declared indexes)",
-        (("lookups.py", "._fields"), ("dictionary/filing.py", "._fields"),
+        (("forms/lookups.py", "._fields"), ("dictionary/filing.py", "._fields"),
          ("dictionary/fields.py", "._fields"), ("views/records.py", '_meta["index_specs"]')),
         "whether a model keeps search keys; which keys a dictionary definition may set; a "
         "list column is offered for sorting only when an index orders it",

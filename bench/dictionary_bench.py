@@ -22,7 +22,7 @@ from timing import median_ms  # noqa: E402
 from admin_app.dictionary import snapshot as snapshots  # noqa: E402
 from admin_app.dictionary.checked import bump_version  # noqa: E402
 from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition  # noqa: E402
-from admin_app.dictionary.forms import form_class  # noqa: E402
+from admin_app.forms.records import form_class  # noqa: E402
 from tests.conftest import make_app  # noqa: E402
 from tests.helpers import login  # noqa: E402
 

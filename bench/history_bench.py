@@ -169,8 +169,8 @@ def build(workdir: Path, depth: int) -> dict[str, t.Any]:
     """The store for part 2: the small seed, then one customer with `depth` change sets
     (a create and depth - 1 updates, each through the write path), or none at all."""
     from admin_app import records
-    from admin_app.models import Customer, search
-    from admin_app.records import history, trace
+    from admin_app.models import Customer
+    from admin_app.records import history, search_keys, trace
 
     app = _store(workdir)
     values = {"name": "Deep Record", "level": "Customer", "department": "Dept 1",
@@ -180,7 +180,7 @@ def build(workdir: Path, depth: int) -> dict[str, t.Any]:
         if depth == 0:  # a record from before history: its values, revision, search keys
             doc = {**values, "location": f"Place {DEEP - 1}", "archived": False,
                    "revision": 1}
-            doc["search_keys"] = search.keys_for("customer", doc)
+            doc["search_keys"] = search_keys.keys_for("customer", doc)
             oid = Customer._get_collection().insert_one(doc).inserted_id
         else:
             by = trace.Trace(trace.COMMAND_LINE, trace.FORM)

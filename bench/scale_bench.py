@@ -13,7 +13,7 @@ gets fresh processes, so a worker's memory is its own. Not a test: it asserts no
 
 The records fill every list column: customers have an Org, department, location,
 phone and email; Orgs a phone and email; each record's search keys are what the app
-itself stores (`search.keys_for` under the default dictionary).
+itself stores (`records.search_keys.keys_for` under the default dictionary).
 
 Prints, per size: the seconds `warm_up` takes in a new worker; ms for that
 worker's first request (the customer list) and for a warm customer list page 1 (median);
@@ -164,7 +164,8 @@ class Commands:
     def seed(self, orgs: int, customers: int) -> int:
         """The demo data set (orgs == 0), else generated Orgs and Customers stored as the
         importer stores them (boolean Archive flag, revision, the app's search keys)."""
-        from admin_app.models import Customer, search
+        from admin_app.models import Customer
+        from admin_app.records import search_keys
 
         with self.app.app_context():
             if not orgs:
@@ -172,7 +173,7 @@ class Commands:
                 demo.load()
                 return Customer.objects.count()
             coll = Customer._get_collection()
-            fields = search.searched_fields("customer")
+            fields = search_keys.searched_fields("customer")
             org_ids: list[t.Any] = []
             for start in range(0, orgs, 5000):
                 docs = [_record(org_values(i), fields) for i in
@@ -281,10 +282,10 @@ class Commands:
 
 
 def _record(values: dict[str, t.Any], fields: tuple[str, ...]) -> dict[str, t.Any]:
-    from admin_app.models import search
+    from admin_app.records import search_keys
 
     doc = {**values, "archived": False, "revision": 1}
-    doc["search_keys"] = search.keys_for("customer", doc, fields)
+    doc["search_keys"] = search_keys.keys_for("customer", doc, fields)
     return doc
 
 

@@ -56,7 +56,7 @@ PAGING_ARGS = {"page", "sort", "desc", "page_size"}
 ADMIN_ONLY = ("/admin/dictionary/", "/admin/logins/", "/admin/audit/", "/admin/outbox/",
               "/admin/directory/",
               "/admin/directory_runs/")
-# Reference targets a record form may search (admin_app.lookups.LOOKUPS), per record view.
+# Reference targets a record form may search (admin_app.forms.lookups.LOOKUPS), per record view.
 LOOKUP_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
 RECORD_VIEWS = ("customer", "org", "contact")
 # Views with a search box for a reference field: the record views, and Tickets (customer).

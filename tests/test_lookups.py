@@ -24,7 +24,7 @@ def lookup(client, query, name="org"):
 
 def test_stock_flask_admin_loader_fails_on_every_search(orgs):
     """Flask-Admin 2.2.1's get_list calls .filter on the search text; if this starts
-    passing, the local fix in admin_app.lookups can go."""
+    passing, the local fix in admin_app.forms.lookups can go."""
     loader = QueryAjaxModelLoader("org", Customer, fields=["name"])
     with pytest.raises(AttributeError, match="'str' object has no attribute"):
         loader.get_list("acme")

@@ -24,8 +24,8 @@ from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.runs import LEASES
 from admin_app.directory.sync import run
 from admin_app.models import Customer
-from admin_app.models.upkeep import MARKER
 from admin_app.records.history import INTENTS
+from admin_app.records.upkeep import MARKER
 from admin_app.store import sharding
 
 from .helpers import opened_state, submit
@@ -48,7 +48,7 @@ from .query_shapes import (
 
 # Shapes no index needs to serve, each for a reason that holds whatever the store's size.
 ALLOWED: dict[Shape, str] = {
-    # The one-time upgrade of an older store (models/upkeep.py), guarded by a marker.
+    # The one-time upgrade of an older store (records/upkeep.py), guarded by a marker.
     Shape("customers", (("archived", RANGE),)): "once per store, then the marker says done",
     # Contracts and SLAs are short fixed lists (tens of rows), not growing with records.
     Shape("contracts", (("archived", EQUALITY),)): "a short fixed list, exported whole",

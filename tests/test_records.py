@@ -211,7 +211,7 @@ def test_a_searchable_field_unmade_on_a_store_setup_never_saw_is_no_longer_searc
     """No upkeep marker says which fields were keyed (a store `flask setup` has not
     run on): making Department unsearchable must still take its words out of the keys."""
     from admin_app import store
-    from admin_app.models import upkeep
+    from admin_app.records import upkeep
 
     Customer(name="Ann Lee", level="Customer", department="Finance").save()
     assert store.database()[upkeep.MARKER].count_documents({}) == 0

@@ -13,7 +13,8 @@ import mongoengine
 
 from admin_app import dictionary, records
 from admin_app.dictionary.search_key_jobs import SearchKeyJob
-from admin_app.models import Customer, search
+from admin_app.models import Customer
+from admin_app.records import search_keys
 
 from .conftest import make_app
 from .helpers import login
@@ -78,10 +79,10 @@ def test_records_saved_while_the_job_runs_keep_the_keys_of_their_last_values(tmp
             said = [json.loads(out) for out, _err in outputs]
             with app.app_context():
                 job.reload()
-                fields = list(search.searched_fields("customer", dictionary.latest()))
+                fields = list(search_keys.searched_fields("customer", dictionary.latest()))
                 assert "location" in fields
                 stale = [doc["name"] for doc in Customer._get_collection().find({})
-                         if doc["search_keys"] != search.keys_for("customer", doc, fields)]
+                         if doc["search_keys"] != search_keys.keys_for("customer", doc, fields)]
                 last = {oid: value for one in said for oid, value in one["last"].items()}
                 names = {str(doc["_id"]): (doc["name"], doc["location"])
                          for doc in Customer._get_collection().find({})}

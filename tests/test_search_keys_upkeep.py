@@ -17,8 +17,8 @@ from admin_app.dictionary.checked import bump_version
 from admin_app.dictionary.documents import FieldDefinition
 from admin_app.dictionary.fields import update_field
 from admin_app.dictionary.search_key_jobs import SearchKeyJob
-from admin_app.models import Customer, search, upkeep
-from admin_app.records import RecordChange, rekeying
+from admin_app.models import Customer
+from admin_app.records import RecordChange, rekeying, search_keys, upkeep
 
 from . import record_writers
 from .helpers import csrf_token, form_values, login
@@ -34,13 +34,13 @@ def stored(name):
 
 def keyed_by(fields):
     """Each customer's stored keys, and the keys its stored values give under `fields`."""
-    return [(doc["name"], doc.get("search_keys"), search.keys_for("customer", doc, fields))
+    return [(doc["name"], doc.get("search_keys"), search_keys.keys_for("customer", doc, fields))
             for doc in Customer._get_collection().find({})]
 
 
 def searched():
     """The fields the dictionary now searches (name first)."""
-    return list(search.searched_fields("customer", dictionary.latest()))
+    return list(search_keys.searched_fields("customer", dictionary.latest()))
 
 
 def add(name, location):
@@ -111,7 +111,7 @@ def test_a_save_between_the_read_and_the_write_of_keys_keeps_keys_of_its_values(
     with app.app_context():
         ann = add("Ann Lee", "Sheffield")
         fields = [*searched(), "location"]
-        keys_for = search.keys_for
+        keys_for = search_keys.keys_for
         saved = []
 
         def save_first(entity, document, fields=None):
@@ -120,7 +120,7 @@ def test_a_save_between_the_read_and_the_write_of_keys_keeps_keys_of_its_values(
                 records.update("customer", ann, {"location": "Bristol"}, FORM)
             return keys_for(entity, document, fields)
 
-        monkeypatch.setattr(rekeying.search, "keys_for", save_first)
+        monkeypatch.setattr(rekeying.search_keys, "keys_for", save_first)
         done = rekeying.rekey("customer", [ann], fields)
         monkeypatch.undo()
         doc = stored("Ann Lee")

@@ -15,7 +15,8 @@ import mongoengine
 import pytest
 
 from admin_app import store
-from admin_app.models import Customer, search
+from admin_app.models import Customer
+from admin_app.records import search_keys
 from admin_app.warmup import warm_up
 
 from .conftest import make_app
@@ -28,11 +29,11 @@ RECORDS = 3000
 def _seed(tmp_path: Path) -> None:
     app = make_app(tmp_path, "embedded")
     with app.app_context():
-        fields = search.searched_fields("customer")
+        fields = search_keys.searched_fields("customer")
         docs = [{"name": f"Customer {i:05d}", "level": "Customer", "archived": False,
                  "revision": 1, "email": f"c{i}@example.com"} for i in range(RECORDS)]
         for doc in docs:
-            doc["search_keys"] = search.keys_for("customer", doc, fields)
+            doc["search_keys"] = search_keys.keys_for("customer", doc, fields)
         Customer._get_collection().insert_many(docs)
     mongoengine.disconnect()
 

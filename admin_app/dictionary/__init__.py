@@ -17,10 +17,9 @@ _EXTENSION = "dictadmin.dictionary"
 
 
 def init_app(app: Flask) -> None:
+    # `flask dictionary` is added by `admin_app/cli.py`: its commands change the
+    # dictionary and rewrite records, a layer above this package's own modules.
     app.extensions[_EXTENSION] = SnapshotCache()
-    from .cli import dictionary_cli
-
-    app.cli.add_command(dictionary_cli)
 
 
 def current() -> Snapshot:

@@ -1,6 +1,6 @@
 """The rulebook: what a valid value is for every field type, and what to say when it is not.
 
-This is the only module that decides validity. The record forms (`forms.py`), the bulk
+This is the only module that decides validity. The record forms (`forms/records.py`), the bulk
 load schemas (`importer/schemas.py`), the change previews (`impact.py`) and any later way
 in (directory sync, API) ask it, so a value gets the same verdict and the same message,
 naming the field by its current label, whichever way it arrives.

@@ -39,8 +39,7 @@ from flask import current_app, g, has_request_context
 from mongoengine import DateTimeField, IntField, ListField, ObjectIdField, StringField
 
 from .. import background, dictionary
-from ..models import search, upkeep
-from ..records import rekeying
+from ..records import rekeying, search_keys, upkeep
 from ..records.write import MODELS
 from ..store import disk_full
 from . import history
@@ -100,7 +99,7 @@ def follow(entity: str, name: str) -> SearchKeyJob | None:
             pk=joined.pk, status__in=background.RUNNING).update_one(inc__changes=1):
         _note(joined)
         return joined
-    fields = search.searched_fields(entity, dictionary.latest())
+    fields = search_keys.searched_fields(entity, dictionary.latest())
     keyed_before = upkeep.keyed_fields(entity)
     # No marker (a store `flask setup` has not seen): which fields were keyed is unknown.
     if keyed_before is not None and name not in fields and name not in keyed_before:
@@ -173,7 +172,7 @@ def _rewrite(job: SearchKeyJob) -> None:
     while True:
         job.reload()
         seen = job.changes  # read before the dictionary: a change after it restarts us
-        fields = list(search.searched_fields(job.entity, dictionary.latest()))
+        fields = list(search_keys.searched_fields(job.entity, dictionary.latest()))
         if fields != list(job.fields):  # a new job, or the dictionary moved on
             job.update(set__fields=fields, set__passes=0, unset__after=True, set__done=0)
             job.reload()

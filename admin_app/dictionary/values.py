@@ -2,8 +2,9 @@
 
 MongoDB has no `date` or `Decimal` type that every store supports, so dates are kept
 as midnight datetimes and decimals as floats; references are kept as ObjectIds and
-shown as the record they point to. Email addresses are kept in lower case: they
-identify customers, and a match must not depend on how someone typed the capitals.
+shown as the record they point to (`targets.Target.get`). Email addresses are kept in
+lower case: they identify customers, and a match must not depend on how someone typed
+the capitals.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 
 from bson import ObjectId
 
-from ..lookups import LOOKUPS
+from ..targets import TARGETS
 from .snapshot import Field
 
 
@@ -38,7 +39,8 @@ def to_form(field: Field, value: t.Any) -> t.Any:
     if value is None:
         return None
     if field.type == "reference":
-        return LOOKUPS[field.target].get_one(value)
+        target = TARGETS.get(field.target or "")
+        return target.get(value) if target is not None else None
     if field.type == "date" and isinstance(value, datetime):
         return value.date()
     if field.type == "decimal" and isinstance(value, float):

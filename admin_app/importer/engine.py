@@ -26,7 +26,7 @@ from marshmallow import ValidationError
 
 from .. import dictionary, records
 from ..dictionary.values import to_storage
-from ..models import upkeep
+from ..records import upkeep
 from ..records.trace import Trace
 from ..store import disk_full
 from ..targets import TARGETS

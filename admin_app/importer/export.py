@@ -56,7 +56,7 @@ def export(path: str | Path, entities: t.Sequence[str] = (), include_archived: b
 def _documents(kind: Kind, include_archived: bool) -> t.Iterator[dict]:
     query: dict[str, t.Any] = {"level": kind.level} if kind.level else {}
     if not include_archived:
-        query["archived"] = False  # every writer stores a boolean (models/upkeep.py)
+        query["archived"] = False  # every writer stores a boolean (records/upkeep.py)
     return kind.model._get_collection().find(query)
 
 

@@ -7,7 +7,8 @@ admin can add a field without a code change. References hold the target's Object
 `revision` counts the writes to a record, so a write can be made only while a record
 is as it was read (the record write path, `admin_app/records`, stamps it with the
 search keys, `updated_at` and history). Records stored before it existed have none,
-which counts as 0.
+which counts as 0. Which words are search keys is the dictionary's to say, so the keys
+are worked out above it (`records/search_keys.py`), never here.
 
 The indexes are declared in equality–sort–range order for the queries the screens,
 lookups, importer and directory sync send (`tests/test_query_shapes.py` proves each is
@@ -17,12 +18,8 @@ the sort column; a search or lookup adds one search key (`search.py`) before the
 
 from __future__ import annotations
 
-import typing as t
-
 import mongoengine as me
-from mongoengine import signals
 
-from . import search
 from .kept import Kept
 
 # The list columns of the shipped dictionary a list may be sorted by (the sort follows
@@ -40,18 +37,16 @@ class Record(Kept, me.DynamicDocument):
 
     name = me.StringField()
     external_id = me.StringField()
-    search_keys = me.ListField(me.StringField())  # see search.py
+    search_keys = me.ListField(me.StringField())  # see search.py, records/search_keys.py
     # No default: MongoEngine would give it to a record stored without one, which must
     # read as 0 (never written since revisions began), not as 1.
     revision = me.IntField()
 
     def clean(self) -> None:
-        # A plain save() (the writers not yet on the record write path, and tests'
-        # fixtures) moves the revision and keeps the search keys, as that path does.
-        # A new record starts at 1.
+        # A plain save() (scripts, tests' fixtures) moves the revision as the record
+        # write path does; `records/search_keys.py` keys it. A new record starts at 1.
         super().clean()
         self.revision = (self.revision or 0) + 1
-        self.search_keys = search_keys(self)
 
     def __str__(self) -> str:
         return self.name or ""
@@ -88,20 +83,3 @@ class Contact(Record):
 
     customer = me.ObjectIdField()
 
-
-def search_keys(record: Record) -> list[str]:
-    """The keys a record's current values give (see search.py)."""
-    fields = search.searched_fields(record.entity)
-    return search.keys_for(record.entity, {name: getattr(record, name, None)
-                                           for name in fields}, fields)
-
-
-def _key_bulk_inserts(sender: type, documents: list[t.Any], **_kwargs: t.Any) -> None:
-    # `Model.objects.insert([...])` skips clean(); the keys are kept there too.
-    if isinstance(sender, type) and issubclass(sender, Record):
-        for document in documents:
-            if isinstance(document, Record):
-                document.search_keys = search_keys(document)
-
-
-signals.pre_bulk_insert.connect(_key_bulk_inserts)

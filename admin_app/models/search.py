@@ -8,9 +8,11 @@ holding every typed word as a key: equalities on one multikey field, which an in
 on (level, archived, search_keys, name) serves on MongoDB, and the embedded store's hash
 index serves too. Typing "acme ma" finds "Acme Manufacturing Ltd"; so does "manu".
 
-Every writer of records keeps the keys: `Record.clean()` (MongoEngine saves: the
-create form, scripts), the edit form's compare-and-set, the importer, the directory
-sync and the portal's My details. `upkeep.py` fills them in once on older stores.
+This module holds the text rules only (shared by records and tickets). Which fields of
+a record are keyed is the dictionary's to say: `records/search_keys.py`. Every writer of
+records keeps the keys (the record write path, and a plain MongoEngine save through
+`records/search_keys.py`'s signals); `records/upkeep.py` fills them in once on older
+stores.
 """
 
 from __future__ import annotations
@@ -40,31 +42,6 @@ def keys_of(values: t.Iterable[t.Any]) -> list[str]:
             for word in words(value):
                 keys.update(word[:end] for end in range(1, len(word) + 1))
     return sorted(keys)
-
-
-def searched_fields(entity: str, snapshot: t.Any = None) -> tuple[str, ...]:
-    """The fields whose words are keys: the dictionary's searchable text fields, and name.
-
-    Outside an app (no dictionary to ask), the name alone."""
-    from flask import has_app_context
-
-    if snapshot is None and not has_app_context():
-        return ("name",)
-    from .. import dictionary
-
-    snapshot = snapshot or dictionary.current()
-    if entity not in snapshot.entities:
-        return ("name",)
-    # Asked once per record written (imports, syncs): kept for the dictionary version.
-    return snapshot.memo(("searched fields", entity), lambda: (
-        "name", *sorted(f.name for f in snapshot.searchable(entity)
-                        if f.type != "reference" and f.name != "name")))
-
-
-def keys_for(entity: str, document: t.Mapping[str, t.Any],
-             fields: t.Sequence[str] | None = None) -> list[str]:
-    """The search keys of a record of `entity` holding `document`'s values."""
-    return keys_of(document.get(name) for name in fields or searched_fields(entity))
 
 
 def criteria(term: str) -> dict[str, t.Any] | None:

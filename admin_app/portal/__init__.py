@@ -8,13 +8,11 @@ login's (`access.py`), so no URL reaches another customer's record or tickets.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+from . import pages, signin  # noqa: F401 - their routes join the blueprint
+from .blueprint import bp
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-
-from . import pages, signin  # noqa: E402, F401 - their routes join the blueprint

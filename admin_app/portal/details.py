@@ -9,7 +9,7 @@ like the record forms: the converter table's widget for each type and the rulebo
 reading and check (`dictionary/rules.py`) at the customer's Level, so a value the
 admin's form refuses is refused here with the same message. Saving writes the fields the
 customer changed through the record write path, as the admin's saves do
-(`views/opened.py`): an agent's change made since the page was opened is kept, and only
+(`forms/opened.py`): an agent's change made since the page was opened is kept, and only
 a field both changed is refused.
 """
 
@@ -23,12 +23,12 @@ from markupsafe import escape
 
 from .. import records
 from ..dictionary import Field, Snapshot
-from ..dictionary.forms import CONVERTERS, MandatoryCheck, RuleCheck
 from ..dictionary.rules import rule
 from ..dictionary.values import to_form, to_storage
-from ..lookups import LOOKUPS
+from ..forms.opened import Opened, listed
+from ..forms.records import CONVERTERS, MandatoryCheck, RuleCheck
 from ..models import Customer
-from ..views.opened import Opened, listed
+from ..targets import TARGETS
 
 ENTITY = "customer"
 
@@ -54,8 +54,8 @@ def shown_value(field: Field, value: t.Any) -> str:
     if value is None or value == "":
         return ""
     if field.type == "reference":
-        loader = LOOKUPS.get(field.target or "")
-        record = loader.get_one(value) if loader is not None else None
+        target = TARGETS.get(field.target or "")
+        record = target.get(value) if target is not None else None
         return str(record) if record is not None else ""
     if field.type == "boolean":
         return "Yes" if value else "No"

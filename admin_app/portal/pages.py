@@ -17,13 +17,14 @@ from wtforms import StringField, TextAreaField
 from wtforms import validators as v
 
 from .. import dictionary, records
+from ..forms.opened import Opened, show_problems
 from ..models import Ticket
 from ..tickets import log_ticket
 from ..tickets.form import STATUS_WORDS, Required
 from ..tickets.shown import when
-from ..views.opened import Opened, show_problems
-from . import bp, details
+from . import details
 from .access import Guest, guest_only
+from .blueprint import bp
 
 TICKETS_SHOWN = 200  # the newest; a customer with more asks the desk
 

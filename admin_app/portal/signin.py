@@ -20,8 +20,8 @@ from ..directory import bind
 from ..models import Customer, User
 from ..models.users import spend_a_check
 from ..security import sessions, signin
-from . import bp
 from .access import ROLE, current_guest
+from .blueprint import bp
 
 
 class SignInForm(FlaskForm):

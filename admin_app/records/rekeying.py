@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
-from ..models import search
+from . import search_keys
 from .write import at_revision, collection_of
 
 # Records read per query: a list of ids costs the embedded store little up to a few
@@ -63,7 +63,7 @@ def rekey(entity: str, chunk: t.Sequence[ObjectId], fields: t.Sequence[str]) -> 
     for doc in collection.find({"_id": {"$in": list(chunk)}}, projection):
         done.read += 1
         for attempt in range(ATTEMPTS):
-            keys = search.keys_for(entity, doc, fields)
+            keys = search_keys.keys_for(entity, doc, fields)
             if doc.get("search_keys") == keys:
                 break
             revision = int(doc.get("revision") or 0)

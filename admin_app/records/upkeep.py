@@ -1,7 +1,7 @@
 """Bring stored records up to what the indexed queries expect, once, and keep them there.
 
 The screens ask for `archived: false` (an equality an index orders by, where `$ne: true`
-is a range) and match searches on `search_keys` (`search.py`). Every writer now stores
+is a range) and match searches on `search_keys` (`search_keys.py`). Every writer now stores
 both, but a store written by an older version has records without them, and a change
 of which fields are searchable changes every record's keys. `bring_up_to_date()` fixes
 both: it runs in `flask setup` and before each seed load, and does nothing (one read of
@@ -11,8 +11,9 @@ The marker says, per record collection, which fields its keys were last made of 
 full: the search-key job (`dictionary/search_key_jobs.py`) sets it when it ends, so a
 process that finds the marker behind the dictionary (a job that failed, or a store
 changed by an older version) rewrites the keys itself. This module decides *when*
-keys are recomputed; the record write path writes them (`records.rekeying`,
-`records.write.fill_archive_flags`). Keys and the flag's filling are derived data, not
+keys are recomputed; the record write path writes them (`rekeying.py`,
+`write.fill_archive_flags`). Tickets' keys (`models/tickets.py`) are brought up to date
+here too, under the same marker. Keys and the flag's filling are derived data, not
 values: no revision moves and no history is recorded.
 """
 
@@ -21,9 +22,10 @@ from __future__ import annotations
 import typing as t
 
 from .. import store
-from . import search, tickets
-from .records import Contact, Customer
-from .tickets import Ticket
+from ..models import tickets
+from ..models.records import Contact, Customer
+from ..models.tickets import Ticket
+from . import rekeying, search_keys, write
 
 MARKER = "store_upkeep"  # one small document per upkeep: {_id, what it was done for}
 
@@ -59,11 +61,9 @@ def bring_up_to_date() -> dict[str, int]:
     """Give every record a boolean Archive flag and current search keys, where it lacks
     them, and every ticket its search keys; return how many got each ("archive flags",
     "search keys", "ticket search keys")."""
-    from ..records import rekeying, write
-
     changed = {"archive flags": 0, "search keys": 0}
     for model in _record_models():
-        fields = list(search.searched_fields(model.entity))
+        fields = list(search_keys.searched_fields(model.entity))
         if keyed_fields(model.entity) == fields:
             continue
         # One-time (guarded by the marker): older stores may lack the flag altogether.

@@ -28,10 +28,9 @@ from bson import ObjectId
 
 from .. import dictionary
 from ..dictionary.rules import Invalid, rule
-from ..models import search
 from ..models.kept import now
 from ..models.records import Contact, Customer
-from . import history
+from . import history, search_keys
 from .history import LAST, same
 from .trace import DICTIONARY, Trace
 
@@ -181,7 +180,7 @@ def new_document(entity: str, values: t.Mapping[str, t.Any], trace: Trace, snaps
         if found:
             raise Refused(found)
     document.update(revision=1, updated_at=moment,
-                    search_keys=search.keys_for(entity, document))
+                    search_keys=search_keys.keys_for(entity, document))
     change = history.entry(entity, document["_id"], 1, trace, snapshot.version,
                            history.field_changes(definitions(entity, snapshot), {}, document,
                                                  document, created=True),
@@ -310,7 +309,7 @@ def at_revision(oid: ObjectId, revision: int) -> dict[str, t.Any]:
 def update_of(entity: str, diff: t.Mapping[str, t.Any], after: t.Mapping[str, t.Any],
                change: dict[str, t.Any] | None) -> dict[str, t.Any]:
     sets = {n: v for n, v in diff.items() if v is not None}
-    sets.update(updated_at=now(), search_keys=search.keys_for(entity, after))
+    sets.update(updated_at=now(), search_keys=search_keys.keys_for(entity, after))
     if change is not None:
         sets[LAST] = history.carried(change)
     update: dict[str, t.Any] = {"$inc": {"revision": 1}, "$set": sets}

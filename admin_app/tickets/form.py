@@ -20,9 +20,9 @@ from wtforms import fields as wtf
 from wtforms import validators as v
 
 from ..dictionary import Field, Snapshot
-from ..dictionary.forms import CONVERTERS, ReferenceField, RuleCheck
 from ..dictionary.rules import Rule
-from ..lookups import LOOKUPS
+from ..forms.lookups import LOOKUPS
+from ..forms.records import CONVERTERS, ReferenceField, RuleCheck
 from ..models.tickets import STATUSES
 
 TICKET = "ticket"  # the "Level" brought-forward values are checked at: none is mandatory

@@ -8,7 +8,6 @@ from datetime import date, datetime
 
 from ..dictionary import Field
 from ..dictionary.values import to_form
-from ..lookups import LOOKUPS
 from .facts import CustomerFacts, Expiry
 from .form import PREFIX
 
@@ -43,9 +42,8 @@ def form_value(field: Field, value: t.Any) -> t.Any:
     value = to_form(field, value)
     if value is None:
         return None
-    if field.type == "reference":
-        pk, text = LOOKUPS[field.target].format(value)
-        return {"id": str(pk), "text": text}
+    if field.type == "reference":  # the record `to_form` found
+        return {"id": str(value.pk), "text": str(value)}
     if field.type == "boolean":
         return bool(value)
     if isinstance(value, date):

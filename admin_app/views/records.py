@@ -7,7 +7,7 @@ just chose.
 
 Creating and saving go through the record write path (`admin_app/records`), so every
 save is checked, stamped and in the record's history. A save writes only the fields the
-user changed (`opened.py`): a change someone else made since the form was opened is
+user changed (`forms/opened.py`): a change someone else made since the form was opened is
 kept and named on the next page; only a field both changed is refused, naming it.
 """
 
@@ -27,15 +27,16 @@ from flask_admin.helpers import get_form_data, get_redirect_target
 from mongoengine import QuerySet
 
 from .. import dictionary, records
-from ..dictionary.forms import DictionaryForm, form_class
 from ..dictionary.values import record_form_data, to_form, to_storage
-from ..lookups import LOOKUPS
+from ..forms.lookups import LOOKUPS
+from ..forms.opened import Opened, kept_message, show_problems, stale_message
+from ..forms.records import DictionaryForm, form_class
 from ..models import Contact, Ticket, search
+from ..records import search_keys
 from ..security import accounts
 from ..tickets import listing
 from . import references
 from .following import FollowsDictionary
-from .opened import Opened, kept_message, show_problems, stale_message
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
@@ -82,7 +83,7 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
         self.column_sortable_list = [f.name for f in columns if f.type != "reference"]
         # What the search box matches is what the search keys hold (one rule, search.py).
-        self.column_searchable_list = sorted(search.searched_fields(self.entity, snapshot))
+        self.column_searchable_list = sorted(search_keys.searched_fields(self.entity, snapshot))
         self.reference_columns = [f for f in columns if f.type == "reference"]
         self.column_formatters = {f.name: self._reference_formatter(f)
                                   for f in self.reference_columns}

@@ -8,7 +8,7 @@ from bson import ObjectId
 from flask import g
 
 from ..dictionary import Field
-from ..lookups import LOOKUPS
+from ..forms.lookups import LOOKUPS
 
 # The deepest page a list view with `max_page` serves: a skip walks the index entries it
 # skips, so beyond this the last page is shown (searching or sorting finds the rest).

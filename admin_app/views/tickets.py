@@ -23,7 +23,7 @@ from mongoengine import QuerySet
 from .. import dictionary
 from ..dictionary import Field
 from ..dictionary.values import to_form
-from ..lookups import LOOKUPS
+from ..forms.lookups import LOOKUPS
 from ..models import SLA, Contact, Customer, Ticket, search
 from ..models.kept import now
 from ..models.tickets import SEARCHED

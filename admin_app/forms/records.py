@@ -3,7 +3,7 @@
 A converter table keyed by dictionary type (as Flask-Admin's `CustomModelConverter`
 does for model field types) turns each field definition into a WTForms field: the
 table only picks the widget; reading and checking a value is the rulebook's
-(`rules.py`), as it is for the importer. A new
+(`dictionary/rules.py`), as it is for the importer. A new
 class is made per (version, entity, Level) and kept with the snapshot, so an admin's
 change shows on the next request and a shared class is never mutated.
 """
@@ -21,10 +21,10 @@ from wtforms import fields as wtf
 from wtforms import validators as v
 from wtforms.validators import ValidationError
 
-from ..lookups import LOOKUPS
-from .rules import Invalid, Rule, rule
-from .snapshot import Entity, Field, Section, Snapshot
-from .values import to_storage
+from ..dictionary.rules import Invalid, Rule, rule
+from ..dictionary.snapshot import Entity, Field, Section, Snapshot
+from ..dictionary.values import to_storage
+from .lookups import LOOKUPS
 
 
 class RuleCheck:

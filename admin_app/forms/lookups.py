@@ -18,13 +18,11 @@ from __future__ import annotations
 import typing as t
 
 import mongoengine
-from bson import ObjectId
-from bson.errors import InvalidId
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 
-from .models import search
-from .targets import TARGETS
+from ..models import search
+from ..targets import TARGETS, object_id
 
 MAX_ROWS = 50  # most rows one lookup request returns (the drop-down asks for 10)
 
@@ -40,9 +38,8 @@ class RecordLookup(QueryAjaxModelLoader):
         return self.model.objects(archived=False, **self.restrict)
 
     def get_one(self, pk: t.Any) -> mongoengine.Document | None:
-        try:
-            oid = pk if isinstance(pk, ObjectId) else ObjectId(str(pk))
-        except (InvalidId, TypeError):
+        oid = object_id(pk)
+        if oid is None:
             return None
         # No archived filter: an existing link to an archived record must still display.
         return self.model.objects(pk=oid, **self.restrict).first()
