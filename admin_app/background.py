@@ -8,7 +8,7 @@ starts the work and shows the document's progress, and the work writes it as it 
 The work runs as `flask … ID` in a process of its own: the embedded store's SQLite
 handles cannot cross threads, and a process outlives the worker that started it.
 mongomock lives inside one process, so with it (in tests) the work runs in a thread of
-the app. Both kinds of job (`importer.jobs`, `dictionary.search_key_jobs`) share this.
+the app. Both kinds of job (`importer.jobs`, `customising.search_key_jobs`) share this.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import demo, store
+from .customising.cli import dictionary_cli
 from .dictionary import defaults
-from .dictionary.cli import dictionary_cli
 from .models import User
 from .models.users import STAFF_ROLES, normal_email
 from .records import MODELS, history, upkeep

@@ -357,7 +357,7 @@ INTERNALS = (
     Internal(
         "mongoengine", "`Document._get_collection()` (the model's pymongo collection)",
         tuple((path, "._get_collection()") for path in (
-            "dictionary/fields.py", "dictionary/impact.py", "dictionary/retype.py",
+            "customising/fields.py", "customising/retype.py", "dictionary/impact.py",
             "directory/runs.py", "importer/engine.py", "importer/export.py",
             "importer/identities.py", "mail/outbox.py", "models/tickets.py",
             "portal/signin.py", "records/history.py", "records/upkeep.py", "records/write.py",
@@ -383,8 +383,8 @@ INTERNALS = (
     Internal(
         "mongoengine", "`Document._fields` (the declared fields by name) and "
         "`_meta[\"index_specs\"]` (the declared indexes)",
-        (("forms/lookups.py", "._fields"), ("dictionary/filing.py", "._fields"),
-         ("dictionary/fields.py", "._fields"), ("views/records.py", '_meta["index_specs"]')),
+        (("forms/lookups.py", "._fields"), ("customising/filing.py", "._fields"),
+         ("customising/fields.py", "._fields"), ("views/records.py", '_meta["index_specs"]')),
         "whether a model keeps search keys; which keys a dictionary definition may set; a "
         "list column is offered for sorting only when an index orders it",
         ("test_lookups.py", "test_dictionary_file.py",

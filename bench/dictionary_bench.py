@@ -20,8 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from timing import median_ms  # noqa: E402
 
 from admin_app.dictionary import snapshot as snapshots  # noqa: E402
-from admin_app.dictionary.checked import bump_version  # noqa: E402
-from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition  # noqa: E402
+from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition, bump_version  # noqa: E402
 from admin_app.forms.records import form_class  # noqa: E402
 from tests.conftest import make_app  # noqa: E402
 from tests.helpers import login  # noqa: E402

@@ -262,7 +262,7 @@ class Commands:
         """Seconds of an admin's dictionary change that rewrites every record's search
         keys (run to its end outside a request, as a command does): Email made
         unsearchable (the customers' keys lose its words), then back."""
-        from admin_app.dictionary.fields import update_field
+        from admin_app.customising.fields import update_field
 
         with self.app.app_context():
             started = time.perf_counter()

@@ -21,7 +21,7 @@ def filled_app(tmp_path: t.Any, store: str) -> Flask:
     changed twice (one by an import job), a directory connector with a preview run, a
     wrong password (the throttle and the audit log)."""
     from admin_app import create_app, records
-    from admin_app.dictionary.fields import update_field
+    from admin_app.customising.fields import update_field
     from admin_app.directory.connectors import Connector
     from admin_app.directory.reader import Entry, Extract
     from admin_app.directory.sync import run

@@ -14,7 +14,7 @@ import mongoengine
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.models import Customer, Ticket, User
 
 from .conftest import make_app

@@ -28,8 +28,12 @@ from flask import Flask
 from markupsafe import escape
 
 from admin_app import create_app, records
-from admin_app.dictionary.checked import bump_version
-from admin_app.dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
+from admin_app.dictionary.documents import (
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+    bump_version,
+)
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket, User
 from admin_app.models.kept import now
 from admin_app.records import trace
@@ -519,8 +523,8 @@ def directory_urls() -> list[str]:
 def add_search_key_jobs() -> None:
     """One job that rewrote the keys (a field made searchable, as a command does it) and
     one a full disk stopped, whose page offers to run it again."""
-    from admin_app.dictionary.fields import update_field
-    from admin_app.dictionary.search_key_jobs import SearchKeyJob
+    from admin_app.customising.fields import update_field
+    from admin_app.customising.search_key_jobs import SearchKeyJob
 
     update_field("customer", "location", searchable=True)
     SearchKeyJob(entity="contact", field="job_title", label="Job title", status="failed",
@@ -528,7 +532,7 @@ def add_search_key_jobs() -> None:
 
 
 def search_key_job_urls() -> list[str]:
-    from admin_app.dictionary.search_key_jobs import SearchKeyJob
+    from admin_app.customising.search_key_jobs import SearchKeyJob
 
     return [f"/admin/dictionary/search-keys/{job.pk}/" for job in SearchKeyJob.objects]
 

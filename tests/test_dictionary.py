@@ -4,10 +4,10 @@ import re
 
 import pytest
 
+from admin_app.customising.checked import DictionaryError
+from admin_app.customising.fields import update_field
 from admin_app.dictionary import defaults
-from admin_app.dictionary.checked import DictionaryError
 from admin_app.dictionary.documents import EntityDefinition, FieldDefinition
-from admin_app.dictionary.fields import update_field
 from admin_app.models import Customer
 
 from .conftest import make_app
@@ -65,7 +65,7 @@ def test_renaming_levels_renames_the_menu(client):
         entity = EntityDefinition.objects.get(name="customer")
         entity.levels[0].singular, entity.levels[0].plural = "User", "Users"
         entity.save()
-        from admin_app.dictionary.checked import bump_version
+        from admin_app.dictionary.documents import bump_version
         bump_version()
     html = client.get("/admin/").get_data(as_text=True)
     menu_item = re.search(r'href="/admin/customer/">\s*(\w+)</a>', html).group(1)

@@ -2,13 +2,18 @@
 
 import pytest
 
+from admin_app.customising.checked import DictionaryError, StaleDefinition
+from admin_app.customising.entities import check_relabel_entity, relabel_entity
+from admin_app.customising.fields import (
+    add_field,
+    check_add_field,
+    check_update_field,
+    update_field,
+)
+from admin_app.customising.layouts import arrange_layout, check_arrange_layout
 from admin_app.dictionary import impact
-from admin_app.dictionary.checked import DictionaryError, StaleDefinition
 from admin_app.dictionary.documents import DictionaryVersion, FieldDefinition
-from admin_app.dictionary.entities import check_relabel_entity, relabel_entity
-from admin_app.dictionary.fields import add_field, check_add_field, check_update_field, update_field
 from admin_app.dictionary.history import DictionaryChange
-from admin_app.dictionary.layouts import arrange_layout, check_arrange_layout
 from admin_app.models import Customer
 
 from .helpers import field_error, submit
@@ -191,7 +196,7 @@ def stored(name):
 
 def test_a_choice_rename_records_one_change_set_per_record_that_held_the_old_choice(
         store_app):
-    from admin_app.dictionary.fields import rename_choice_values
+    from admin_app.customising.fields import rename_choice_values
     from admin_app.records import RecordChange
 
     from . import record_writers
@@ -218,7 +223,7 @@ def test_a_choice_rename_records_one_change_set_per_record_that_held_the_old_cho
 
 
 def test_choices_renamed_into_each_other_are_swapped(store_app):
-    from admin_app.dictionary.fields import rename_choice_values
+    from admin_app.customising.fields import rename_choice_values
 
     with store_app.app_context():
         tiers(Ann="Gold", Bob="Silver")
@@ -229,7 +234,7 @@ def test_choices_renamed_into_each_other_are_swapped(store_app):
 
 def test_a_record_whose_choice_was_changed_meanwhile_keeps_it(store_app, monkeypatch):
     from admin_app import records
-    from admin_app.dictionary.fields import rename_choice_values
+    from admin_app.customising.fields import rename_choice_values
 
     write = records.batch.write
 
@@ -306,8 +311,8 @@ def test_the_field_screen_refuses_with_the_sentence_the_save_gives(client):
 def test_a_fields_revision_and_id_cannot_be_set_by_a_change(app):
     """The revision is what tells a stale copy: a change that set it would let the next
     stale save through."""
+    from admin_app.customising.fields import update_field
     from admin_app.dictionary.documents import FieldDefinition
-    from admin_app.dictionary.fields import update_field
 
     with app.app_context():
         stored = FieldDefinition.objects.get(entity="customer", name="department")

@@ -11,15 +11,15 @@ import json
 import mongoengine
 import pytest
 
-from admin_app.dictionary import filing
+from admin_app.customising import filing
+from admin_app.customising.entities import relabel_entity
+from admin_app.customising.fields import add_field, update_field
 from admin_app.dictionary.documents import (
     DictionaryVersion,
     EntityDefinition,
     FieldDefinition,
     LayoutDefinition,
 )
-from admin_app.dictionary.entities import relabel_entity
-from admin_app.dictionary.fields import add_field, update_field
 from admin_app.dictionary.history import DictionaryChange
 from admin_app.models import Customer
 
@@ -480,7 +480,7 @@ def test_a_type_change_while_another_was_interrupted_refuses_the_file_before_any
 
     from bson import ObjectId
 
-    from admin_app.dictionary import retype
+    from admin_app.customising import retype
 
     retype.TypeChange(entity="customer", name="location", label="Location", old_type="text",
                       new_type="decimal", state="swapping", revision=1, history=ObjectId(),

@@ -2,8 +2,8 @@
 
 import re
 
+from admin_app.customising.fields import add_field
 from admin_app.dictionary.documents import FieldDefinition
-from admin_app.dictionary.fields import add_field
 from admin_app.dictionary.history import DictionaryChange
 
 from .helpers import ADMIN_EMAIL, csrf_token

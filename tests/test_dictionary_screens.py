@@ -128,7 +128,7 @@ def test_arrange_layout_moves_fields_and_refuses_dropping_mandatory_ones(client)
 
 def test_renaming_a_choice_updates_records_and_removing_one_counts_them(client):
     with client.application.app_context():
-        from admin_app.dictionary.fields import add_field
+        from admin_app.customising.fields import add_field
 
         add_field("customer", "tier", "Tier", "choice", choices=["Gold", "Silver", "Bronze"],
                   sections={"Customer": "Customer"})
@@ -151,7 +151,7 @@ def test_renaming_a_choice_updates_records_and_removing_one_counts_them(client):
 
 def test_range_and_default_are_previewed_then_enforced_by_form_and_importer(client, tmp_path):
     with client.application.app_context():
-        from admin_app.dictionary.fields import add_field
+        from admin_app.customising.fields import add_field
 
         add_field("customer", "seats", "Seats", "integer", sections={"Customer": "Customer"})
     Customer(name="A", level="Customer", seats=0).save()
@@ -214,8 +214,8 @@ def test_an_invalid_pattern_is_refused_and_forms_keep_working(client):
 
 
 def test_the_level_choices_are_fixed_and_their_words_live_under_words(client):
-    from admin_app.dictionary.checked import DictionaryError
-    from admin_app.dictionary.fields import update_field
+    from admin_app.customising.checked import DictionaryError
+    from admin_app.customising.fields import update_field
 
     html = client.get("/admin/dictionary/customer/level/").get_data(as_text=True)
     assert 'name="choices_text"' not in html and 'id="fixed-choices"' in html

@@ -13,7 +13,7 @@ import mongoengine
 import pytest
 
 from admin_app import records
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.directory import runs
 from admin_app.directory.approvals import approve
 from admin_app.directory.cli import due

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 
 from admin_app import records
-from admin_app.dictionary.fields import add_field, update_field
+from admin_app.customising.fields import add_field, update_field
 from admin_app.models import Customer, User
 from admin_app.records.trace import COMMAND_LINE, IMPORT, Trace
 

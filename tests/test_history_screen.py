@@ -12,7 +12,7 @@ from datetime import datetime
 from html import unescape
 
 from admin_app import records
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.directory.runs import SyncRun
 from admin_app.importer.jobs import SeedJob
 from admin_app.models import User

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from admin_app.dictionary import filing
-from admin_app.dictionary.checked import DictionaryError
+from admin_app.customising import filing
+from admin_app.customising.checked import DictionaryError
+from admin_app.customising.fields import add_field, check_update_field, update_field
 from admin_app.dictionary.documents import DictionaryVersion, FieldDefinition
-from admin_app.dictionary.fields import add_field, check_update_field, update_field
 from admin_app.models import Customer, Ticket, User
 from admin_app.security.audit import AuditEvent
 from admin_app.tickets import log_ticket

@@ -51,7 +51,7 @@ def test_profile_selector_shows_the_profile_in_force_or_custom(client):
     client.application.test_cli_runner().invoke(args=["dictionary", "profile", "itsm"])
     assert selected_profile(client)[0] == "itsm"
 
-    from admin_app.dictionary.fields import update_field
+    from admin_app.customising.fields import update_field
     with client.application.app_context():
         update_field("customer", "name", label="Full name")
     chosen, html = selected_profile(client)

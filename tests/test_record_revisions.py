@@ -9,7 +9,7 @@ from html import unescape
 
 import pytest
 
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.models import Contact, Customer
 
 from .helpers import csrf_token, opened_state, submit

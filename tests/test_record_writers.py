@@ -17,7 +17,7 @@ import re
 import pytest
 
 from admin_app import records
-from admin_app.dictionary.fields import add_field, change_type, rename_choice_values, update_field
+from admin_app.customising.fields import add_field, change_type, rename_choice_values, update_field
 from admin_app.directory.connectors import Connector
 from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.sync import run

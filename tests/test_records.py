@@ -3,7 +3,7 @@
 import re
 from html import unescape
 
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.models import Contact, Customer
 
 from .helpers import csrf_token, field_error, opened_state, submit

@@ -45,7 +45,7 @@ def test_a_revision_that_is_not_a_number_is_a_400_not_a_crash(client, screen):
         "layout": ("/admin/dictionary/layout/customer/Org/", {"sections": "Main: name"}),
     }[screen]
     if screen == "type":  # a custom field: system fields cannot change type
-        from admin_app.dictionary.fields import add_field
+        from admin_app.customising.fields import add_field
         with client.application.app_context():
             add_field("customer", "contract_ref", "Contract ref", "text")
     page = client.get(url)

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 
 from admin_app import records
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.models import Customer
 from admin_app.records import revert, trace
 from admin_app.records.history import RecordChange

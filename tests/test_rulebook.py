@@ -12,8 +12,8 @@ import time
 import pytest
 
 from admin_app import importer
-from admin_app.dictionary.checked import DictionaryError
-from admin_app.dictionary.fields import add_field, update_field
+from admin_app.customising.checked import DictionaryError
+from admin_app.customising.fields import add_field, update_field
 from admin_app.dictionary.rules import compile_pattern
 from admin_app.models import Customer
 

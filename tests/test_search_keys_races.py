@@ -12,7 +12,7 @@ from datetime import UTC
 import mongoengine
 
 from admin_app import dictionary, records
-from admin_app.dictionary.search_key_jobs import SearchKeyJob
+from admin_app.customising.search_key_jobs import SearchKeyJob
 from admin_app.models import Customer
 from admin_app.records import search_keys
 

@@ -12,11 +12,10 @@ import time
 from flask import g
 
 from admin_app import dictionary, records, store
-from admin_app.dictionary import search_key_jobs
-from admin_app.dictionary.checked import bump_version
-from admin_app.dictionary.documents import FieldDefinition
-from admin_app.dictionary.fields import update_field
-from admin_app.dictionary.search_key_jobs import SearchKeyJob
+from admin_app.customising import search_key_jobs
+from admin_app.customising.fields import update_field
+from admin_app.customising.search_key_jobs import SearchKeyJob
+from admin_app.dictionary.documents import FieldDefinition, bump_version
 from admin_app.models import Customer
 from admin_app.records import RecordChange, rekeying, search_keys, upkeep
 

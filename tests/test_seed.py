@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from admin_app.dictionary.checked import bump_version
-from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
+from admin_app.dictionary.documents import FieldDefinition, LayoutDefinition, bump_version
 from admin_app.models import Contact, Customer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from admin_app.dictionary.fields import update_field
+from admin_app.customising.fields import update_field
 from admin_app.importer.jobs import SeedJob
 from admin_app.models import Customer
 from admin_app.records import RecordChange

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
+from admin_app.customising.entities import relabel_entity
+from admin_app.customising.fields import add_field, update_field
 from admin_app.dictionary import snapshot as snapshot_module
-from admin_app.dictionary.entities import relabel_entity
-from admin_app.dictionary.fields import add_field, update_field
 from admin_app.views import records, references
 
 from .servers import Browser, threaded_server

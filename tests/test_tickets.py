@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta
 from html import unescape
 
-from admin_app.dictionary.fields import add_field, update_field
+from admin_app.customising.fields import add_field, update_field
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket
 from admin_app.models.kept import now
 from admin_app.tickets import close, log_ticket

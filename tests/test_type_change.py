@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from admin_app.dictionary import conversion, retype
-from admin_app.dictionary.checked import DictionaryError, StaleDefinition
+from admin_app.customising import retype
+from admin_app.customising.checked import DictionaryError, StaleDefinition
+from admin_app.customising.fields import change_type, update_field
+from admin_app.customising.revert import revert
+from admin_app.dictionary import conversion
 from admin_app.dictionary.documents import FieldDefinition
-from admin_app.dictionary.fields import change_type, update_field
 from admin_app.dictionary.history import DictionaryChange
-from admin_app.dictionary.revert import revert
 from admin_app.models import Customer
 from admin_app.records import RecordChange
 
@@ -240,8 +241,9 @@ def test_a_record_edited_during_the_change_stops_it_and_nothing_changes(store_ap
 KILLED_MID_WAY = """
 import json, os, sys
 from admin_app import create_app
-from admin_app.dictionary import conversion, retype
-from admin_app.dictionary.fields import change_type
+from admin_app.dictionary import conversion
+from admin_app.customising import retype
+from admin_app.customising.fields import change_type
 
 app = create_app(json.loads(sys.argv[1]))
 swap, done = retype._swap_records, []
@@ -502,7 +504,7 @@ def test_the_type_screen_still_works_for_a_clean_change(client):
 
 def test_a_form_opened_before_a_type_change_is_refused_on_save(client):
     """The change moves the revisions of the records it rewrote."""
-    from admin_app.dictionary.fields import add_field, change_type
+    from admin_app.customising.fields import add_field, change_type
 
     from .helpers import csrf_token, opened_state
 

@@ -17,8 +17,8 @@ _EXTENSION = "dictadmin.dictionary"
 
 
 def init_app(app: Flask) -> None:
-    # `flask dictionary` is added by `admin_app/cli.py`: its commands change the
-    # dictionary and rewrite records, a layer above this package's own modules.
+    # `flask dictionary` (`admin_app/customising/cli.py`) is added by `admin_app/cli.py`:
+    # its commands change the dictionary and rewrite records, layers above this package.
     app.extensions[_EXTENSION] = SnapshotCache()
 
 

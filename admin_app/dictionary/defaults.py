@@ -11,8 +11,7 @@ from pathlib import Path
 
 import mongoengine as me
 
-from .checked import bump_version
-from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
+from .documents import EntityDefinition, FieldDefinition, LayoutDefinition, bump_version
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "seed" / "dictionary.json"
 

@@ -92,3 +92,11 @@ class DictionaryVersion(me.Document):
 
     id = me.StringField(primary_key=True, default="dictionary")
     number = me.IntField(default=0)
+
+
+def bump_version() -> int:
+    """Move the shared version: every process reloads the dictionary on its next read."""
+    doc = DictionaryVersion.objects(id="dictionary").modify(
+        upsert=True, new=True, inc__number=1
+    )
+    return doc.number

@@ -8,7 +8,7 @@ both: it runs in `flask setup` and before each seed load, and does nothing (one 
 a marker) once the store is current.
 
 The marker says, per record collection, which fields its keys were last made of in
-full: the search-key job (`dictionary/search_key_jobs.py`) sets it when it ends, so a
+full: the search-key job (`customising/search_key_jobs.py`) sets it when it ends, so a
 process that finds the marker behind the dictionary (a job that failed, or a store
 changed by an older version) rewrites the keys itself. This module decides *when*
 keys are recomputed; the record write path writes them (`rekeying.py`,

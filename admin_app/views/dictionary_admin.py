@@ -1,7 +1,7 @@
 """Dictionary screens: admins relabel fields, set mandatory per Level, add custom fields,
 choose list columns, retire and restore, and apply solution profiles — live.
 
-Every change goes through the checked operations (`dictionary.fields`, `.entities`,
+Every change goes through the checked operations (`customising.fields`, `.entities`,
 `.layouts`), so the guard rails are the same as for the command line; the form carries
 the definition's revision so a stale save is refused.
 """
@@ -28,17 +28,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from .. import dictionary
-from ..dictionary import history, profiles, retype, search_key_jobs
-from ..dictionary.checked import DictionaryError
-from ..dictionary.documents import (
-    FIELD_TYPES,
-    REFERENCE_TARGETS,
-    EntityDefinition,
-    FieldDefinition,
-    LayoutDefinition,
-)
-from ..dictionary.entities import relabel_entity
-from ..dictionary.fields import (
+from ..customising import profiles, retype, search_key_jobs
+from ..customising.checked import DictionaryError
+from ..customising.entities import relabel_entity
+from ..customising.fields import (
     CONVERTIBLE,
     add_field,
     change_type,
@@ -49,8 +42,16 @@ from ..dictionary.fields import (
     rename_choice_values,
     update_field,
 )
-from ..dictionary.layouts import arrange_layout
-from ..dictionary.revert import revert
+from ..customising.layouts import arrange_layout
+from ..customising.revert import revert
+from ..dictionary import history
+from ..dictionary.documents import (
+    FIELD_TYPES,
+    REFERENCE_TARGETS,
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+)
 from ..dictionary.snapshot import portal_offers
 from .secure import AdminOnly
 

@@ -1,5 +1,5 @@
 """The page of a search-key job: the progress bar while a dictionary change's keys are
-rewritten, then how many records were rewritten (`dictionary.search_key_jobs`).
+rewritten, then how many records were rewritten (`customising.search_key_jobs`).
 
 Admins only, as the dictionary screens that start these jobs. A job that stopped (a
 full disk) can be run again from its page: a POST with the CSRF token, which carries on
@@ -15,7 +15,7 @@ from flask_admin import BaseView, expose
 from flask_wtf import FlaskForm
 
 from .. import dictionary
-from ..dictionary import search_key_jobs
+from ..customising import search_key_jobs
 from .secure import AdminOnly
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import typing as t
 
-from . import history
-from .checked import DictionaryError, bump_version, compare_and_set, record
-from .documents import FieldDefinition, LayoutDefinition, LayoutSection
+from ..dictionary import history
+from ..dictionary.documents import FieldDefinition, LayoutDefinition, LayoutSection, bump_version
+from .checked import DictionaryError, compare_and_set, record
 
 
 def check_arrange_layout(entity: str, level: str, sections: list[tuple[str, list[str]]], *,

@@ -39,10 +39,10 @@ from flask import current_app, g, has_request_context
 from mongoengine import DateTimeField, IntField, ListField, ObjectIdField, StringField
 
 from .. import background, dictionary
+from ..dictionary import history
 from ..records import rekeying, search_keys, upkeep
 from ..records.write import MODELS
 from ..store import disk_full
-from . import history
 
 PASSES = 4  # the first, and checks for records saved meanwhile under the old dictionary
 _IN_BACKGROUND = contextvars.ContextVar("search keys in background", default=False)

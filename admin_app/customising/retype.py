@@ -52,11 +52,11 @@ from datetime import UTC, datetime, timedelta
 import mongoengine as me
 from bson import ObjectId
 
-from . import history, impact
-from .checked import WRITES, DictionaryError, bump_version, stale, validate
-from .conversion import convert
-from .documents import FieldDefinition
-from .snapshot import Snapshot, load
+from ..dictionary import history, impact
+from ..dictionary.conversion import convert
+from ..dictionary.documents import FieldDefinition, bump_version
+from ..dictionary.snapshot import Snapshot, load
+from .checked import WRITES, DictionaryError, stale, validate
 
 if t.TYPE_CHECKING:
     from ..records import Trace

@@ -6,9 +6,9 @@ know them), so nothing adds one; only the words shown for them change.
 
 from __future__ import annotations
 
-from . import history
-from .checked import DictionaryError, bump_version, compare_and_set, record
-from .documents import EntityDefinition, LevelDefinition
+from ..dictionary import history
+from ..dictionary.documents import EntityDefinition, LevelDefinition, bump_version
+from .checked import DictionaryError, compare_and_set, record
 
 
 def check_relabel_entity(entity: str, words: dict[str, tuple[str, str]]) -> EntityDefinition:

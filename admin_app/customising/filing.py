@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from . import history, impact
+from ..dictionary import history, impact
+from ..dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
 from .checked import DictionaryError
-from .documents import EntityDefinition, FieldDefinition, LayoutDefinition
 from .entities import check_relabel_entity, relabel_entity
 from .fields import add_field, check_add_field, check_update_field, update_field
 from .layouts import arrange_layout, check_arrange_layout

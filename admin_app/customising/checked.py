@@ -4,7 +4,8 @@ The operations are split by what they change (`fields`, `layouts`, `entities`; a
 change is `retype`, a revert `revert`). Each checks once, before it writes, and then
 saves through this module: compare-and-set on the definition's revision, so that of two
 admins one wins and the other is told (`StaleDefinition`); a History entry; and a move
-of the shared version, so that every process notices the change.
+of the shared version (`dictionary.documents.bump_version`), so that every process
+notices the change.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import typing as t
 
 from mongoengine.errors import ValidationError
 
-from . import history
-from .documents import DictionaryVersion
+from ..dictionary import history
 
 # Records written per batch of the record write path (a choice rename, a type change): its
 # read by a list of ids costs the embedded store the square of the list's length.
@@ -57,14 +57,6 @@ def compare_and_set(model: t.Any, definition: t.Any, expected_revision: int | No
         inc__revision=1, **{f"set__{k}": v for k, v in values.items()})
     if not updated:
         raise stale(what)
-
-
-def bump_version() -> int:
-    """Move the shared version: every process reloads the dictionary on its next read."""
-    doc = DictionaryVersion.objects(id="dictionary").modify(
-        upsert=True, new=True, inc__number=1
-    )
-    return doc.number
 
 
 def record(kind: str, entity: str, name: str | None, summary: str,

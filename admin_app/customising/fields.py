@@ -20,17 +20,23 @@ from datetime import date
 
 from bson import ObjectId
 
-from . import history, impact, retype, rules
+from ..dictionary import history, impact, rules
+from ..dictionary.documents import (
+    FIELD_TYPES,
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+    bump_version,
+)
+from ..dictionary.snapshot import Field, portal_flags_refusal
+from . import retype
 from .checked import (
     WRITES,
     DictionaryError,
-    bump_version,
     compare_and_set,
     record,
     validate,
 )
-from .documents import FIELD_TYPES, EntityDefinition, FieldDefinition, LayoutDefinition
-from .snapshot import Field, portal_flags_refusal
 
 CONVERTIBLE = tuple(t_ for t_ in FIELD_TYPES if t_ not in ("reference", "choice"))
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

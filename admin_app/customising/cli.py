@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from . import defaults, filing, profiles, retype
+from ..dictionary import defaults
+from . import filing, profiles, retype
 from .checked import DictionaryError
 
 dictionary_cli = AppGroup(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .checked import DictionaryError, bump_version
-from .documents import EntityDefinition, FieldDefinition
+from ..dictionary.documents import EntityDefinition, FieldDefinition, bump_version
+from ..dictionary.snapshot import Snapshot
+from .checked import DictionaryError
 from .entities import relabel_entity
 from .fields import update_field
-from .snapshot import Snapshot
 
 FOLDER = Path(__file__).resolve().parents[2] / "seed" / "profiles"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import typing as t
 
-from . import history, retype
+from ..dictionary import history
+from ..dictionary.documents import FieldDefinition
+from . import retype
 from .checked import DictionaryError
-from .documents import FieldDefinition
 from .entities import relabel_entity
 from .fields import search_keys_follow, update_field
 from .layouts import arrange_layout
