@@ -150,6 +150,18 @@ def recorded(app, client, tmp_path, monkeypatch):
         with recorder.running("ticket list"):
             assert client.get("/admin/ticket/").status_code == 200
             assert client.get(f"/admin/ticket/?customer={alice.pk}").status_code == 200
+            for listed in ("", f"customer={alice.pk}&"):
+                for column in range(4):  # every column, sortable or not, both ways
+                    for desc in ("", "&desc=1"):
+                        assert client.get(f"/admin/ticket/?{listed}sort={column}{desc}") \
+                            .status_code == 200
+        with recorder.running("sorted ticket search"):
+            for listed in ("", f"customer={alice.pk}&"):
+                for column in range(4):
+                    for desc in ("", "&desc=1"):
+                        assert "Printer jams" in client.get(
+                            f"/admin/ticket/?{listed}search=printer&sort={column}{desc}"
+                        ).get_data(as_text=True)
         with recorder.running("ticket search"):
             for typed in ("p", "print", "printer ja"):  # as an agent types
                 assert "Printer jams" in client.get(f"/admin/ticket/?search={typed}") \
@@ -171,7 +183,7 @@ def test_every_query_the_main_flows_send_is_served_by_a_declared_index(recorded)
     assert recorded.flows >= {
         "seed load", "seed export", "customer list", "org search",
         "org lookup as an agent types", "record form open and save", "ticket log", "ticket list",
-        "ticket search",
+        "ticket search", "sorted ticket search",
         "directory sync", "record history", "record form save over another's change"}
     problems = unserved(recorded, ALLOWED)
     assert not problems, "no declared index serves:\n" + "\n".join(problems)
@@ -184,6 +196,19 @@ def test_a_ticket_search_asks_for_search_keys_newest_first(recorded):
             if "ticket search" in flows and shape.collection == "tickets"}
     assert sent == {"tickets {search_keys:equality} sort -logged_at",
                     "tickets {customer:equality, search_keys:equality} sort -logged_at"}, sent
+
+
+def test_every_sort_the_ticket_list_offers_is_sent_and_served(recorded):
+    """Logged (either way) and Status (either way, each status in the order of its
+    index) on the whole list, one customer's, and a search of each: the sorts the list
+    offers (views/tickets.py), all sent here, so the test above checks each is served."""
+    sent = {str(shape) for shape, flows in recorded.sent_by.items()
+            if flows & {"ticket list", "sorted ticket search"} and shape.collection == "tickets"}
+    for narrowed in ("", "customer:equality", "search_keys:equality",
+                     "customer:equality, search_keys:equality"):
+        for order in ("-logged_at", "logged_at", "status,-logged_at", "-status,logged_at"):
+            assert f"tickets {{{narrowed}}} sort {order}" in sent, (narrowed, order, sent)
+    assert not [shape for shape in sent if "summary" in shape], sent
 
 
 def test_list_pages_and_lookups_count_nothing(recorded):

@@ -336,6 +336,27 @@ def test_the_ticket_list_is_newest_first_and_searches_summaries(store_client):
     assert "Tickets of" in mine and f"/admin/ticket/new/?customer={alice.pk}" in mine
 
 
+def test_the_ticket_list_sorts_by_logged_or_status_keeping_each_status_in_order(
+        store_client):
+    """By status ascending: Closed first, each status newest first; descending: Open
+    first, the longest waiting first. Summary (free text) is not offered for sorting."""
+    alice = new_customer()
+    for day, status in enumerate(("open", "closed", "open", "closed")):
+        ticket = log_ticket(alice, f"Ticket {day} [x]", status=status)
+        ticket.logged_at = datetime(2026, 1, 1) + timedelta(days=day)
+        ticket.save()
+    for query in ("", f"customer={alice.pk}&", "search=ticket&"):
+        def order(sort, query=query):
+            html = store_client.get(f"/admin/ticket/?{query}{sort}").get_data(as_text=True)
+            return re.findall(r"Ticket (\d)", html)
+        assert order("sort=3") == ["3", "1", "2", "0"], query
+        assert order("sort=3&desc=1") == ["0", "2", "1", "3"], query
+        assert order("sort=0") == ["0", "1", "2", "3"], query
+        assert order("sort=2") == ["3", "2", "1", "0"], query  # not a sort: newest first
+    page = store_client.get("/admin/ticket/").get_data(as_text=True)
+    assert re.findall(r'href="[^"]*sort=(\d)', page) == ["0", "3"]
+
+
 SEARCHED_TICKETS = {  # summary: description
     "Printer jams on floor 2": "Paper feed grinds since Monday.",
     "Laptop will not start": "Since this morning; the charger light is off.",
@@ -376,6 +397,22 @@ def test_a_ticket_is_found_by_the_start_of_any_word_of_its_summary_or_descriptio
     assert listed(store_client, f"customer={bob.pk}&search=pass") == ["Password reset"]
     page = store_client.get("/admin/ticket/").get_data(as_text=True)
     assert 'placeholder="Search Summary, Description"' in page
+
+
+def test_a_long_description_is_keyed_by_its_opening_words_only(store_client):
+    """A 20,000-character description (a pasted log) is found by a word near its start;
+    its later words are not keys, so the ticket's keys stay bounded."""
+    alice = new_customer()
+    later = " ".join(f"w{n:05d}x" for n in range(2500))  # 2,500 distinct 7-letter words
+    description = ("Scanner offline since the upgrade. " + later)[:20000]
+    assert len(description) == 20000
+    ticket = log_ticket(alice, "Password reset", description=description)
+    stored = Ticket._get_collection().find_one({"_id": ticket.pk})
+    assert len(stored["search_keys"]) <= 200 + 12 * 100
+    assert {"scanner", "upgrad", "passw"} <= set(stored["search_keys"])
+    assert listed(store_client, "search=scann") == ["Password reset"]
+    assert listed(store_client, "search=w00090x") == ["Password reset"]  # its 96th word
+    assert listed(store_client, "search=w02000x") == []  # far below the opening words
 
 
 def test_a_tickets_words_follow_its_edits_on_the_form_and_the_portal_logs_keyed_ones(

@@ -36,11 +36,15 @@ def words(text: str) -> list[str]:
 def keys_of(values: t.Iterable[t.Any]) -> list[str]:
     """Every prefix of every word of the text values (sorted, so a rewrite that changes
     nothing stores the same list)."""
+    return keys_of_words(word for value in values if isinstance(value, str)
+                         for word in words(value))
+
+
+def keys_of_words(found: t.Iterable[str]) -> list[str]:
+    """Every prefix of each of these words (as `words` gives them), sorted."""
     keys: set[str] = set()
-    for value in values:
-        if isinstance(value, str):
-            for word in words(value):
-                keys.update(word[:end] for end in range(1, len(word) + 1))
+    for word in found:
+        keys.update(word[:end] for end in range(1, len(word) + 1))
     return sorted(keys)
 
 

@@ -5,7 +5,11 @@ they had, the SLA's due times, whether the customer's expiry date had passed), s
 edits of the customer or the dictionary do not rewrite its history.
 
 The ticket list's search box matches `search_keys`, the prefixes of every word of the
-summary and description (`search.py`, as records do): one equality per typed word, which
+summary and of the first DESCRIPTION_WORDS words of the description (`search.py`, as
+records do). A description runs to 20,000 characters (a pasted log or mail thread):
+keyed whole it would give one ticket thousands of keys, each an entry in every search
+index, while what a ticket is about is said in its summary and first lines. One
+equality per typed word, which
 the (search_keys, -logged_at) indexes serve newest first, where a "contains" pattern
 would read every ticket. `clean()` keeps the keys on every save (the ticket form, the
 portal and `tickets.log_ticket` all save through it; closing changes neither text), and
@@ -24,6 +28,9 @@ from .kept import Kept, now
 STATUSES = ("open", "closed")
 # What a ticket's search keys are made of, in the order the list's placeholder names them.
 SEARCHED = ("summary", "description")
+# How much of the description is keyed: about a paragraph, where a ticket says what is
+# wrong. With the summary's 200 characters, a ticket has at most 200 + 12 x 100 keys.
+DESCRIPTION_WORDS = 100
 
 
 class Ticket(Kept, me.Document):
@@ -33,7 +40,12 @@ class Ticket(Kept, me.Document):
                     "-logged_at",  # the ticket list, newest first
                     # a search of the list, and of one customer's list, newest first
                     ("search_keys", "-logged_at"),
-                    ("customer", "search_keys", "-logged_at")],
+                    ("customer", "search_keys", "-logged_at"),
+                    # each of them sorted by status (views/tickets.py), the whole list's
+                    # by (status, -logged_at) above
+                    ("customer", "status", "-logged_at"),
+                    ("search_keys", "status", "-logged_at"),
+                    ("customer", "search_keys", "status", "-logged_at")],
     }
 
     customer = me.ObjectIdField(required=True)  # a record at any Level (Customer or Org)
@@ -65,7 +77,9 @@ class Ticket(Kept, me.Document):
 def keys_of(ticket: t.Any) -> list[str]:
     """The search keys of a ticket (a Ticket or a stored document) as its text reads now."""
     get = ticket.get if isinstance(ticket, dict) else lambda name: getattr(ticket, name, None)
-    return search.keys_of(get(name) for name in SEARCHED)
+    summary, description = (get(name) or "" for name in SEARCHED)
+    return search.keys_of_words([*search.words(summary),
+                                 *search.words(description)[:DESCRIPTION_WORDS]])
 
 
 def rekey_all() -> int:
