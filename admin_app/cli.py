@@ -4,7 +4,6 @@ packages whose commands reach across layers (`flask dictionary`, `flask history`
 
 from __future__ import annotations
 
-import getpass
 import os
 
 import click
@@ -18,7 +17,7 @@ from .models import User
 from .models.users import STAFF_ROLES, normal_email
 from .records import MODELS, history, upkeep
 from .records.cli import history_cli
-from .security import accounts, logins_upkeep, passwords
+from .security import accounts, audit, logins_upkeep, passwords
 from .store_commands import store_cli
 
 
@@ -139,11 +138,7 @@ def _refuse_weak_admin_password(email: str, password: str | None) -> None:
 
 
 def _operator() -> str:
-    """Who ran the command, for the audit log (the command line has no signed-in login)."""
-    try:
-        return f"{getpass.getuser()} (command line)"
-    except (KeyError, OSError):
-        return "command line"
+    return audit.command_line_actor()
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .security import audit
 from .store.backup import Backup, BackupError, contents, restore, take
 from .store.connection import ALIAS, database, describe, disk_full
 from .store.copy import CopyError, Target, copy, open_target, same_store
@@ -105,6 +106,10 @@ def restore_command(file: str, replace: bool, yes: bool) -> None:
                                            "again with --replace.") from exc
             raise
     logged = history.repair(MODELS, everything=True)
+    # After the restore, which replaced the audit log with the backup's.
+    audit.record("store_restored", area="cli", actor=audit.command_line_actor(),
+                 detail=f"from {os.path.abspath(file)}, taken {manifest.taken_at} from the "
+                        f"{manifest.store}")
     click.echo(f"Restored {counted(manifest.documents)} in {len(manifest.collections)} "
                f"collections, each verified by count and checksum.")
     click.echo(f"Record history: {logged} change set{'s' if logged != 1 else ''} a writer "
@@ -155,6 +160,8 @@ def copy_command(to: str, replace: bool, yes: bool) -> None:
             raise
         with _models_on(target.database):
             logged = history.repair(MODELS, everything=True)
+            audit.record("store_copied", area="cli", actor=audit.command_line_actor(),
+                         detail=f"from the {_this_store()}, read {done.moment}")
     finally:
         target.close()
     _report(done, target, logged)

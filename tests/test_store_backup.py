@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import mongoengine
@@ -20,19 +21,38 @@ from admin_app import create_app, store
 from admin_app.store import digest
 
 from .conftest import app_config, make_app
+from .helpers import login
 from .races import environment
 from .store_flows import filled_app, signs_in_and_opens_records
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The audit entries a restore or a copy adds to the store it writes (checked apart).
+STORE_EVENTS = ("store_restored", "store_copied")
+
+
 def digests(app) -> dict[str, tuple[int, str]]:
-    """Every collection of the app's store: (count, checksum)."""
+    """Every collection of the app's store: (count, checksum); the audit log without the
+    entries of a restore or a copy into that store."""
     with app.app_context():
         db = store.database()
-        return {name: (d.count, d.checksum) for name in db.list_collection_names()
-                if name != "record_history_intents"
-                for d in [digest.of_collection(db[name])]}
+        found = {}
+        for name in db.list_collection_names():
+            if name == "record_history_intents":
+                continue
+            d = digest.Digest()
+            for document in db[name].find({"event": {"$nin": list(STORE_EVENTS)}}
+                                          if name == "audit_log" else {}):
+                d.add(document)
+            found[name] = (d.count, d.checksum)
+        return found
+
+
+def audit_entries(app, event: str) -> list[dict]:
+    """The audit log's entries of one event, as stored."""
+    with app.app_context():
+        return list(store.database()["audit_log"].find({"event": event}))
 
 
 def index_names(app) -> dict[str, set[str]]:
@@ -78,6 +98,31 @@ def test_a_backup_restores_every_collection_and_the_same_passwords_sign_in(tmp_p
         assert before[name][0] > 0, name
     signs_in_and_opens_records(target)
     assert index_names(target) == indexes, "the models make the same indexes"
+    mongoengine.disconnect()
+
+
+def test_a_restore_is_in_the_restored_stores_audit_log_naming_the_file(tmp_path):
+    """Written after the restore replaced the audit log: the backup's entries and one
+    more, saying which file and when it was taken; the admin sees it on the Audit log."""
+    source = filled_app(tmp_path / "source", "embedded")
+    backup = tmp_path / "store.zip"
+    assert run(source, "backup", str(backup)).exit_code == 0
+    with zipfile.ZipFile(backup) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    target = create_app(app_config(tmp_path / "target", "embedded"))
+    restored = run(target, "restore", str(backup))
+    assert restored.exit_code == 0, restored.output
+    [entry] = audit_entries(target, "store_restored")
+    assert entry["area"] == "cli" and entry["actor"].endswith("(command line)")
+    assert entry["detail"] == (f"from {backup}, taken {manifest['taken_at']} from the "
+                               f"{manifest['store']}")
+    assert audit_entries(target, "login_created"), "the backup's own entries are kept"
+    with target.test_client() as client:
+        assert login(client).status_code == 302
+        page = unescape(client.get("/admin/audit/?event=store_restored")
+                        .get_data(as_text=True))
+    assert "Store restored from a backup" in page
+    assert f"from {backup}, taken {manifest['taken_at']}" in page
     mongoengine.disconnect()
 
 

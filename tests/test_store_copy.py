@@ -20,7 +20,7 @@ from admin_app.store import copy as store_copy
 from .conftest import app_config, make_app
 from .races import environment, flask
 from .store_flows import filled_app, signs_in_and_opens_records
-from .test_store_backup import digests, index_names, run
+from .test_store_backup import audit_entries, digests, index_names, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,6 +62,24 @@ def test_a_copy_moves_every_collection_verified_and_the_same_passwords_sign_in(
     assert digests(target) == before, "every collection, every document"
     signs_in_and_opens_records(target)
     assert index_names(target) == indexes, "the models make the same indexes there"
+    mongoengine.disconnect()
+
+
+def test_a_copy_is_in_the_targets_audit_log_naming_the_store_it_came_from(tmp_path):
+    source = filled_app(tmp_path / "source", "embedded")
+    config = app_config(tmp_path / "target", "embedded")
+    result = run(source, "copy", "--to", str(Path(config["INSTANCE_PATH"]) / "store"))
+    assert result.exit_code == 0, result.output
+    moment = re.search(r"; read (at one moment [^;]*?)(;|\.$)", copied_line(result.output))
+    target = create_app(config)
+    [entry] = audit_entries(target, "store_copied")
+    assert entry["area"] == "cli" and entry["actor"].endswith("(command line)")
+    source_store = re.search(r"^Copying the (.*) to the ", result.output, re.M).group(1)
+    assert entry["detail"].startswith(f"from the {source_store}, read ")
+    assert moment and moment.group(1) in entry["detail"], (entry["detail"], result.output)
+    assert audit_entries(target, "login_created"), "the source's own entries are copied"
+    source = create_app(app_config(tmp_path / "source", "embedded"))
+    assert not audit_entries(source, "store_copied"), "nothing is added to the source"
     mongoengine.disconnect()
 
 

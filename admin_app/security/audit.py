@@ -1,7 +1,8 @@
 """The audit log: who signed in, failed, was locked out, signed out, what admins did to
-logins, and which record changes were reverted (an entry made in a request that changed
-records links to those changes). Kept in MongoDB so that every worker and the command
-line write to one place, and listed (filterable) on the admin's Audit log screen.
+logins, which record changes were reverted (an entry made in a request that changed
+records links to those changes), and a whole store restored or copied (`flask store`).
+Kept in MongoDB so that every worker and the command line write to one place, and
+listed (filterable) on the admin's Audit log screen.
 
 Every way in records through `record`, so an event is worded and stamped the same way
 whether it came from the admin, the portal or the command line.
@@ -9,6 +10,7 @@ whether it came from the admin, the portal or the command line.
 
 from __future__ import annotations
 
+import getpass
 import typing as t
 
 import mongoengine as me
@@ -32,6 +34,8 @@ EVENTS = {
     "webguest_link_issued": "WebGuest link issued",
     "webguest_link_used": "WebGuest link used",
     "record_reverted": "Record change reverted",
+    "store_restored": "Store restored from a backup",
+    "store_copied": "Store copied here",
 }
 AREAS = ("admin", "portal", "cli")
 
@@ -74,6 +78,14 @@ def record(event: str, *, subject: str = "", detail: str = "", area: str | None 
                        request=changes)
     entry.save(force_insert=True)
     return entry
+
+
+def command_line_actor() -> str:
+    """Who ran a command, for the audit log (the command line has no signed-in login)."""
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):
+        return "command line"
 
 
 def events(**filters: t.Any) -> me.QuerySet:
