@@ -14,8 +14,9 @@ values under the new dictionary:
 - the job keys each record by compare-and-set on its revision (`records.rekeying`), so
   it never pairs keys with values a save has replaced;
 - a save whose request took its dictionary before the change keys by the old fields:
-  after its first pass the job checks every record again, until a pass finds nothing
-  to rewrite (at most PASSES passes);
+  after its first pass the job checks again the records saved while it ran (their
+  revision moved), until a pass finds nothing to rewrite or no record was saved while
+  it ran (at most PASSES passes);
 - a second change while the job runs counts as a `change` on it: the job starts again
   with the fields the dictionary now searches, and finishes only by a compare-and-set
   on that count, so no change is left unfollowed.
@@ -166,9 +167,11 @@ def run(job_id: str, *, raising: bool = False) -> None:
 
 
 def _rewrite(job: SearchKeyJob) -> None:
-    """Passes over every record until one finds nothing to rewrite, starting again
-    whenever the dictionary changed the fields searched; then the marker."""
+    """Passes until one finds nothing to rewrite or no record was saved while it ran,
+    starting again whenever the dictionary changed the fields searched; then the marker.
+    The first pass covers every record; each later one only those saved meanwhile."""
     job.claim()
+    only: list[ObjectId] | None = None  # the records the next pass checks (None: all)
     while True:
         job.reload()
         seen = job.changes  # read before the dictionary: a change after it restarts us
@@ -176,11 +179,14 @@ def _rewrite(job: SearchKeyJob) -> None:
         if fields != list(job.fields):  # a new job, or the dictionary moved on
             job.update(set__fields=fields, set__passes=0, unset__after=True, set__done=0)
             job.reload()
-        outcome = _one_pass(job, fields, seen)
+            only = None
+        outcome = _one_pass(job, fields, seen, only)
         if outcome is None:  # changed meanwhile: start again, with the fields it now says
             job.update(set__passes=0, unset__after=True, set__done=0)
+            only = None
             continue
-        if outcome.rewritten == 0 or job.passes >= PASSES:
+        done, only = outcome
+        if done.rewritten == 0 or only == [] or job.passes >= PASSES:
             finished = SearchKeyJob.objects(pk=job.pk, changes=seen).update_one(
                 set__status="done", set__finished_at=background.now())
             if finished:
@@ -188,10 +194,26 @@ def _rewrite(job: SearchKeyJob) -> None:
                 return
 
 
-def _one_pass(job: SearchKeyJob, fields: list[str], seen: int) -> rekeying.Rekeyed | None:
-    """One pass over the records after `job.after`; None if a dictionary change came in."""
-    ids = rekeying.ids(job.entity, job.after)
-    done = job.done if job.after is not None else 0
+def _one_pass(job: SearchKeyJob, fields: list[str], seen: int, only: list[ObjectId] | None
+              ) -> tuple[rekeying.Rekeyed, list[ObjectId] | None] | None:
+    """One pass over the records `only` (None: every record after `job.after`); what it
+    did, and the records saved or added while it ran (None: unknown, for a pass resumed
+    after a stop, when the next pass must check every record). None if a dictionary
+    change came in.
+
+    Its keys come from values read after the pass began, each written only while its
+    record is at the revision read: a record whose revision is the same at the end as
+    at the start was keyed from its latest values (or its keys already were right). So
+    only the records whose revision moved meanwhile can hold keys of an old dictionary
+    (a request that took it before the change saving during the pass), and only they
+    need checking again: no full second pass when nobody saved."""
+    resumed = job.after is not None
+    before = rekeying.revisions(job.entity)
+    if only is None:
+        ids = sorted(oid for oid in before if job.after is None or oid > job.after)
+    else:
+        ids = only
+    done = job.done if resumed else 0
     job.update(set__total=done + len(ids), set__done=done)
     outcome = rekeying.Rekeyed()
     for start in range(0, len(ids), rekeying.CHUNK):
@@ -208,9 +230,10 @@ def _one_pass(job: SearchKeyJob, fields: list[str], seen: int) -> rekeying.Rekey
         job.update(set__after=chunk[-1], set__done=done,
                    inc__rewritten=part.rewritten if first else 0,
                    inc__again=part.again + (0 if first else part.rewritten))
+    saved = None if resumed else rekeying.moved(before, rekeying.revisions(job.entity))
     job.update(inc__passes=1, unset__after=True)
     job.reload()
-    return outcome
+    return outcome, saved
 
 
 def latest(limit: int = 5) -> list[SearchKeyJob]:

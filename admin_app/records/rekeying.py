@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
+from .. import store
 from . import search_keys
 from .write import at_revision, collection_of
 
@@ -51,33 +52,55 @@ class Rekeyed:
 
 def ids(entity: str, after: ObjectId | None = None) -> list[ObjectId]:
     """Every record's id, in order, after `after` (a rewrite resumed where it stopped)."""
-    found = sorted(doc["_id"] for doc in collection_of(entity).find({}, {"_id": 1}))
-    return [oid for oid in found if after is None or oid > after]
+    return [oid for oid in sorted(revisions(entity)) if after is None or oid > after]
+
+
+def revisions(entity: str) -> dict[ObjectId, int]:
+    """Every record's revision by id. Every save moves its record's revision and a
+    rewrite of keys does not: two of these taken around a pass name the records saved
+    (or added) while it ran, the only ones whose keys it may have got from old values."""
+    return {doc["_id"]: int(doc.get("revision") or 0)
+            for doc in collection_of(entity).find({}, {"_id": 1, "revision": 1})}
+
+
+def moved(before: t.Mapping[ObjectId, int], after: t.Mapping[ObjectId, int]) -> list[ObjectId]:
+    """The records saved or added between two `revisions`, in id order."""
+    return sorted(oid for oid, revision in after.items() if before.get(oid) != revision)
 
 
 def rekey(entity: str, chunk: t.Sequence[ObjectId], fields: t.Sequence[str]) -> Rekeyed:
-    """Give these records the keys of `fields` from their values as stored now."""
+    """Give these records the keys of `fields` from their values as stored now.
+
+    Records whose keys are already right are not written; the others are written
+    together (`store.together`: one transaction on the embedded store, rather than one
+    per record), each still by compare-and-set on the revision its keys came from.
+    Those a save moved meanwhile are read again and written again, up to ATTEMPTS."""
     collection = collection_of(entity)
     projection = {name: 1 for name in [*fields, "search_keys", "revision"]}
     done = Rekeyed()
-    for doc in collection.find({"_id": {"$in": list(chunk)}}, projection):
-        done.read += 1
-        for attempt in range(ATTEMPTS):
-            keys = search_keys.keys_for(entity, doc, fields)
-            if doc.get("search_keys") == keys:
-                break
-            revision = int(doc.get("revision") or 0)
-            if collection.update_one(at_revision(doc["_id"], revision),
-                                     {"$set": {"search_keys": keys}}).matched_count:
-                done.rewritten += 1
-                break
-            # Saved since it was read: key it from what that save left.
-            done.again += attempt == 0
-            doc = collection.find_one({"_id": doc["_id"]}, projection)
-            if doc is None:  # no longer there: nothing to key
-                break
-        else:
-            done.left += 1
+    docs = list(collection.find({"_id": {"$in": list(chunk)}}, projection))
+    done.read = len(docs)
+    for attempt in range(ATTEMPTS):
+        wanted = [(doc, keys) for doc in docs
+                  if doc.get("search_keys") != (keys := search_keys.keys_for(entity, doc, fields))]
+        if not wanted:
+            return done
+        missed = []
+        with store.together(collection):
+            for doc, keys in wanted:
+                revision = int(doc.get("revision") or 0)
+                if collection.update_one(at_revision(doc["_id"], revision),
+                                         {"$set": {"search_keys": keys}}).matched_count:
+                    done.rewritten += 1
+                else:
+                    missed.append(doc["_id"])
+        if not missed:
+            return done
+        # Saved since they were read: key them from what those saves left (a record no
+        # longer there is not read again: nothing to key).
+        done.again += len(missed) if attempt == 0 else 0
+        docs = list(collection.find({"_id": {"$in": missed}}, projection))
+    done.left += len(docs)
     return done
 
 

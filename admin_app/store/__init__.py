@@ -10,7 +10,8 @@ The rest of the app imports this package and asks it (`store.database()`,
 from __future__ import annotations
 
 from .connection import ALIAS, StoreError, connect, database, describe, disk_full, in_memory
+from .grouped_writes import together
 from .warm import warm
 
 __all__ = ["ALIAS", "StoreError", "connect", "database", "describe", "disk_full", "in_memory",
-           "warm"]
+           "together", "warm"]
