@@ -42,6 +42,16 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server the tests started: asked first, killed after 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def dictadmin_server(instance_path: Path, workers: int = 1) -> t.Iterator[str]:
     """Serve the app on the embedded store in `instance_path` as `make run` does: gunicorn
@@ -59,12 +69,7 @@ def dictadmin_server(instance_path: Path, workers: int = 1) -> t.Iterator[str]:
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

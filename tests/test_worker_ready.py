@@ -20,7 +20,7 @@ from admin_app.records import search_keys
 from admin_app.warmup import warm_up
 
 from .conftest import make_app
-from .servers import Browser, free_port, wait_for_port
+from .servers import Browser, free_port, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = 3000
@@ -54,15 +54,6 @@ def _serve(tmp_path: Path, *config: str) -> tuple[subprocess.Popen, str, Path]:
     return process, f"http://127.0.0.1:{port}", log
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _first_answer(tmp_path: Path, *config: str) -> list[str]:
     """Start gunicorn, send it one request at once, and return its log lines."""
     process, base, log = _serve(tmp_path, *config)
@@ -74,7 +65,7 @@ def _first_answer(tmp_path: Path, *config: str) -> list[str]:
         browser.login()
         assert "Customer 00000" in browser.get("/admin/customer/")
     finally:
-        _stop(process)
+        stop(process)
     return log.read_text().splitlines()
 
 
