@@ -20,9 +20,8 @@ from datetime import date
 
 from bson import ObjectId
 
-from ..dictionary import history, impact, rules
+from ..dictionary import history, impact, rules, types
 from ..dictionary.documents import (
-    FIELD_TYPES,
     EntityDefinition,
     FieldDefinition,
     LayoutDefinition,
@@ -38,7 +37,7 @@ from .checked import (
     validate,
 )
 
-CONVERTIBLE = tuple(t_ for t_ in FIELD_TYPES if t_ not in ("reference", "choice"))
+FIELD_TYPES, CONVERTIBLE = types.FIELD_TYPES, types.CONVERTIBLE
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Names a custom field cannot take: MongoDB and MongoEngine internals, record columns the
 # code uses, and attributes of the generated forms (WTForms and DictionaryForm).
@@ -127,9 +126,9 @@ def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str
     if unknown:
         raise DictionaryError(f"These cannot be set on a new field: "
                               f"{', '.join(sorted(unknown))}.")
-    if type == "reference" and not attributes.get("target"):
+    if types.of(type).is_reference and not attributes.get("target"):
         raise DictionaryError("A reference field must say what it refers to.")
-    if type == "choice" and not attributes.get("choices"):
+    if types.of(type).has_choices and not attributes.get("choices"):
         raise DictionaryError("A choice list needs at least one choice.")
     _check_levels(entity, label, attributes.get("mandatory"))
     if not placed_by_layouts:
@@ -413,18 +412,20 @@ def rename_choice_values(definition: FieldDefinition, renames: dict[str, str], *
     from .. import records
 
     entity, name = definition.entity, definition.name
+    kind = types.of(definition.type)
     collection = impact.RECORDS[entity]._get_collection()
-    held = [(old, new, [d["_id"] for d in collection.find({name: old}, {"_id": 1})])
-            for old, new in renames.items()]
+    # Each holder's value as found, and what its type makes of it with the new names.
+    held = [(d["_id"], d.get(name)) for d in collection.find(
+        {name: {"$in": sorted(renames)}}, {"_id": 1, name: 1})]
     trace = records.trace.by_request(records.trace.DICTIONARY).in_batch(
         batch or _rename_batch(definition))
     renamed = 0
-    for old, new, ids in held:
-        for start in range(0, len(ids), WRITES):
-            chunk = ids[start:start + WRITES]
-            outcome = records.batch.write(entity, [], [(oid, {name: new}) for oid in chunk],
-                                          trace, seen={oid: {name: old} for oid in chunk})
-            renamed += len(outcome.updated)
+    for start in range(0, len(held), WRITES):
+        chunk = held[start:start + WRITES]
+        outcome = records.batch.write(
+            entity, [], [(oid, {name: kind.renamed(value, renames)}) for oid, value in chunk],
+            trace, seen={oid: {name: value} for oid, value in chunk})
+        renamed += len(outcome.updated)
     if renamed:  # keys as the dictionary now says, should this save have changed them too
         search_keys_follow(entity, name)
     return renamed

@@ -10,11 +10,8 @@ from __future__ import annotations
 import mongoengine as me
 
 from ..targets import TARGETS
+from .types import FIELD_TYPES
 
-FIELD_TYPES = (
-    "text", "longtext", "integer", "decimal", "date", "boolean",
-    "choice", "email", "phone", "url", "reference",
-)
 REFERENCE_TARGETS = tuple(TARGETS)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 import typing as t
 from dataclasses import dataclass, field
-from datetime import date
 
 from .. import store
 from .documents import DictionaryVersion, EntityDefinition, FieldDefinition, LayoutDefinition
+from .types import FieldType, of
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ class Field:
     # field, so record history names a field by it (`records/history.py`).
     id: str = ""
 
+    @property
+    def kind(self) -> FieldType:
+        """What the field's type says about its values (`types/`)."""
+        return of(self.type)
+
     def is_mandatory(self, level: str) -> bool:
         return level in self.mandatory
 
@@ -83,8 +88,7 @@ class Field:
 
     def bounds(self) -> tuple[t.Any, t.Any]:
         """The range as values comparable with what a form or file yields (dates as dates)."""
-        return tuple(date.fromisoformat(b) if self.type == "date" and isinstance(b, str) else b
-                     for b in (self.minimum, self.maximum))
+        return tuple(self.kind.bound(b) for b in (self.minimum, self.maximum))
 
     def range_message(self) -> str:
         low, high = self.minimum, self.maximum
@@ -111,13 +115,12 @@ def portal_offers(entity: str) -> bool:
 
 def kept_from_customers(label: str, field_type: str, system: bool) -> str | None:
     """Why customers may see a field but never change it, or None: the desk and the code
-    rely on system fields (Level, Org, Archive…), and a reference's picker would search
-    other records."""
+    rely on system fields (Level, Org, Archive…), and some types say why not (a
+    reference's picker would search other records)."""
     if system:
         return f"{label} is a system field: customers can see it but not change it."
-    if field_type == "reference":
-        return f"{label} refers to other records: customers can see it but not change it."
-    return None
+    reason = of(field_type).kept_from_customers
+    return f"{label} {reason}: customers can see it but not change it." if reason else None
 
 
 def portal_flags_refusal(entity: str, label: str, field_type: str, system: bool,

@@ -1,51 +1,25 @@
-"""How a value moves between a form field and a stored record, by dictionary type.
-
-MongoDB has no `date` or `Decimal` type that every store supports, so dates are kept
-as midnight datetimes and decimals as floats; references are kept as ObjectIds and
-shown as the record they point to (`targets.Target.get`). Email addresses are kept in
-lower case: they identify customers, and a match must not depend on how someone typed
-the capitals.
+"""How a value moves between a form field and a stored record: each type says how
+(`types/`); a blank value is stored as the type's unset value (None; No for a tick box).
 """
 
 from __future__ import annotations
 
 import typing as t
-from datetime import date, datetime
-from decimal import Decimal
 
-from bson import ObjectId
-
-from ..targets import TARGETS
 from .snapshot import Field
 
 
+def blank(value: t.Any) -> bool:
+    return value is None or value == "" or value == []
+
+
 def to_storage(field: Field, value: t.Any) -> t.Any:
-    if value is None or value == "":
-        return False if field.type == "boolean" else None
-    if field.type == "reference":
-        return value.pk if hasattr(value, "pk") else ObjectId(str(value))
-    if field.type == "date" and isinstance(value, date) and not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day)
-    if field.type == "decimal" and isinstance(value, Decimal):
-        return float(value)
-    if field.type == "email" and isinstance(value, str):
-        return value.strip().lower()
-    if isinstance(value, str):
-        return value.strip()
-    return value
+    kind = field.kind
+    return kind.unset if blank(value) else kind.to_storage(field, value)
 
 
 def to_form(field: Field, value: t.Any) -> t.Any:
-    if value is None:
-        return None
-    if field.type == "reference":
-        target = TARGETS.get(field.target or "")
-        return target.get(value) if target is not None else None
-    if field.type == "date" and isinstance(value, datetime):
-        return value.date()
-    if field.type == "decimal" and isinstance(value, float):
-        return Decimal(str(value))
-    return value
+    return None if value is None else field.kind.to_form(field, value)
 
 
 def record_form_data(record: t.Any, fields: t.Iterable[Field]) -> dict[str, t.Any]:

@@ -54,7 +54,7 @@ def usable_map(connector: t.Any, snapshot: Snapshot) -> tuple[dict[str, Field], 
         elif definition.retired:
             warnings.append(f"The attribute {attribute} is mapped to {definition.label}, a "
                             f"retired field; it is ignored.")
-        elif name in NOT_MAPPABLE or definition.type == "reference":
+        elif name in NOT_MAPPABLE or definition.kind.is_reference:
             warnings.append(f"The attribute {attribute} cannot fill {definition.label}: the "
                             f"sync sets it itself (the Org comes from the company attribute); "
                             f"it is ignored.")
@@ -96,7 +96,7 @@ def default_value(snapshot: Snapshot, target: Becomes, name: str, value: t.Any) 
     """A connector's default for field `name`, read by the rulebook and as stored; raises
     `Invalid` for one the rulebook refuses, `KeyError` for a field that does not exist."""
     definition = snapshot.field(target.entity, name)
-    if definition.type == "reference" or name in NOT_MAPPABLE:
+    if definition.kind.is_reference or name in NOT_MAPPABLE:
         raise Invalid(f"{definition.label} cannot be given a default value here.")
     accepted = rule(snapshot, target.entity, name, target.level).accept_text(
         None if value is None else str(value))

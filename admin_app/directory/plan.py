@@ -201,22 +201,22 @@ class _Planner:
                   for attribute, definition in self.mapped.items()}
         # Departments, offices and companies repeat: each text is checked once per field.
         # (A stored value is a str, number, bool or date: never changed in place.)
-        seen: dict[str, dict[str, t.Any]] = {attribute: {} for attribute in checks}
+        seen: dict[str, dict[tuple[str, ...], t.Any]] = {attribute: {} for attribute in checks}
         for entry in self.extract.entries:
             attributes = {k.lower(): v for k, v in (entry.attributes or {}).items()}
             values: dict[str, t.Any] = {}
             messages: list[str] = []
             for attribute, (definition, check) in checks.items():
-                text = _first(attributes.get(attribute.lower()))
-                if text is None:
+                texts = _texts(attributes.get(attribute.lower()))
+                if not texts:
                     continue  # an empty attribute never clears a value
                 known = seen[attribute]
-                if text not in known:
+                if texts not in known:  # the field's type reads one value or all of them
                     try:
-                        known[text] = to_storage(definition, check.accept_text(text))
+                        known[texts] = to_storage(definition, check.accept_texts(texts))
                     except Invalid as exc:
-                        known[text] = Invalid(f"{attribute}: {exc}")
-                outcome = known[text]
+                        known[texts] = Invalid(f"{attribute}: {exc}")
+                outcome = known[texts]
                 if isinstance(outcome, Invalid):
                     messages.append(str(outcome))
                 else:
@@ -364,6 +364,8 @@ class _Planner:
                     {"_id": value}, {"name": 1})
                 self.org_names[value] = (doc or {}).get("name") or str(value)
             return self.org_names[value]
+        if isinstance(value, list):
+            return ", ".join(self._shown(item) for item in value)
         if hasattr(value, "date") and hasattr(value, "hour"):
             return value.date().isoformat()
         if isinstance(value, bool):
@@ -371,17 +373,21 @@ class _Planner:
         return str(value)
 
 
-def _first(values: t.Any) -> str | None:
-    """The first non-blank value of a (possibly multi-valued) attribute."""
+def _texts(values: t.Any) -> tuple[str, ...]:
+    """The non-blank values of a (possibly multi-valued) attribute, as text."""
     if values is None:
-        return None
+        return ()
     if isinstance(values, str | bytes):
         values = [values]
-    for value in values:
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-        if text.strip():
-            return text.strip()
-    return None
+    texts = (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+             for value in values)
+    return tuple(text.strip() for text in texts if text.strip())
+
+
+def _first(values: t.Any) -> str | None:
+    """The first non-blank value of a (possibly multi-valued) attribute."""
+    texts = _texts(values)
+    return texts[0] if texts else None
 
 
 # -- guards -------------------------------------------------------------------------------------

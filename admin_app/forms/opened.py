@@ -14,9 +14,7 @@ import json
 import re
 import typing as t
 from dataclasses import dataclass
-from datetime import datetime
 
-from bson import ObjectId
 from flask import abort, flash, request
 
 from .. import records
@@ -120,20 +118,13 @@ def stored_form(field: Field, value: t.Any) -> t.Any:
     """A value read back from the hidden JSON, as it is stored (the inverse of
     `comparable` for the field's type; a value that does not read back as the type,
     which an import may have stored, is kept as it is)."""
-    typed = value
-    if field.type == "reference" and isinstance(value, str) and ObjectId.is_valid(value):
-        typed = ObjectId(value)
-    elif field.type == "date" and isinstance(value, str):
-        try:
-            typed = datetime.fromisoformat(value)
-        except ValueError:
-            typed = value
+    typed = field.kind.from_browser(value)
     return typed if comparable(typed) == value else value
 
 
 def untouched(field: Field, stored: t.Any) -> t.Any:
     """What the form posts for a field the user left as it was shown."""
-    if field.type == "reference":
+    if field.kind.is_reference:
         return stored  # shown as the record it names; a read to show it is not needed here
     return to_storage(field, to_form(field, stored))
 

@@ -1,8 +1,7 @@
 """Builds the WTForms form for an entity and Level from the dictionary.
 
-A converter table keyed by dictionary type (as Flask-Admin's `CustomModelConverter`
-does for model field types) turns each field definition into a WTForms field: the
-table only picks the widget; reading and checking a value is the rulebook's
+Each field's type (`dictionary/types/`) chooses an HTML control, which `widget_field` turns
+into a WTForms field; reading and checking a value is the rulebook's
 (`dictionary/rules.py`), as it is for the importer. A new
 class is made per (version, entity, Level) and kept with the snapshot, so an admin's
 change shows on the next request and a shared class is never mutated.
@@ -10,8 +9,8 @@ change shows on the next request and a shared class is never mutated.
 
 from __future__ import annotations
 
+import functools
 import typing as t
-from datetime import date
 
 from flask_admin.form.widgets import DatePickerWidget
 from flask_admin.model.fields import AjaxSelectField
@@ -57,12 +56,13 @@ class Parsed:
 
     def process_formdata(self, valuelist: list[str]) -> None:
         try:
-            self.data = self.rule.from_text(valuelist[0] if valuelist else "")
+            self.data = self.rule.from_texts(valuelist)
         except Invalid as exc:
             self.data = None
             raise ValueError(str(exc)) from exc
 
 
+@functools.cache
 def _parsed(field_class: type[wtf.Field]) -> type[wtf.Field]:
     return type(f"Parsed{field_class.__name__}", (Parsed, field_class), {})
 
@@ -93,13 +93,6 @@ class DictionaryForm(FlaskForm):
             setattr(obj, definition.name, to_storage(definition, self[definition.name].data))
 
 
-def _choice(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
-    blank = [] if rule.mandatory else [wtf.SelectChoice("", "")]
-    return _parsed(wtf.SelectField)(
-        choices=blank + [wtf.SelectChoice(c) for c in rule.field.choices],
-        validate_choice=False, rule=rule, **kw)  # the rulebook checks the choice
-
-
 def _level(entity: Entity, kw: dict[str, t.Any]) -> wtf.Field:
     """A record's Level: the values are the Level names the code works with, the words
     shown for them are the dictionary's (User, Tenant…)."""
@@ -108,35 +101,37 @@ def _level(entity: Entity, kw: dict[str, t.Any]) -> wtf.Field:
                                     for lv in entity.levels], **kw)
 
 
-def _reference(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
-    kw["render_kw"] = {"data-placeholder": f"Type to search {rule.label}"}
-    return ReferenceField(LOOKUPS[rule.field.target], allow_blank=not rule.mandatory, **kw)
-
-
-def _widget(field_class: type[wtf.Field], **extra: t.Any) -> t.Callable[..., wtf.Field]:
-    """A field of `field_class`'s widget whose text the rulebook reads."""
-    parsed = _parsed(field_class)
-
-    def convert(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
-        return parsed(rule=rule, **kw, **extra)
-
-    return convert
-
-
-# Which widget shows each dictionary type; what a value means is the rulebook's.
-CONVERTERS: dict[str, t.Callable[[Rule, dict[str, t.Any]], wtf.Field]] = {
-    "text": _widget(wtf.StringField),
-    "longtext": _widget(wtf.TextAreaField),
-    "phone": _widget(wtf.TelField),
-    "email": _widget(wtf.EmailField),
-    "url": _widget(wtf.URLField),
-    "integer": _widget(wtf.IntegerField),
-    "decimal": _widget(wtf.DecimalField, places=None),
-    "date": _widget(wtf.DateField, widget=DatePickerWidget()),
-    "boolean": _widget(wtf.BooleanField),
-    "choice": _choice,
-    "reference": _reference,
+# The WTForms field that renders each HTML control a type may choose (`types.Widget`).
+# What is typed is read by the rulebook (`Parsed`), whichever control it came from.
+_INPUTS: dict[str, type[wtf.Field]] = {
+    "text": wtf.StringField, "email": wtf.EmailField, "tel": wtf.TelField,
+    "url": wtf.URLField, "number": wtf.IntegerField,
 }
+
+
+def widget_field(rule: Rule, kw: dict[str, t.Any]) -> wtf.Field:
+    """The form field for `rule`'s field, built from the control its type chooses."""
+    widget = rule.field.kind.widget
+    if widget.control == "lookup":
+        kw["render_kw"] = {"data-placeholder": f"Type to search {rule.label}"}
+        return ReferenceField(LOOKUPS[rule.field.target], allow_blank=not rule.mandatory, **kw)
+    if widget.control == "select":
+        choices = [wtf.SelectChoice(c) for c in rule.field.choices]
+        if widget.multiple:
+            return _parsed(wtf.SelectMultipleField)(choices=choices, validate_choice=False,
+                                                    rule=rule, **kw)
+        blank = [] if rule.mandatory else [wtf.SelectChoice("", "")]
+        return _parsed(wtf.SelectField)(choices=blank + choices, validate_choice=False,
+                                        rule=rule, **kw)  # the rulebook checks the choice
+    if widget.control == "checkbox":
+        return _parsed(wtf.BooleanField)(rule=rule, **kw)
+    if widget.control == "textarea":
+        return _parsed(wtf.TextAreaField)(rule=rule, **kw)
+    if widget.input_type == "date":
+        return _parsed(wtf.DateField)(rule=rule, widget=DatePickerWidget(), **kw)
+    if widget.step:  # a decimal: shown with the digits it has, no rounding
+        return _parsed(wtf.DecimalField)(rule=rule, places=None, **kw)
+    return _parsed(_INPUTS[widget.input_type])(rule=rule, **kw)
 
 
 def _form_field(rule: Rule, entity: Entity) -> wtf.Field:
@@ -149,11 +144,10 @@ def _form_field(rule: Rule, entity: Entity) -> wtf.Field:
         "validators": [(MandatoryCheck if rule.mandatory else RuleCheck)(rule)],
     }
     if field.default is not None:
-        kw["default"] = date.fromisoformat(field.default) if field.type == "date" \
-            and isinstance(field.default, str) else field.default
+        kw["default"] = field.kind.bound(field.default)  # a date's default is stored as text
     if field.system and field.name == "level":
         return _level(entity, kw)
-    return CONVERTERS[field.type](rule, kw)
+    return widget_field(rule, kw)
 
 
 def form_class(snapshot: Snapshot, entity: str, level: str) -> type[DictionaryForm]:

@@ -334,7 +334,7 @@ class _Run:
                     {f.name: f.label for f in self.snapshot.live_fields(entity)},
                     lambda present: record_schema(self.snapshot, entity, level, present),
                     {f.name: f.target for f in self.snapshot.live_fields(entity)
-                     if f.type == "reference"},
+                     if f.kind.is_reference},
                     {f.name: f for f in self.snapshot.live_fields(entity)})
         return self._rules[kind.name]
 
@@ -366,7 +366,7 @@ class _Run:
             definition = definitions.get(name)
             if definition is None or value is None:
                 continue
-            if definition.type != "reference":
+            if not definition.kind.is_reference:
                 values[name] = to_storage(definition, value)
                 continue
             found = keys.reference(definition.target, value)

@@ -34,10 +34,11 @@ def words(text: str) -> list[str]:
 
 
 def keys_of(values: t.Iterable[t.Any]) -> list[str]:
-    """Every prefix of every word of the text values (sorted, so a rewrite that changes
-    nothing stores the same list)."""
-    return keys_of_words(word for value in values if isinstance(value, str)
-                         for word in words(value))
+    """Every prefix of every word of the text values, a list's texts included (sorted, so
+    a rewrite that changes nothing stores the same list)."""
+    return keys_of_words(word for value in values
+                         for text in (value if isinstance(value, list | tuple) else (value,))
+                         if isinstance(text, str) for word in words(text))
 
 
 def keys_of_words(found: t.Iterable[str]) -> list[str]:

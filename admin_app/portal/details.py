@@ -16,7 +16,6 @@ a field both changed is refused.
 from __future__ import annotations
 
 import typing as t
-from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from markupsafe import escape
@@ -26,9 +25,8 @@ from ..dictionary import Field, Snapshot
 from ..dictionary.rules import rule
 from ..dictionary.values import to_form, to_storage
 from ..forms.opened import Opened, listed
-from ..forms.records import CONVERTERS, MandatoryCheck, RuleCheck
+from ..forms.records import MandatoryCheck, RuleCheck, widget_field
 from ..models import Customer
-from ..targets import TARGETS
 
 ENTITY = "customer"
 
@@ -53,15 +51,7 @@ def shown_value(field: Field, value: t.Any) -> str:
     """A stored value as text for the page (escaped by the template)."""
     if value is None or value == "":
         return ""
-    if field.type == "reference":
-        target = TARGETS.get(field.target or "")
-        record = target.get(value) if target is not None else None
-        return str(record) if record is not None else ""
-    if field.type == "boolean":
-        return "Yes" if value else "No"
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
+    return field.kind.shown(field, value)
 
 
 class DetailsForm(FlaskForm):
@@ -93,7 +83,7 @@ def details_form_class(snapshot: Snapshot, level: str) -> type[DetailsForm]:
                 "description": escape(field.help_text),
                 "validators": [(MandatoryCheck if checked.mandatory else RuleCheck)(checked)],
             }
-            attrs[field.name] = CONVERTERS[field.type](checked, kw)
+            attrs[field.name] = widget_field(checked, kw)
         return type(f"Portal{level}DetailsForm", (DetailsForm,), attrs)
 
     return snapshot.memo(("portal-details-form", level), build)

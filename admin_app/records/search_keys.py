@@ -37,7 +37,7 @@ def searched_fields(entity: str, snapshot: t.Any = None) -> tuple[str, ...]:
     # Asked once per record written (imports, syncs): kept for the dictionary version.
     return snapshot.memo(("searched fields", entity), lambda: (
         "name", *sorted(f.name for f in snapshot.searchable(entity)
-                        if f.type != "reference" and f.name != "name")))
+                        if f.kind.searchable and f.name != "name")))
 
 
 def keys_for(entity: str, document: t.Mapping[str, t.Any],

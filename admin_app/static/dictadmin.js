@@ -53,13 +53,20 @@ document.addEventListener('DOMContentLoaded', function () {
     if (element) { element.textContent = text; }
   }
 
+  // By the control the field's type chose (the server sends each value as that control
+  // takes it), so a new type needs nothing here.
   function fillField(item) {
     var input = form.elements[item.field];
     if (!input) { return; }
-    if (item.type === 'boolean') {
+    if (input.type === 'checkbox') {
       input.checked = Boolean(item.value);
-    } else if (item.type === 'reference') {
+    } else if (input.dataset && input.dataset.role === 'select2-ajax') {  // a lookup
       $(input).select2('data', item.value ? {id: item.value.id, text: item.value.text} : null);
+    } else if (input.multiple) {
+      var chosen = Array.isArray(item.value) ? item.value.map(String) : [];
+      Array.prototype.forEach.call(input.options, function (option) {
+        option.selected = chosen.indexOf(option.value) !== -1;
+      });
     } else {
       input.value = item.value === null ? '' : String(item.value);
     }

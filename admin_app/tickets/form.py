@@ -22,7 +22,7 @@ from wtforms import validators as v
 from ..dictionary import Field, Snapshot
 from ..dictionary.rules import Rule
 from ..forms.lookups import LOOKUPS
-from ..forms.records import CONVERTERS, ReferenceField, RuleCheck
+from ..forms.records import ReferenceField, RuleCheck, widget_field
 from ..models.tickets import STATUSES
 
 TICKET = "ticket"  # the "Level" brought-forward values are checked at: none is mandatory
@@ -92,7 +92,7 @@ def _copied_field(definition: Field) -> wtf.Field:
                             # Flask-Admin prints descriptions with |safe: escape first.
                             "description": escape(definition.help_text),
                             "validators": [RuleCheck(rule)]}
-    return CONVERTERS[definition.type](rule, kw)
+    return widget_field(rule, kw)
 
 
 def ticket_form_class(snapshot: Snapshot, copied: tuple[Field, ...]) -> type[TicketForm]:

@@ -4,10 +4,9 @@ for the JSON the browser fills the form from when the agent picks another custom
 from __future__ import annotations
 
 import typing as t
-from datetime import date, datetime
+from datetime import datetime
 
 from ..dictionary import Field
-from ..dictionary.values import to_form
 from .facts import CustomerFacts, Expiry
 from .form import PREFIX
 
@@ -39,16 +38,7 @@ def due_words(facts: CustomerFacts, at: datetime) -> tuple[str, str]:
 
 def form_value(field: Field, value: t.Any) -> t.Any:
     """A stored brought-forward value as the form's input takes it (JSON-safe)."""
-    value = to_form(field, value)
-    if value is None:
-        return None
-    if field.type == "reference":  # the record `to_form` found
-        return {"id": str(value.pk), "text": str(value)}
-    if field.type == "boolean":
-        return bool(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    return None if value is None else field.kind.to_browser(field, value)
 
 
 def facts_json(facts: CustomerFacts, at: datetime) -> dict[str, t.Any]:

@@ -44,7 +44,7 @@ from ..customising.fields import (
 )
 from ..customising.layouts import arrange_layout
 from ..customising.revert import revert
-from ..dictionary import history
+from ..dictionary import history, types
 from ..dictionary.documents import (
     FIELD_TYPES,
     REFERENCE_TARGETS,
@@ -180,12 +180,13 @@ class DictionaryView(AdminOnly, BaseView):
                 for key in ("default", "minimum", "maximum"):
                     changes[key] = parse_value(definition.type, getattr(form, key).data,
                                                getattr(form, key).label.text)
-                if definition.type == "choice" and not definition.system:
+                if types.of(definition.type).has_choices and not definition.system:
                     changes["choices"], renames = parse_choices(form.choices_text.data or "")
                     effects = choice_effects(definition, changes["choices"], renames)
                 effects += preview(definition, changes)
                 if effects and not form.confirm.data:
                     return self.render("dictadmin/dictionary_field.html", form=form,
+                                       kind=types.of(definition.type),
                                        definition=definition, effects=effects)
                 update_field(entity, name, expected_revision=_revision(form.revision.data),
                              **changes)
@@ -195,11 +196,12 @@ class DictionaryView(AdminOnly, BaseView):
             except DictionaryError as exc:
                 flash(str(exc), "error")
                 return self.render("dictadmin/dictionary_field.html", form=form,
+                                   kind=types.of(definition.type),
                                    definition=definition, effects=[]), 409
             flash(f"Saved {changes['label']}. Every screen shows it from the next page.", "success")
             return redirect(url_for(".index"))
         return self.render("dictadmin/dictionary_field.html", form=form, definition=definition,
-                           effects=effects)
+                           kind=types.of(definition.type), effects=effects)
 
     @expose("/<entity>/<field>/type/", methods=["GET", "POST"])
     def retype(self, entity: str, field: str) -> t.Any:

@@ -81,10 +81,10 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         self.name = level.plural
         self.column_list = [f.name for f in columns]
         self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
-        self.column_sortable_list = [f.name for f in columns if f.type != "reference"]
+        self.column_sortable_list = [f.name for f in columns if f.kind.sortable]
         # What the search box matches is what the search keys hold (one rule, search.py).
         self.column_searchable_list = sorted(search_keys.searched_fields(self.entity, snapshot))
-        self.reference_columns = [f for f in columns if f.type == "reference"]
+        self.reference_columns = [f for f in columns if f.kind.is_reference]
         self.column_formatters = {f.name: self._reference_formatter(f)
                                   for f in self.reference_columns}
 
@@ -179,7 +179,7 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         """Initial values: the Level, and references passed in the URL (e.g. ?customer=<id>)."""
         data: dict[str, t.Any] = {"level": cls.dictionary_level}
         for definition in cls.dictionary_fields:
-            if definition.type == "reference" and request.args.get(definition.name):
+            if definition.kind.is_reference and request.args.get(definition.name):
                 data[definition.name] = to_form(definition, request.args[definition.name])
         return data
 
@@ -359,7 +359,8 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
 
     def linked_contact_columns(self) -> list[dictionary.Field]:
         """The contact list's columns, minus the link back to this record."""
-        return [f for f in dictionary.current().list_columns("contact") if f.type != "reference"]
+        return [f for f in dictionary.current().list_columns("contact")
+                if not f.kind.is_reference]
 
     def contact_words(self) -> dictionary.Entity:
         return dictionary.current().entity("contact")
