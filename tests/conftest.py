@@ -97,17 +97,30 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def agent_client(app):
-    """Signed in as an agent: records, tickets and loads, not the dictionary or logins."""
+def signed_in_agent(app):
+    """A client signed in as a new agent of `app`: records, tickets and loads, not the
+    dictionary or logins."""
     from admin_app.models import User
 
-    agent = User(email="agent@example.com", role="agent")
-    agent.set_password(AGENT_PASSWORD)
-    agent.save()
+    with app.app_context():
+        agent = User(email="agent@example.com", role="agent")
+        agent.set_password(AGENT_PASSWORD)
+        agent.save()
     with app.test_client() as client:
         assert login(client, "agent@example.com", AGENT_PASSWORD).status_code == 302
         yield client
+
+
+@pytest.fixture
+def agent_client(app):
+    """Signed in as an agent (mongomock)."""
+    yield from signed_in_agent(app)
+
+
+@pytest.fixture
+def store_agent_client(store_app):
+    """Signed in as an agent, on each store."""
+    yield from signed_in_agent(store_app)
 
 
 @pytest.fixture(scope="module")

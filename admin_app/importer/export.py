@@ -68,7 +68,7 @@ def _record(doc: dict, fields: t.Mapping[str, dictionary.Field], names: _Natural
         definition = fields.get(key)
         if definition is not None and definition.retired:
             continue
-        if definition is not None and definition.type == "reference":
+        if definition is not None and definition.kind.is_reference:
             value = names.of(definition.target, value)
         elif isinstance(value, datetime):
             value = value.date().isoformat()

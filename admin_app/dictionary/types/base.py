@@ -8,8 +8,9 @@ edits it, and whether customers may change it on the portal. The rulebook, the f
 the importer's schemas, a type change and the dictionary screens ask these; none of them
 names a type.
 
-Types get the field (`snapshot.Field`) they read for, for its label and settings; the
-messages name the field by its current label.
+Types get the field they read for (`Field`, which `snapshot.Field` is), for its label
+and settings; the messages name the field by its current label. The registry imports
+nothing else of the dictionary, so the snapshot can ask it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,17 @@ import typing as t
 from dataclasses import dataclass
 from datetime import datetime
 
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+
+class Field(t.Protocol):
+    """What a type reads of the field it reads for (`snapshot.Field` is one): its label for
+    messages, its choices and, for a reference, its target."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def choices(self) -> tuple[str, ...]: ...
+    @property
+    def target(self) -> str | None: ...
 
 
 class Invalid(ValueError):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .base import FieldType, Invalid, Widget
-
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+from .base import Field, FieldType, Invalid, Widget
 
 _TRUE, _FALSE = {"y", "yes", "on", "true", "1"}, {"n", "no", "off", "false", "0", ""}
 

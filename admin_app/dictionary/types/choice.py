@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .base import FieldType, Invalid, Widget
-
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+from .base import Field, FieldType, Invalid, Widget
 
 
 class Choice(FieldType):

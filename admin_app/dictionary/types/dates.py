@@ -6,10 +6,7 @@ import re
 import typing as t
 from datetime import date, datetime
 
-from .base import FieldType, Invalid, Widget, is_midnight
-
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+from .base import Field, FieldType, Invalid, Widget, is_midnight
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CANONICAL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -8,10 +8,7 @@ import re
 import typing as t
 from decimal import Decimal as _Decimal
 
-from .base import FieldType, Invalid, Widget, is_number
-
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+from .base import Field, FieldType, Invalid, Widget, is_number
 
 INT64 = 2**63
 _INTEGER = re.compile(r"[+-]?\d+")

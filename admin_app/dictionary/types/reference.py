@@ -9,10 +9,7 @@ import typing as t
 from bson import ObjectId
 
 from ...targets import TARGETS
-from .base import FieldType, Widget
-
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+from .base import Field, FieldType, Widget
 
 
 class Reference(FieldType):

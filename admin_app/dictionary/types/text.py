@@ -6,10 +6,7 @@ import re
 import typing as t
 from urllib.parse import urlsplit
 
-from .base import FieldType, Invalid, Widget, as_text
-
-if t.TYPE_CHECKING:
-    from ..snapshot import Field
+from .base import Field, FieldType, Invalid, Widget, as_text
 
 # A number, an extension (x2201, ext. 12), or both.
 _PHONE = re.compile(r"\+?[\d\s().\-/]*(\s*(x|ext\.?)\s*\d+)?", re.IGNORECASE)
