@@ -200,7 +200,7 @@ class _Planner:
                                                definition.name, self.target.level))
                   for attribute, definition in self.mapped.items()}
         # Departments, offices and companies repeat: each text is checked once per field.
-        # (A stored value is a str, number, bool or date: never changed in place.)
+        # (A stored value is a str, number, bool, date or list: never changed in place.)
         seen: dict[str, dict[tuple[str, ...], t.Any]] = {attribute: {} for attribute in checks}
         for entry in self.extract.entries:
             attributes = {k.lower(): v for k, v in (entry.attributes or {}).items()}

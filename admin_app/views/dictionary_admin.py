@@ -165,6 +165,10 @@ class DictionaryView(AdminOnly, BaseView):
             del form.customer_visible, form.customer_editable
         if request.method == "GET":
             form.choices_text.data = "\n".join(definition.choices or ())
+            if definition.default is not None:  # as typed, so that saving it keeps it
+                kind = types.of(definition.type)
+                form.default.data = kind.shown(snapshot.field(entity, name),
+                                               kind.bound(definition.default))
         form.mandatory.choices = _level_choices(snapshot.entity(entity))
         effects: list[str] = []
         if form.validate_on_submit():

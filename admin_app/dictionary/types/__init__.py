@@ -12,13 +12,14 @@ from .base import FieldType, Invalid, Widget, as_text, is_midnight, is_number
 from .boolean import Boolean
 from .choice import Choice
 from .dates import Date
+from .multichoice import MultiChoice
 from .numbers import INT64, Decimal, Integer
 from .reference import Reference
 from .text import Email, LongText, Phone, Text, Url, is_email, is_phone, is_url
 
 REGISTRY: dict[str, FieldType] = {kind.name: kind for kind in (
     Text(), LongText(), Integer(), Decimal(), Date(), Boolean(), Choice(), Email(), Phone(),
-    Url(), Reference(),
+    Url(), Reference(), MultiChoice(),
 )}
 FIELD_TYPES = tuple(REGISTRY)
 # The types a type change may go from and to.
