@@ -8,7 +8,20 @@ import typing as t
 
 from flask import Flask
 
-from . import auth, cli, dictionary, directory, errors, importer, limits, mail, portal, store, views
+from . import (
+    api,
+    auth,
+    cli,
+    dictionary,
+    directory,
+    errors,
+    importer,
+    limits,
+    mail,
+    portal,
+    store,
+    views,
+)
 from .config import from_environment
 from .security import headers, operators, password_pages
 
@@ -44,6 +57,7 @@ def create_app(config: dict[str, t.Any] | None = None) -> Flask:
     password_pages.init_app(app)
     admin = views.init_app(app)
     portal.init_app(app)
+    api.init_app(app)
     errors.init_app(app, admin)
     importer.init_app(app)
     mail.init_app(app)

@@ -18,6 +18,7 @@ from .models.users import STAFF_ROLES, normal_email
 from .records import MODELS, history, upkeep
 from .records.cli import history_cli
 from .security import accounts, audit, logins_upkeep, passwords
+from .security.token_commands import token_group
 from .store_commands import store_cli
 
 
@@ -142,5 +143,6 @@ def _operator() -> str:
 
 
 def init_app(app: Flask) -> None:
-    for command in (setup_command, demo_cli, user_cli, dictionary_cli, history_cli, store_cli):
+    for command in (setup_command, demo_cli, user_cli, dictionary_cli, history_cli, store_cli,
+                    token_group):
         app.cli.add_command(command)

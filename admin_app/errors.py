@@ -19,6 +19,7 @@ from flask import Flask, current_app, g, request
 from flask_admin import Admin
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from . import api
 from .limits import UPLOAD_ENDPOINTS
 from .store import disk_full
 
@@ -89,8 +90,11 @@ def init_app(app: Flask, admin: Admin) -> None:
         return render(admin, InsufficientStorage())
 
 
-def render(admin: Admin, error: HTTPException) -> tuple[str, int]:
+def render(admin: Admin, error: HTTPException) -> t.Any:
     code = error.code or 500
+    if request.path.startswith(api.PREFIX):  # a program is asking: a problem document
+        return api.problem_for(error, megabytes(current_app.config.get("MAX_CONTENT_LENGTH")),
+                               g.get("error_reference")).response()
     key = -413 if code == 413 and request.endpoint in UPLOAD_ENDPOINTS else code
     title, message = MESSAGES.get(key, (error.name, "That request could not be completed."))
     config = current_app.config

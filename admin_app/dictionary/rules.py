@@ -107,19 +107,20 @@ class Rule:
         field, label = self.field, self.label
         if value is None or value == "" or value == []:
             if self.mandatory:
-                raise Invalid(self.mandatory_message())
+                raise Invalid(self.mandatory_message(), "mandatory")
             return
         kind = field.kind
         if isinstance(value, str) and kind.patterned:
             if field.max_length and len(value) > field.max_length:
-                raise Invalid(f"{label} must be at most {field.max_length} characters.")
+                raise Invalid(f"{label} must be at most {field.max_length} characters.",
+                              "too_long")
             if field.pattern and not matches(field.pattern, value):
-                raise Invalid(f"{label} does not have the expected format.")
+                raise Invalid(f"{label} does not have the expected format.", "pattern")
         if kind.ranged and (field.minimum is not None or field.maximum is not None):
             low, high = field.bounds()
             compared = value.date() if isinstance(value, datetime) else value
             if (low is not None and compared < low) or (high is not None and compared > high):
-                raise Invalid(field.range_message())
+                raise Invalid(field.range_message(), "out_of_range")
         kind.check(field, value)
 
     def accept_text(self, text: str | None) -> t.Any:

@@ -76,10 +76,11 @@ def current_who() -> Who:
 def by_request(way: str) -> Trace:
     """A trace for a write made in this request (or on the command line), with a request
     id so that the changes of one request can be told apart."""
-    return Trace(current_who(), way, request=_request_id())
+    return Trace(current_who(), way, request=request_id())
 
 
-def _request_id() -> str | None:
+def request_id() -> str | None:
+    """This request's id (made on first use), which its changes and audit entries carry."""
     from flask import g, has_request_context
 
     if not has_request_context():

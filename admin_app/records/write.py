@@ -49,6 +49,7 @@ class Problem:
     field: str
     label: str
     message: str
+    code: str = "invalid"  # the rule broken (`rules.Invalid.code`)
 
 
 class Refused(Exception):
@@ -149,7 +150,8 @@ def _check(found: dict[str, Problem], checking: t.Any, value: t.Any) -> None:
     try:
         checking.check(value)
     except Invalid as exc:
-        found[checking.field.name] = Problem(checking.field.name, checking.label, str(exc))
+        found[checking.field.name] = Problem(checking.field.name, checking.label, str(exc),
+                                             exc.code)
 
 
 def definitions(entity: str, snapshot: t.Any) -> dict[str, t.Any]:

@@ -36,6 +36,8 @@ EVENTS = {
     "record_reverted": "Record change reverted",
     "store_restored": "Store restored from a backup",
     "store_copied": "Store copied here",
+    "api_token_created": "API token made",
+    "api_token_revoked": "API token revoked",
 }
 AREAS = ("admin", "portal", "cli")
 

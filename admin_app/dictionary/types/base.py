@@ -31,10 +31,23 @@ class Field(t.Protocol):
     def choices(self) -> tuple[str, ...]: ...
     @property
     def target(self) -> str | None: ...
+    @property
+    def max_length(self) -> int | None: ...
+    @property
+    def pattern(self) -> str | None: ...
+    @property
+    def minimum(self) -> t.Any: ...
+    @property
+    def maximum(self) -> t.Any: ...
 
 
 class Invalid(ValueError):
-    """A value the rulebook refuses; the message is for the person who typed it."""
+    """A value the rulebook refuses; the message is for the person who typed it, the
+    code (stable, for programs: the API's problem documents) says which rule it broke."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,21 @@ class FieldType:
     def to_browser(self, field: Field, value: t.Any) -> t.Any:
         """A stored value, JSON-safe, for a script to put in the form's control."""
         return str(self.to_form(field, value))
+
+    def to_json(self, field: Field, value: t.Any) -> t.Any:
+        """A stored value as a JSON document (an API's response) gives it: what
+        `from_json` reads back."""
+        return value
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        """The JSON Schema of a value (OpenAPI 3.1), with the field's own settings; the
+        caller adds the label, help, and whether null is allowed."""
+        schema: dict[str, t.Any] = {"type": "string"}
+        if self.patterned and field.max_length:
+            schema["maxLength"] = field.max_length
+        if self.patterned and field.pattern:
+            schema["pattern"] = f"^(?:{field.pattern})$"  # the rulebook matches it whole
+        return schema
 
     def from_browser(self, value: t.Any) -> t.Any:
         """A value read back from a page's hidden JSON, as it is stored (the JSON keeps

@@ -29,6 +29,9 @@ class Boolean(FieldType):
             raise Invalid(f"{field.label} must be true or false.")
         return value
 
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return {"type": "boolean"}
+
     def shown(self, field: Field, value: t.Any) -> str:
         return "Yes" if value else "No"
 

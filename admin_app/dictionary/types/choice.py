@@ -16,7 +16,11 @@ class Choice(FieldType):
 
     def check(self, field: Field, value: t.Any) -> None:
         if value not in field.choices:
-            raise Invalid(f"{field.label} must be one of: {', '.join(field.choices)}.")
+            raise Invalid(f"{field.label} must be one of: {', '.join(field.choices)}.",
+                          "not_a_choice")
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return {"type": "string", "enum": list(field.choices)}
 
     def convert(self, value: t.Any) -> None:
         return None

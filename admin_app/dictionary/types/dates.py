@@ -41,6 +41,14 @@ class Date(FieldType):
         except ValueError as exc:
             raise Invalid(self._message(field)) from exc
 
+    def to_json(self, field: Field, value: t.Any) -> t.Any:
+        value = self.to_form(field, value)
+        return value.isoformat() if isinstance(value, date) else value
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        # JSON Schema has no date bounds; the rulebook's range is said in the description.
+        return {"type": "string", "format": "date"}
+
     def bound(self, setting: t.Any) -> t.Any:
         return date.fromisoformat(setting) if isinstance(setting, str) else setting
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+from collections import Counter
 
 from .base import Field, FieldType, Invalid, Widget
 
@@ -41,10 +42,11 @@ class MultiChoice(FieldType):
         if unknown:
             which = "is not one of them" if len(unknown) == 1 else "are not among them"
             raise Invalid(f"{field.label} must be chosen from: {', '.join(field.choices)} "
-                          f"({', '.join(unknown)} {which}).")
-        repeated = sorted({item for item in value if value.count(item) > 1})
+                          f"({', '.join(unknown)} {which}).", "not_a_choice")
+        repeated = sorted(item for item, times in Counter(value).items() if times > 1)
         if repeated:
-            raise Invalid(f"{field.label} lists {', '.join(repeated)} more than once.")
+            raise Invalid(f"{field.label} lists {', '.join(repeated)} more than once.",
+                          "repeated")
 
     def to_storage(self, field: Field, value: t.Any) -> t.Any:
         order = {choice: position for position, choice in enumerate(field.choices)}
@@ -63,6 +65,13 @@ class MultiChoice(FieldType):
         if not isinstance(value, list):
             return super().renamed(value, renames)
         return list(dict.fromkeys(renames.get(item, item) for item in value))
+
+    def to_json(self, field: Field, value: t.Any) -> t.Any:
+        return self.to_browser(field, value)
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return {"type": "array", "items": {"type": "string", "enum": list(field.choices)},
+                "uniqueItems": True}
 
     def convert(self, value: t.Any) -> None:
         return None

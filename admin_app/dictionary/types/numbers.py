@@ -18,6 +18,11 @@ _CANONICAL_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 
+def _ranged(schema: dict[str, t.Any], field: Field) -> dict[str, t.Any]:
+    bounds = {"minimum": field.minimum, "maximum": field.maximum}
+    return {**schema, **{k: v for k, v in bounds.items() if v is not None}}
+
+
 class Integer(FieldType):
     name = "integer"
     widget = Widget("input", "number")
@@ -35,6 +40,9 @@ class Integer(FieldType):
             return None
         return self._checked(field, value if isinstance(value, int)
                              and not isinstance(value, bool) else None)
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return _ranged({"type": "integer", "format": "int64"}, field)
 
     @staticmethod
     def _checked(field: Field, value: int | None) -> int:
@@ -72,6 +80,9 @@ class Decimal(FieldType):
         if value is None:
             return None
         return self._checked(field, float(value) if is_number(value) else None)
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return _ranged({"type": "number"}, field)
 
     @staticmethod
     def _checked(field: Field, value: float | None) -> float:

@@ -37,6 +37,14 @@ class Reference(FieldType):
         record = self.to_form(field, value)
         return {"id": str(record.pk), "text": str(record)} if record is not None else None
 
+    def to_json(self, field: Field, value: t.Any) -> t.Any:
+        return str(value)
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        words = TARGETS[field.target].words if field.target in TARGETS else "record"
+        return {"type": "string", "pattern": "^[0-9a-f]{24}$",
+                "description": f"The id of a {words} record."}
+
     def from_browser(self, value: t.Any) -> t.Any:
         return ObjectId(value) if isinstance(value, str) and ObjectId.is_valid(value) else value
 

@@ -51,6 +51,9 @@ class Email(Text):
     name = "email"
     widget = Widget("input", "email")
 
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return {**super().json_schema(field), "format": "email"}
+
     def check(self, field: Field, value: t.Any) -> None:
         if not is_email(value):
             raise Invalid(f"{field.label} must be an email address.")
@@ -80,6 +83,9 @@ class Phone(Text):
 class Url(Text):
     name = "url"
     widget = Widget("input", "url")
+
+    def json_schema(self, field: Field) -> dict[str, t.Any]:
+        return {**super().json_schema(field), "format": "uri"}
 
     def check(self, field: Field, value: t.Any) -> None:
         if not is_url(value):
