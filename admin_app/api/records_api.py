@@ -26,7 +26,7 @@ from ..dictionary.rules import Invalid, rule
 from ..dictionary.values import to_storage
 from ..records.write import collection_of, lacking, level_of
 from ..targets import TARGETS, object_id
-from . import access
+from . import access, filters
 from .blueprint import bp
 from .bodies import record_body
 from .problems import Problem, field_error
@@ -183,26 +183,12 @@ def _chosen_fields(entity: str) -> set[str] | None:
     return names
 
 
-def _list_query(entity: str) -> dict[str, t.Any]:
-    archived = request.args.get("archived", "false")
-    if archived not in ("true", "false"):
-        raise Problem(400, "bad-filter", "archived must be true or false.")
-    query: dict[str, t.Any] = {"archived": archived == "true"}
-    if entity == "customer":
-        levels = [lv.name for lv in dictionary.current().entity(entity).levels]
-        level = request.args.get("level")
-        if level is not None and level not in levels:
-            raise Problem(400, "bad-filter", f"level must be one of {', '.join(levels)}.")
-        query = {"level": level if level is not None else {"$in": levels}, **query}
-    return query
-
-
 @bp.get("/<resource>")
 def list_records(resource: str) -> Response:
     entity = _entity(resource)
     access.token()
     limit, chosen = _limit(), _chosen_fields(entity)
-    query = _list_query(entity)
+    query = filters.list_query(entity, request.args)
     if "after" in request.args:
         query["_id"] = {"$gt": _after(request.args["after"])}
     found = list(collection_of(entity).find(query).sort("_id", 1).limit(limit + 1))
