@@ -121,7 +121,8 @@ def stored_values(entity: str, body: t.Mapping[str, t.Any],
             values[key] = to_storage(field, read)
     named = {e["field"] for e in errors}
     errors += [field_error(p.field, p.label, p.code, p.message)
-               for p in lacking(entity, {**(stored or {}), **values}, snapshot)
+               # A new record without a Level gets the first, as the write path gives it.
+               for p in lacking(entity, {"level": level, **(stored or {}), **values}, snapshot)
                if p.field not in named]
     if errors:
         raise Problem(422, "validation", _refused_words(errors), errors)
