@@ -1026,3 +1026,69 @@ def test_upstream_reindexes_every_path_of_a_saved_document_and_the_fix_what_chan
     assert moved == ["name", "name"]  # only the save that changed the name
     assert _index_state(store) == _rebuilt_state(store)
     client.close()
+
+
+# --- opening: a new collection is made once, by however many processes -------------------
+
+_OPENERS = """
+import sys, time, traceback, litemongo
+from admin_app.store import litemongo_changes
+if sys.argv[2] == "fixed":
+    litemongo_changes.apply()
+start, rounds = float(sys.argv[3]), int(sys.argv[4])
+client = litemongo.MongoClient(sys.argv[1])
+failures = 0
+for n in range(rounds):
+    while time.time() < start + n * 0.05:  # every process opens collection n together
+        pass
+    try:
+        client[f"db{n % 4}"][f"new{n}"].insert_one({"n": n})
+    except Exception:  # what a seed load or a worker would have died of
+        failures += 1
+        traceback.print_exc()
+client.close()
+sys.exit(1 if failures else 0)
+"""
+
+
+def _open_together(folder, mode: str, rounds: int = 40) -> tuple[int, str]:
+    """Five processes open the same new databases and collections at the same moments;
+    how many of them failed, and what they said."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.time() + 3  # after the processes have started
+    openers = [subprocess.Popen([sys.executable, "-c", _OPENERS, str(folder), mode,
+                                 str(start), str(rounds)], stderr=subprocess.PIPE, text=True)
+               for _ in range(5)]
+    outcomes = []
+    for opener in openers:
+        said = opener.communicate(timeout=120)[1]
+        outcomes.append((opener.returncode, said))
+    return sum(1 for code, _ in outcomes if code), "".join(said for _, said in outcomes)
+
+
+def test_processes_opening_new_collections_together_all_succeed(tmp_path):
+    """In turns, each finds the folder and the file the first one made."""
+    failed, said = _open_together(tmp_path / "fixed", "fixed")
+    assert failed == 0, said
+    client = litemongo.MongoClient(str(tmp_path / "fixed"))
+    try:
+        assert sum(client[f"db{n % 4}"][f"new{n}"].count_documents({}) for n in range(40)) \
+            == 5 * 40
+    finally:
+        client.close()
+
+
+def test_upstream_fails_some_of_the_processes_opening_new_collections_together(tmp_path):
+    """Upstream's steps assume one opener: one finds a folder made under it, the journal
+    switch meets another's transaction, or two both record a key format. A race may go
+    either way once, so this tries up to five times."""
+    reasons = ("FileExistsError", "database is locked", "UNIQUE constraint failed: info.key")
+    for attempt in range(5):
+        failed, said = _open_together(tmp_path / f"upstream{attempt}", "upstream")
+        if failed:
+            assert any(reason in said for reason in reasons), said
+            return
+    pytest.fail("five rounds of simultaneous openings all succeeded upstream")

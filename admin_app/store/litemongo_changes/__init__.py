@@ -17,6 +17,7 @@ one changes and that the answers are unchanged.
 | `transactions` | one write is one SQLite transaction |
 | `batch_insert` | a batch of new documents is encoded once and inserted in one statement |
 | `in_set` | `$in` asks a set |
+| `opening` | a new collection is made once, however many processes open it at once |
 
 `patching` keeps each replaced upstream piece in `UPSTREAM`, for the tests. Any other
 litemongo version is left as it is.
@@ -31,6 +32,7 @@ from . import (
     compact_index,
     in_set,
     keys_table,
+    opening,
     pages,
     plain_values,
     sort_keys,
@@ -42,7 +44,7 @@ LITEMONGO_VERSION = "0.2.0"
 
 # In this order: `batch_insert` replaces `_insert` before `transactions` wraps every write.
 _CHANGES = (pages, sort_keys, change_log, keys_table, candidates, compact_index, plain_values,
-            in_set, batch_insert, transactions)
+            in_set, batch_insert, transactions, opening)
 
 
 def apply() -> bool:
