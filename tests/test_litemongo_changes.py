@@ -492,6 +492,57 @@ def test_upstream_decodes_every_match_for_a_sorted_page_and_the_fix_only_the_pag
     client.close()
 
 
+def _named_by_object_ids(collection, count=600):
+    """As `_named`, with ObjectIds that do not follow the insertion order."""
+    from bson import ObjectId
+
+    _named(collection, count)
+    ids = sorted((ObjectId() for _ in range(count)), key=lambda oid: str(oid)[::-1])
+    docs = list(collection.find())
+    collection.delete_many({})
+    collection.insert_many([{**doc, "_id": oid, "n": doc["_id"]}
+                            for doc, oid in zip(docs, ids, strict=True)])
+
+
+TIED = [  # a sort on one key then _id: what a cursor-paged list sends
+    ({}, [("name", 1), ("_id", 1)], 0, 0),
+    ({}, [("name", -1), ("_id", -1)], 0, 0),
+    ({}, [("name", -1), ("_id", 1)], 0, 0),
+    ({"level": "Org", "archived": False}, [("name", 1), ("_id", 1)], 0, 10),
+    ({"level": "Org", "archived": False}, [("name", -1), ("_id", -1)], 5, 10),
+    ({"level": "Customer", "archived": False}, [("name", 1), ("_id", -1)], 3, 0),
+    ({"rank": 2}, [("name", 1), ("_id", 1)], 0, 30),
+]
+
+
+def test_a_sort_then_id_is_read_along_the_index_with_upstreams_answers(tmp_path, monkeypatch):
+    """Ties (and documents without a name) come in `_id` order, as upstream sorts them,
+    and a page of 10 Orgs decodes those 10."""
+    litemongo_changes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    _named_by_object_ids(people)
+
+    def answers():
+        return [[d["_id"] for d in people.find(spec).sort(sort).skip(skip).limit(limit)]
+                for spec, sort, skip, limit in TIED]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(vendored.Collection, "_get_dataset",
+                        litemongo_changes.UPSTREAM["Collection._get_dataset"])
+        patched.setattr(vendored.Cursor, "_compute_results",
+                        litemongo_changes.UPSTREAM["Cursor._compute_results"])
+        expected = answers()
+    assert answers() == expected
+
+    def page():
+        return people.find({"level": "Org", "archived": False}).sort(
+            [("name", 1), ("_id", 1)]).limit(10)
+
+    assert _decoded(people, monkeypatch, page) == 10
+    client.close()
+
+
 def test_sorted_answers_along_the_index_are_upstreams_through_writes(tmp_path, monkeypatch):
     one, two = _two_connections(tmp_path)
     writer, reader = one["db"]["people"], two["db"]["people"]

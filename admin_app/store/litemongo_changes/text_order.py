@@ -5,7 +5,10 @@ document's value; when every value there is a string (or nothing), the index kee
 documents in value order too, and a sorted query walks that order, decoding only the
 documents it yields. Ties keep the natural order and documents without a value come
 first (last when descending), as upstream sorts them; any other value, a sort on several
-keys or a short list of candidates takes the sort above.
+keys or a short list of candidates takes the sort above. A sort on one key then `_id`
+(what a cursor-paged list sends, so that ties have an order) is walked the same way, each
+run of equal values ordered by `_id`, when every `_id` of the collection is an ObjectId
+(whose store keys sort as the ids do).
 
 `sort_keys` asks `in_index_order` before it sorts; nothing is replaced here.
 """
@@ -20,9 +23,10 @@ from .compact_index import CompactFieldIndex
 
 
 def in_index_order(collection: t.Any, spec: t.Any, order: list[t.Any]) -> t.Any:
-    """The matching documents in the order of a one-key sort, read along the index of
-    that key (None: that index has no order to give)."""
-    if len(order) != 1 or not hasattr(collection._store, "_changes_seen"):
+    """The matching documents in the order of a one-key sort (or one key then `_id`),
+    read along the index of that key (None: that index has no order to give)."""
+    tie = order[1][1] if len(order) == 2 and order[1][0] == "_id" else None
+    if len(order) != 1 and tie is None or not hasattr(collection._store, "_changes_seen"):
         return None
     (path, direction), store = order[0], collection._store
     store._remove_expired_documents()
@@ -31,26 +35,50 @@ def in_index_order(collection: t.Any, spec: t.Any, order: list[t.Any]) -> t.Any:
     in_order = field.in_order() if type(field) is CompactFieldIndex else None
     if in_order is None:
         return None
-    keys = _candidates_in_order(field, in_order, index._docs, holders(index, spec, store),
-                                direction < 0)
+    natural = index._docs
+    if tie is not None and not _object_ids(field, in_order, natural):
+        return None
+    ties = _by_id(tie < 0) if tie is not None else natural.__getitem__
+    keys = _candidates_in_order(field, in_order, natural, holders(index, spec, store),
+                                direction < 0, ties)
     return _documents_of(store, spec, keys)
+
+
+def _by_id(descending: bool) -> t.Callable[[str], t.Any]:
+    """The order of store keys by `_id`: an ObjectId's store key is `o:` and its 24 hex
+    digits, which sort as the ids do."""
+    if not descending:
+        return lambda key: key
+    return lambda key: tuple(-ord(c) for c in key)
+
+
+def _object_ids(field: CompactFieldIndex, in_order: t.Any, natural: dict[t.Any, int]) -> bool:
+    """Whether every document's `_id` is an ObjectId (kept while the order and the count
+    of documents are those it was asked for)."""
+    asked = (id(in_order), len(natural))
+    known = getattr(field, "_object_ids", None)
+    if known is None or known[0] != asked:
+        known = (asked, all(isinstance(key, str) and key.startswith("o:") for key in natural))
+        field._object_ids = known  # type: ignore[attr-defined]
+    return bool(known[1])
 
 
 def _candidates_in_order(field: CompactFieldIndex, in_order: tuple[list[str], list[t.Any]],
                          natural: dict[t.Any, int], held: list[t.Any] | None,
-                         descending: bool) -> t.Iterator[t.Any]:
+                         descending: bool, ties: t.Callable[[t.Any], t.Any]
+                         ) -> t.Iterator[t.Any]:
     """The store keys in every holder, in sort order. Walking the whole order costs a
     page when the candidates are dense (the first keystroke of a lookup) and every
     document when they are few or sort late; so once the walk has looked at as many keys
     as the fewest holder has, the rest comes from sorting that holder's candidates by
     the values the index keeps. Either way, no more than twice the cheaper of the two."""
     if held is None:
-        yield from _keys_in_order(field, in_order, natural, descending)
+        yield from _keys_in_order(field, in_order, natural, descending, ties)
         return
     fewest = min(held, key=len)
     others = [keys for keys in held if keys is not fewest]
     budget, found = len(fewest), 0
-    for looked, key in enumerate(_keys_in_order(field, in_order, natural, descending)):
+    for looked, key in enumerate(_keys_in_order(field, in_order, natural, descending, ties)):
         if looked >= budget:
             break
         if key in fewest and all(key in keys for keys in others):
@@ -59,21 +87,22 @@ def _candidates_in_order(field: CompactFieldIndex, in_order: tuple[list[str], li
     else:
         return
     values = field._doc_keys
-    matched = sorted((key for key in held_by_all(held) if key in natural),
-                     key=natural.__getitem__)
+    # Ties first in their own order, then by value: the sort is stable (reversed too).
+    matched = sorted((key for key in held_by_all(held) if key in natural), key=ties)
     matched.sort(key=lambda key: (1, values[key]) if key in values else (0, ""),
-                 reverse=descending)  # stable: equal values stay in natural order
+                 reverse=descending)
     yield from itertools.islice(matched, found, None)
 
 
 def _keys_in_order(field: CompactFieldIndex, in_order: tuple[list[str], list[t.Any]],
-                   natural: dict[t.Any, int], descending: bool) -> t.Iterator[t.Any]:
-    """Every store key in sort order: by value, equal values in natural order, documents
-    without a value first (last when descending)."""
+                   natural: dict[t.Any, int], descending: bool,
+                   ties: t.Callable[[t.Any], t.Any]) -> t.Iterator[t.Any]:
+    """Every store key in sort order: by value, equal values in the order `ties` gives
+    (natural order, or `_id`), documents without a value first (last when descending)."""
     values, keys = in_order  # replaced, never changed, by later writes
     unvalued = ([key for key in natural if key not in field._doc_keys]
                 if len(field._doc_keys) != len(natural) else [])
-    unvalued.sort(key=natural.__getitem__)
+    unvalued.sort(key=ties)
     if not descending:
         yield from unvalued
     count = len(values)
@@ -87,7 +116,7 @@ def _keys_in_order(field: CompactFieldIndex, in_order: tuple[list[str], list[t.A
             yield keys[at]
         else:
             run = keys[min(at, end + 1):max(at, end - 1) + 1]
-            yield from sorted(run, key=natural.__getitem__)
+            yield from sorted(run, key=ties)
         at = end
     if descending:
         yield from unvalued
