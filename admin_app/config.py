@@ -75,6 +75,9 @@ def from_environment() -> dict[str, t.Any]:
         # Record history older than this many days is deleted by `flask history prune`;
         # unset: kept forever (see records.cli).
         "HISTORY_DAYS": _number("HISTORY_DAYS", None),
+        # Requests each API token may make per minute; past it the API answers 429 with
+        # Retry-After (see security.api_rate).
+        "API_REQUESTS_PER_MINUTE": _number("API_REQUESTS_PER_MINUTE", 600),
     }
 
 

@@ -6,7 +6,6 @@ status, the headers, the problem document and what is stored (the record, its hi
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 import pytest
@@ -18,24 +17,8 @@ from admin_app.models.users import User
 from admin_app.records.history import RecordChange
 from admin_app.security import api_tokens
 
+from .api_client import API, Api
 from .helpers import ADMIN_EMAIL
-
-API = "/api/v1"
-
-
-class Api:
-    """A script's HTTP client: JSON in and out, with a token."""
-
-    def __init__(self, app: t.Any, secret: str) -> None:
-        self.app, self.client = app, app.test_client()
-        self.headers = {"Authorization": f"Bearer {secret}"}
-
-    def send(self, method: str, path: str, body: t.Any = None, **headers: str) -> t.Any:
-        extra = {"Content-Type": "application/json"} if body is not None else {}
-        data = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
-        return self.client.open(path if path.startswith("/") else f"{API}/{path}",
-                                method=method, data=data,
-                                headers={**self.headers, **extra, **headers})
 
 
 @pytest.fixture
@@ -244,7 +227,7 @@ def test_the_list_pages_through_every_record_once_by_its_link_header(api):
     ("after=bm9wZQ", "The 'after' cursor is not one this API gave: follow the Link header's "
                      "next URL."),
     ("fields=name,salary", "fields names what is not a field of customer records: salary."),
-    ("archived=maybe", "archived must be true or false."),
+    ("archived=maybe", "The list cannot be filtered so: Archive must be true or false."),
 ])
 def test_bad_list_arguments_get_a_sentence(api, query, detail):
     assert problem(api.send("GET", f"customers?{query}"), 400)["detail"] == detail
@@ -261,3 +244,8 @@ def test_no_token_no_records_and_unknown_places_answer_as_problems(api):
         "There is no resource 'tenants'")
     assert problem(api.send("GET", "/api/v1/customers/a/b/c/d"), 404)
     assert problem(api.send("PUT", "customers"), 405)
+
+
+def test_an_operator_in_an_arguments_name_is_refused_with_its_sentence(api):
+    body = problem(api.send("GET", "customers?name[$ne]=x"), 400)
+    assert body["detail"] == "A request parameter's name may not carry a query operator ($)."

@@ -59,7 +59,7 @@ PAGING_ARGS = {"page", "sort", "desc", "page_size"}
 # (Import / Export is the agents' too: they load records.)
 ADMIN_ONLY = ("/admin/dictionary/", "/admin/logins/", "/admin/audit/", "/admin/outbox/",
               "/admin/directory/",
-              "/admin/directory_runs/")
+              "/admin/directory_runs/", "/admin/api_tokens/")
 # Reference targets a record form may search (admin_app.forms.lookups.LOOKUPS), per record view.
 LOOKUP_TARGETS = ("org", "customer", "record", "contact", "contract", "sla")
 RECORD_VIEWS = ("customer", "org", "contact")
@@ -94,6 +94,7 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         guest.save()
         add_outbox_message()
         add_directory_connector()
+        add_api_tokens()
     return app
 
 
@@ -409,7 +410,8 @@ def admin_only_urls() -> list[str]:
             urls.append(f"/admin/dictionary/{definition.entity}/{definition.name}/type/")
     for layout in LayoutDefinition.objects:
         urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
-    return urls + outbox_urls() + directory_urls() + logins_urls() + search_key_job_urls()
+    return urls + outbox_urls() + directory_urls() + logins_urls() + search_key_job_urls() \
+        + api_token_urls()
 
 
 def record_ids() -> dict[str, set[str]]:
@@ -450,6 +452,8 @@ def assert_covered(result: Crawl, ids: dict[str, set[str]], admin_only: list[str
         tab = result.archived_tabs.get(f"/admin/{view}/")
         if tab is None or tab not in result.statuses:
             missing.append(f"the Archived tab (a#show-archived) of /admin/{view}/")
+    if result.statuses.get("/admin/api/") != 200:  # the API page, from the Data menu
+        missing.append("the API page (/admin/api/)")
     if not result.visited("/admin/contact/new/"):
         missing.append("Add contact (/admin/contact/new/?customer=...)")
     if not any("customer=" in key for key in result.visited("/admin/ticket/new/")):
@@ -469,6 +473,27 @@ def logins_urls() -> list[str]:
         urls += [f"/admin/logins/login/{user.pk}/", f"/admin/logins/login/{user.pk}/disable/",
                  f"/admin/logins/login/{user.pk}/reset/"]
     return urls
+
+
+# -- API tokens (issue 22): an active and a revoked token, so the list, the form and a
+#    revoke confirmation are crawled ----------------------------------------------------------
+
+def add_api_tokens() -> None:
+    """Two tokens of the agent's, one named with markup (shown as text), one revoked."""
+    from admin_app.security import api_tokens
+
+    agent = User.objects.get(email=AGENT_EMAIL)
+    api_tokens.create(agent, "read", name=f"Reports {SCRIPT_PAYLOAD}", actor="crawl")
+    api_tokens.revoke(api_tokens.create(agent, "read-write", actor="crawl").token,
+                      actor="crawl")
+
+
+def api_token_urls() -> list[str]:
+    from admin_app.models.api_tokens import ApiToken
+
+    return ["/admin/api_tokens/", "/admin/api_tokens/new/",
+            *(f"/admin/api_tokens/token/{token.pk}/revoke/"
+              for token in ApiToken.objects(revoked=None))]
 
 
 # -- the mail outbox (issue 12): one waiting message, so its page is crawled too ---------------

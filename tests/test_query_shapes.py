@@ -23,12 +23,14 @@ from admin_app.directory.connectors import Connector
 from admin_app.directory.reader import Entry, Extract
 from admin_app.directory.runs import LEASES
 from admin_app.directory.sync import run
-from admin_app.models import Customer
+from admin_app.models import Customer, User
 from admin_app.records.history import INTENTS
 from admin_app.records.upkeep import MARKER
+from admin_app.security import api_tokens
 from admin_app.store import sharding
 
-from .helpers import opened_state, submit
+from .api_list_flows import api_list_flows
+from .helpers import ADMIN_EMAIL, opened_state, submit
 from .query_shapes import (
     BROADCAST,
     EQUALITY,
@@ -168,6 +170,10 @@ def recorded(app, client, tmp_path, monkeypatch):
                     .get_data(as_text=True)
                 assert "Printer jams" in client.get(
                     f"/admin/ticket/?customer={alice.pk}&search={typed}").get_data(as_text=True)
+        with app.app_context():
+            secret = api_tokens.create(User.objects.get(email=ADMIN_EMAIL), "read",
+                                       actor="test").secret
+        api_list_flows(recorder, client, {"Authorization": f"Bearer {secret}"})
         with recorder.running("directory sync"), app.app_context():
             conn = Connector(name="ad", servers=["ldap://127.0.0.1:1"], bind_user="cn=sync",
                              password="secret", base_dns=["ou=people,dc=example,dc=com"],
@@ -184,7 +190,9 @@ def test_every_query_the_main_flows_send_is_served_by_a_declared_index(recorded)
         "seed load", "seed export", "customer list", "org search",
         "org lookup as an agent types", "record form open and save", "ticket log", "ticket list",
         "ticket search", "sorted ticket search",
-        "directory sync", "record history", "record form save over another's change"}
+        "directory sync", "record history", "record form save over another's change",
+        *(f"api {entity} {flow}" for entity in ("customer", "contact")
+          for flow in ("list", "filtered list", "search", "Archived tab"))}
     problems = unserved(recorded, ALLOWED)
     assert not problems, "no declared index serves:\n" + "\n".join(problems)
 

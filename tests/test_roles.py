@@ -18,10 +18,10 @@ from .helpers import login
 # Agents keep records up to date: records, contacts, tickets, Contracts and SLAs, and
 # bulk loads of records (Import / Export), and they make a customer's portal login.
 AGENT_SCREENS = {"admin", "customer", "org", "contact", "ticket", "contract", "sla", "seed",
-                 "webguest", "history"}
+                 "webguest", "history", "api_page"}
 # Admins decide what records look like and who may sign in.
 ADMIN_SCREENS = {"dictionary", "search_keys", "directory", "directory_runs", "outbox",
-                 "logins", "audit"}
+                 "logins", "audit", "api_tokens"}
 SOME_ID = "0123456789abcdef01234567"
 STRONG = "a long enough passphrase 42"
 

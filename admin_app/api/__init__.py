@@ -12,7 +12,8 @@ import typing as t
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from . import records_api  # noqa: F401 - its routes join the blueprint
+# Each module's routes join the blueprint as it is imported.
+from . import catalog_api, description, records_api, tickets_api  # noqa: F401
 from .blueprint import bp
 from .problems import Problem
 
@@ -38,11 +39,13 @@ def problem_for(error: HTTPException, limit: str, reference: str | None) -> Prob
     """An HTTP error under /api/ (no route, a method, a body too large, a crash) as a
     problem document."""
     code = error.code or 500
-    kind, words = _HTTP_WORDS.get(code, ("error", error.description or "Error."))
+    kind, words = _HTTP_WORDS.get(code, ("error", "That request could not be completed."))
+    detail = words.format(limit=limit, reference=reference or "(none)")
+    if error.description and error.description != type(error).description and code < 500:
+        detail = error.description  # our own abort's sentence (e.g. an operator refused)
     headers = {"Allow": error.valid_methods and ", ".join(error.valid_methods)} \
         if getattr(error, "valid_methods", None) else {}
-    return Problem(code, kind, words.format(limit=limit, reference=reference or "(none)"),
-                   headers=t.cast(dict[str, str], headers))
+    return Problem(code, kind, detail, headers=t.cast(dict[str, str], headers))
 
 
 def init_app(app: Flask) -> None:

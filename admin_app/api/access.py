@@ -15,7 +15,7 @@ from flask_login import current_user
 from ..models.api_tokens import ApiToken
 from ..models.users import STAFF_ROLES
 from ..records import trace
-from ..security import api_tokens
+from ..security import api_rate, api_tokens
 from .problems import Problem
 
 _CHALLENGE = 'Bearer realm="dictadmin"'
@@ -39,6 +39,15 @@ def token(write: bool = False) -> ApiToken:
         raise _unauthorised("The token is not valid: it is unknown, expired or revoked, or "
                             "its login is disabled. Ask an admin for a new one.",
                             "invalid_token")
+    if not g.get("api_request_counted"):  # once per request, however often asked
+        g.api_request_counted = True
+        wait = api_rate.spend(found.pk)
+        if wait:
+            raise Problem(429, "rate-limited", f"This token has sent more than "
+                                               f"{api_rate.per_minute()} requests this "
+                                               f"minute; send again in {wait} second"
+                                               f"{'' if wait == 1 else 's'}.",
+                          headers={"Retry-After": str(wait)})
     if write and found.scope != "read-write":
         raise Problem(403, "read-only-token", "This token may only read: ask an admin for a "
                                               "read-write token to make changes.")

@@ -12,8 +12,6 @@ never overwrites one the client has not seen.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import typing as t
 from urllib.parse import urlencode
@@ -34,7 +32,7 @@ from .problems import Problem, field_error
 # The URL's word for each entity.
 RESOURCES = {"customers": "customer", "contacts": "contact"}
 SET_BY_DICTADMIN = ("id", "revision")
-PAGE, LONGEST_PAGE = 20, 100
+PAGE, LONGEST_PAGE = filters.PAGE, filters.LONGEST_PAGE
 # Natural keys a record can be read by: (query arguments) per entity.
 NATURAL_KEYS = {"customer": (("email",), ("name", "level")), "contact": (("email",),)}
 
@@ -148,31 +146,32 @@ def _found(entity: str, record_id: str) -> dict[str, t.Any]:
 
 # -- list --------------------------------------------------------------------------------
 
-def _cursor(oid: ObjectId) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": str(oid)}).encode()).decode()
+def _single(name: str) -> str | None:
+    given = request.args.getlist(name)
+    if len(given) > 1:
+        raise Problem(400, "bad-argument", f"Give {name} once, not {len(given)} times.")
+    return given[0] if given else None
 
 
-def _after(text: str) -> ObjectId:
-    try:
-        oid = object_id(json.loads(base64.urlsafe_b64decode(text.encode()))["after"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
-        oid = None
-    if oid is None:
-        raise Problem(400, "bad-cursor", "The 'after' cursor is not one this API gave: "
-                                         "follow the Link header's next URL.")
-    return oid
+def _cursor(plan: filters.Plan, document: t.Mapping[str, t.Any]) -> str:
+    return filters.cursor(plan, document)
+
+
+def _after(plan: filters.Plan) -> tuple[t.Any, ObjectId] | None:
+    text = _single("after")
+    return None if text is None else filters.after(plan, text)
 
 
 def _limit() -> int:
-    text = request.args.get("limit", str(PAGE))
-    if not text.isdigit() or not 1 <= int(text) <= LONGEST_PAGE:
+    text = _single("limit") or str(PAGE)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LONGEST_PAGE:
         raise Problem(400, "bad-limit", f"limit must be a whole number from 1 to "
                                         f"{LONGEST_PAGE}.")
     return int(text)
 
 
 def _chosen_fields(entity: str) -> set[str] | None:
-    text = request.args.get("fields")
+    text = _single("fields")
     if text is None:
         return None
     names = {name.strip() for name in text.split(",") if name.strip()}
@@ -186,18 +185,31 @@ def _chosen_fields(entity: str) -> set[str] | None:
 
 @bp.get("/<resource>")
 def list_records(resource: str) -> Response:
+    """One page, in the sort's order after the cursor. The store applies the conditions
+    its index serves; any other is checked here on at most `filters.SCAN` records, so a
+    page costs the same at any store size (filters.py says why a page may be short)."""
     entity = _entity(resource)
     access.token()
     limit, chosen = _limit(), _chosen_fields(entity)
-    query = filters.list_query(entity, request.args)
-    if "after" in request.args:
-        query["_id"] = {"$gt": _after(request.args["after"])}
-    found = list(collection_of(entity).find(query).sort("_id", 1).limit(limit + 1))
-    page = found[:limit]
+    plan = filters.list_query(entity, request.args)
+    reading = filters.SCAN if plan.checked else limit + 1
+    found = collection_of(entity).find(plan.query(_after(plan))).sort(plan.order) \
+        .limit(reading)
+    page: list[t.Mapping[str, t.Any]] = []
+    read, last, more = 0, None, False
+    for document in found:
+        read, last = read + 1, document
+        if plan.holds(document):
+            if len(page) == limit:
+                more = True
+                break
+            page.append(document)
+    resume = page[-1] if more else last if read == reading else None
     answer = Response(json.dumps({"items": [representation(entity, d, chosen) for d in page]}),
                       mimetype="application/json")
-    if len(found) > limit:
-        arguments = {**request.args.to_dict(), "after": _cursor(page[-1]["_id"])}
+    if resume is not None:
+        arguments = [(k, v) for k, v in request.args.items(multi=True) if k != "after"]
+        arguments.append(("after", _cursor(plan, resume)))
         answer.headers["Link"] = (f'<{url_for(".list_records", resource=resource)}?'
                                   f'{urlencode(arguments)}>; rel="next"')
     return answer

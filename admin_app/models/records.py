@@ -11,9 +11,12 @@ which counts as 0. Which words are search keys is the dictionary's to say, so th
 are worked out above it (`records/search_keys.py`), never here.
 
 The indexes are declared in equality–sort–range order for the queries the screens,
-lookups, importer and directory sync send (`tests/test_query_shapes.py` proves each is
-served): a list is an equality on the Level and the Archive flag (always a boolean) then
+lookups, importer, directory sync and API send (`tests/test_query_shapes.py` proves each
+is served): a list is an equality on the Level and the Archive flag (always a boolean) then
 the sort column; a search or lookup adds one search key (`search.py`) before the name.
+Each list index ends with `_id`: the API pages with a cursor holding the sort value and
+the id (`api/filters.py`), which stays exact when many records share a value, and needs
+the index in (sort column, _id) order; a screen's list uses the same index's prefix.
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ from .kept import Kept
 # (`views.records.RecordView.get_sortable_columns`).
 CUSTOMER_SORTS = ("name", "department", "location", "phone_1", "email")
 CONTACT_SORTS = ("name", "job_title", "phone", "email")
+
+# The indexes a list walks, each (equality fields…, sort column, _id): a list of each
+# sort column, a search (by name), and a record's contacts (by name). The API's list
+# (`api/filters.py`) picks among these the one its arguments and sort can use.
+LIST_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "customer": (*(("level", "archived", column, "_id") for column in CUSTOMER_SORTS),
+                 ("level", "archived", "search_keys", "name", "_id")),
+    "contact": (*(("archived", column, "_id") for column in CONTACT_SORTS),
+                ("archived", "search_keys", "name", "_id"),
+                # a record's contacts, archived last (the edit page, a ticket)
+                ("customer", "archived", "name", "_id")),
+}
 
 
 class Record(Kept, me.DynamicDocument):
@@ -57,8 +72,7 @@ class Customer(Record):
 
     meta = {
         "collection": "customers",
-        "indexes": [*(("level", "archived", column) for column in CUSTOMER_SORTS),
-                    ("level", "archived", "search_keys", "name"),
+        "indexes": [*LIST_INDEXES["customer"],
                     "org", "email", "external_id",
                     # records a directory connector made (admin_app.directory)
                     ("directory.connector", "directory.key")],
@@ -73,10 +87,7 @@ class Contact(Record):
 
     meta = {
         "collection": "contacts",
-        "indexes": [*(("archived", column) for column in CONTACT_SORTS),
-                    ("archived", "search_keys", "name"),
-                    # a record's contacts, archived last (the edit page, a ticket)
-                    ("customer", "archived", "name"),
+        "indexes": [*LIST_INDEXES["contact"],
                     "external_id", "email", ("directory.connector", "directory.key")],
     }
     entity = "contact"

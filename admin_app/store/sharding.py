@@ -53,6 +53,9 @@ _LIST_PAGE = ("a list page: each shard walks its own (equality fields, sort colu
 _SEARCH = ("a search or a lookup as an agent types: each shard walks its own (equality "
            "fields, search_keys, name) index for one page and mongos merges them; "
            "shards x page entries, no shard scans")
+_CONTACTS_OF = ("a record's contacts (the record page, logging a ticket): each shard probes "
+                "its (customer, archived, name) index for the handful it holds; shards x 1 "
+                "index probe")
 
 PLACEMENTS: dict[str, Placement] = {
     # -- records: the collections that grow ------------------------------------------
@@ -62,17 +65,23 @@ PLACEMENTS: dict[str, Placement] = {
         "so none of them can key it",
         (("_id", HASHED),),
         {("archived", "level"): _LIST_PAGE,
-         ("archived", "level", "search_keys"): _SEARCH}),
+         ("archived", "level", "search_keys"): _SEARCH,
+         # the API's list filtered on its sort column (api/filters.py)
+         **{tuple(sorted(("archived", "level", column))): _LIST_PAGE
+            for column in ("name", "department", "location", "phone_1", "email")},
+         ("archived", "level", "name", "search_keys"): _SEARCH}),
     "contacts": Placement(
         "as customers: saves are by _id, and a contact's customer (its only other "
         "candidate) can change",
         (("_id", HASHED),),
         {("archived",): _LIST_PAGE,
          ("archived", "search_keys"): _SEARCH,
-         ("archived", "customer"): (
-             "a record's contacts (the record page, logging a ticket): each shard probes "
-             "its (customer, archived, name) index for the handful it holds; shards x 1 "
-             "index probe"),
+         # the API's list filtered on its sort column (api/filters.py)
+         **{tuple(sorted(("archived", column))): _LIST_PAGE
+            for column in ("name", "job_title", "phone", "email")},
+         ("archived", "name", "search_keys"): _SEARCH,
+         ("archived", "customer"): _CONTACTS_OF,
+         ("archived", "customer", "name"): _CONTACTS_OF,  # the API's, filtered on name
          ("customer",): (
              "a record's contacts on its edit page: each shard probes its (customer, "
              "archived, name) index; shards x 1 index probe")}),
@@ -92,6 +101,10 @@ PLACEMENTS: dict[str, Placement] = {
              "-logged_at) index for one page and mongos merges them newest first; shards "
              "x page entries, no shard scans")}),
     # -- small or bounded: unsharded ---------------------------------------------------
+    "api_request_counts": Placement(
+        "counts expire (a TTL index); one document per token per minute"),
+    "api_tokens": Placement(
+        SMALL + "; looked up by its unique digest on every API request"),
     "audit_log": Placement(
         "append-only, a few hundred bytes per sign-in or admin action; shard it on "
         "{_id: hashed} if it outgrows one shard (its screen is admin-only)"),

@@ -13,6 +13,9 @@ from .. import mail
 from ..models import Ticket
 from ..models.kept import now
 
+# What the one who tried to close a ticket is told when another close won (screen, API).
+CLOSED_MEANWHILE = "Someone else closed this ticket meanwhile; it was not closed twice."
+
 
 def close(ticket: Ticket) -> bool:
     """Close an open ticket (status, `closed_at`) and queue its closure notice. False, and

@@ -9,6 +9,8 @@ from flask_admin.theme import Bootstrap4Theme
 from .. import dictionary
 from ..models import SLA, Contact, Contract, Customer, Ticket
 from ..tickets.shown import when
+from .api_page import ApiPageView
+from .api_tokens import ApiTokensView
 from .audit import AuditView
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
@@ -48,9 +50,12 @@ def init_app(app: Flask) -> Admin:
     app.after_request(announce)  # a dictionary change's search-key job, on the next page
     admin.add_view(SeedUploadView(name="Import / Export", endpoint="seed", category="Data"))
     admin.add_view(OutboxView(name="Outbox", endpoint="outbox", category="Data"))
+    admin.add_view(ApiPageView(name="API", endpoint="api_page", url="/admin/api",
+                               category="Data"))
     admin.add_view(ConnectorView(name="Connectors", endpoint="directory", category="Directory"))
     admin.add_view(RunsView(name="Runs", endpoint="directory_runs", category="Directory"))
     admin.add_view(LoginsView(name="Logins", endpoint="logins", category="Access"))
+    admin.add_view(ApiTokensView(name="API tokens", endpoint="api_tokens", category="Access"))
     admin.add_view(AuditView(name="Audit log", endpoint="audit", category="Access"))
     admin.add_view(WebGuestView(name="Make WebGuest Login", endpoint="webguest"))
     admin.add_view(HistoryView(name="History", endpoint="history"))

@@ -112,10 +112,12 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
 
     def get_sortable_columns(self) -> dict[str, t.Any]:
         """The list columns an index gives in order (models/records.py): a column an
-        admin added is shown but not offered for sorting, which would be a scan."""
-        indexed = {spec["fields"][-1][0] for spec in self.model._meta["index_specs"]
-                   if [name for name, _ in spec["fields"][:-1]]
-                   == [*self.list_restriction(), "archived"]}
+        admin added is shown but not offered for sorting, which would be a scan. (A list
+        index ends with `_id`, the API's tie-break: the column is the key before it.)"""
+        keys = ([name for name, _ in spec["fields"] if name != "_id"]
+                for spec in self.model._meta["index_specs"])
+        indexed = {names[-1] for names in keys
+                   if names[:-1] == [*self.list_restriction(), "archived"]}
         return {name: value for name, value in super().get_sortable_columns().items()
                 if name in indexed}
 

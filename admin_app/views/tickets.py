@@ -27,10 +27,10 @@ from ..forms.lookups import LOOKUPS
 from ..models import SLA, Contact, Customer, Ticket, search
 from ..models.kept import now
 from ..models.tickets import SEARCHED
-from ..tickets import brought_forward, close, facts_for, reopen, stamp
+from ..tickets import brought_forward, facts_for, intake
+from ..tickets.closing import CLOSED_MEANWHILE
 from ..tickets.facts import contacts_of, org_of
 from ..tickets.form import PREFIX, STATUS_WORDS, TicketForm, kept_fields, ticket_form_class
-from ..tickets.intake import keep_values
 from ..tickets.shown import due_words, expiry_warning, facts_json, sla_words, when
 from . import references
 from .following import FollowsDictionary
@@ -175,23 +175,16 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
         return form
 
     def on_model_change(self, form: TicketForm, model: Ticket, is_created: bool) -> None:
-        if is_created:
-            model.logged_at = now()
-            record = form.customer.data
-            stamp(model, facts_for(record, model.logged_at), form.copied_values(),
-                  form.copied_fields)
-        else:
-            keep_values(model, form.copied_values(), form.copied_fields)
-        was = "open" if is_created else form.stored_status
-        form.closing = was == "open" and model.status == "closed"
-        if form.closing:
-            model.status = "open"  # closed after the save, by the one function that closes
-        elif was == "closed" and model.status == "open":
-            reopen(model)
+        # What a save does is the tickets package's (`intake.prepare` / `intake.finish`),
+        # which the API's tickets call too; Flask-Admin saves between these two hooks.
+        form.closing = intake.prepare(
+            model, form.copied_values(), form.copied_fields,
+            record=form.customer.data if is_created else None,
+            was=None if is_created else form.stored_status)
 
     def after_model_change(self, form: TicketForm, model: Ticket, is_created: bool) -> None:
-        if getattr(form, "closing", False) and not close(model):
-            flash("Someone else closed this ticket meanwhile; it was not closed twice.", "info")
+        if not intake.finish(model, getattr(form, "closing", False)):
+            flash(CLOSED_MEANWHILE, "info")
 
     # -- what the form shows -------------------------------------------------------------
 

@@ -1,0 +1,322 @@
+"""The description of customers and contacts (`records_api.py`) in the API's document.
+
+Written from the snapshot each time the dictionary moves (`spec.described` keeps it for
+the version), so every live field of an entity is in its schemas with its current label,
+help, type, choices, pattern, length, range, reference and mandatory Levels, and a
+retired field is in none.
+
+Three schemas per entity, because a record read and a record sent are held to different
+things:
+
+- the record (`Customer`), as every answer gives it: id, revision and the Archive flag
+  (read-only), then each live field, null when it holds no value. It says each value's
+  type and format but not the rules: a value saved before an admin changed a rule (a
+  choice removed, a pattern or range tightened, a field made mandatory) is kept until the
+  record is next saved, and the description must not call that answer wrong;
+- what a create sends (`CustomerCreate`): the writable fields with every rule, null
+  refused for a field mandatory on every Level, and which fields each Level needs as
+  JSON Schema `if`/`then` on `level` (a record without a level is at the first Level,
+  as the write path reads it);
+- what a PATCH sends (`CustomerPatch`): any of the writable fields, with their rules.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ..dictionary import Field, Snapshot
+from . import filters, spec
+from .records_api import LONGEST_PAGE, NATURAL_KEYS, PAGE, RESOURCES, SET_BY_DICTADMIN
+
+# What a record's representation holds besides its fields; never sent by a client.
+READ_ONLY = (*SET_BY_DICTADMIN, "archived")
+LEVEL = "level"  # the field holding a record's Level (records.write.level_of reads it)
+
+
+def component(entity: str, kind: str = "") -> str:
+    """A schema's name: Customer, CustomerCreate, ContactPatch…"""
+    return entity.capitalize() + kind
+
+
+def _writable(snapshot: Snapshot, entity: str) -> list[Field]:
+    return [f for f in snapshot.live_fields(entity) if f.name not in READ_ONLY]
+
+
+def _levels(snapshot: Snapshot, entity: str) -> list[str]:
+    return [level.name for level in snapshot.entity(entity).levels]
+
+
+def _mandatory_on(field: Field, levels: list[str]) -> list[str]:
+    return [] if field.kind.always_set else [lv for lv in levels if field.is_mandatory(lv)]
+
+
+# -- schemas --------------------------------------------------------------------------------
+
+def record_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
+    words = snapshot.entity(entity)
+    levels = _levels(snapshot, entity)
+    fields = {f.name: f for f in snapshot.live_fields(entity)}
+    archived = fields.get("archived")
+    properties: dict[str, t.Any] = {
+        "id": {"type": "string", "title": "Id", "readOnly": True,
+               "description": "The record's id: its address is /api/v1/<resource>/<id>."},
+        "revision": {"type": "integer", "minimum": 0, "title": "Revision", "readOnly": True,
+                     "description": "Moves on every change; the ETag is made from it."},
+        "archived": {"type": "boolean", "readOnly": True,
+                     "title": archived.label if archived else "Archived",
+                     "description": "Archived records are on the Archived tab; change this "
+                                    "with the archive and restore actions."},
+    }
+    for field in fields.values():
+        if field.name in properties:
+            continue
+        schema = spec.value_schema(field, nullable=True, rules=False)
+        mandatory = _mandatory_on(field, levels)
+        if mandatory:
+            schema["x-dictadmin-mandatory"] = mandatory
+        properties[field.name] = schema
+    return {
+        "type": "object", "title": words.singular,
+        "description": f"A {spec.plain(words.singular)} as the API answers it: every live "
+                       f"field, null when it holds no value, or those `fields=` asked for. "
+                       f"Values are "
+                       f"as they were saved: "
+                       f"one saved before a rule changed keeps it until the record is next "
+                       f"saved, so the rules are in {component(entity, 'Create')}.",
+        "required": list(READ_ONLY),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def create_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
+    words = snapshot.entity(entity)
+    levels = _levels(snapshot, entity)
+    writable = _writable(snapshot, entity)
+    everywhere = [f.name for f in writable if spec.mandatory_everywhere(f, levels)]
+    schema: dict[str, t.Any] = {
+        "type": "object", "title": f"A new {words.singular}",
+        "description": f"The values of a new {spec.plain(words.singular)}: any writable "
+                       f"field; those mandatory on its Level must have a value. Nothing "
+                       f"is saved unless every value is accepted.",
+        "properties": {f.name: spec.value_schema(f, nullable=f.name not in everywhere)
+                       for f in writable},
+        "additionalProperties": False,
+    }
+    if everywhere:
+        schema["required"] = everywhere
+    conditions = _per_level(snapshot, entity, writable, everywhere)
+    if conditions:
+        schema["allOf"] = conditions
+    return schema
+
+
+def _per_level(snapshot: Snapshot, entity: str, writable: list[Field],
+               everywhere: list[str]) -> list[dict[str, t.Any]]:
+    """The fields each Level needs beyond those every Level needs, as `if`/`then` on the
+    level; when the entity has no level field, its only (first) Level's needs are plain
+    `required`."""
+    levels = _levels(snapshot, entity)
+    needs = {level: [f.name for f in writable if f.name not in everywhere
+                     and level in _mandatory_on(f, levels)] for level in levels}
+    if not levels:
+        return []
+    if LEVEL not in {f.name for f in writable}:
+        return [_needing(needs[levels[0]])] if needs[levels[0]] else []
+    conditions = [{"if": {"properties": {LEVEL: {"const": level}}, "required": [LEVEL]},
+                   "then": _needing(names)} for level, names in needs.items() if names]
+    if LEVEL not in everywhere and needs[levels[0]]:
+        # No level sent: the record is at the first Level, and needs what it needs.
+        conditions.append({"if": {"not": {"required": [LEVEL]}},
+                           "then": _needing(needs[levels[0]])})
+    return conditions
+
+
+def _needing(names: list[str]) -> dict[str, t.Any]:
+    return {"required": names,
+            "properties": {name: {"not": {"type": "null"}} for name in names}}
+
+
+def patch_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
+    words = snapshot.entity(entity)
+    levels = _levels(snapshot, entity)
+    return {
+        "type": "object", "title": f"A change to a {words.singular}",
+        "description": "Only the fields sent change; null empties a field (refused for one "
+                       "the record's Level needs).",
+        "properties": {f.name: spec.value_schema(
+            f, nullable=not spec.mandatory_everywhere(f, levels))
+            for f in _writable(snapshot, entity)},
+        "additionalProperties": False,
+    }
+
+
+# -- paths --------------------------------------------------------------------------------------
+
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
+      "description": "The record's id (its `id`, or the end of the Location of a create)."}
+ETAG = spec.header("The record's revision as an entity tag: send it back as If-Match to "
+                   "change the record.")
+
+
+def _record_answer(entity: str, description: str) -> dict[str, t.Any]:
+    return {"description": description, "headers": {"ETag": ETAG},
+            "content": spec.json_content(spec.ref(component(entity)))}
+
+
+def _list_parameters(snapshot: Snapshot, entity: str) -> list[dict[str, t.Any]]:
+    """What `filters.list_query` reads (its module describes its own arguments), then
+    the list's paging and `fields`, unless filters.py describes those too."""
+    parameters = filters.list_parameters(entity, snapshot)
+    given = {parameter["name"] for parameter in parameters}
+    names = ["id", "revision", "archived", *(f.name for f in snapshot.live_fields(entity)
+                                             if f.name not in READ_ONLY)]
+    own = [
+        {"name": "limit", "in": "query", "required": False,
+         "description": f"Records per page (default {PAGE}).",
+         "schema": {"type": "integer", "minimum": 1, "maximum": LONGEST_PAGE,
+                    "default": PAGE}},
+        {"name": "after", "in": "query", "required": False,
+         "description": "Where the page starts: the cursor in the Link header's next URL "
+                        "(follow that URL rather than building one).",
+         "schema": {"type": "string"}},
+        {"name": "fields", "in": "query", "required": False, "style": "form",
+         "explode": False,
+         "description": "Only these fields in each record, separated by commas (id, "
+                        "revision and archived always come).",
+         "schema": {"type": "array", "items": {"type": "string", "enum": names}}},
+    ]
+    return [*parameters, *(p for p in own if p["name"] not in given)]
+
+
+def _lookup_parameters(snapshot: Snapshot, entity: str) -> list[dict[str, t.Any]]:
+    keys = list(dict.fromkeys(key for keys in NATURAL_KEYS[entity] for key in keys))
+    ways = " or ".join(" and ".join(keys) for keys in NATURAL_KEYS[entity])
+    fields = {f.name: f for f in snapshot.live_fields(entity)}
+    parameters = []
+    for key in keys:
+        field = fields.get(key)
+        schema: dict[str, t.Any] = {"type": "string"}
+        if key == LEVEL:
+            schema["enum"] = _levels(snapshot, entity)
+        parameters.append({"name": key, "in": "query", "required": False, "schema": schema,
+                           "description": spec.plain(f"{field.label if field else key}: "
+                                                     f"give {ways}.")})
+    return parameters
+
+
+def resource_paths(snapshot: Snapshot, resource: str, entity: str) -> dict[str, t.Any]:
+    words = snapshot.entity(entity)
+    one, many = words.singular, words.plural  # plain text, for summaries
+    one_d, many_d = spec.plain(one), spec.plain(many)  # CommonMark, for descriptions
+    tags = [resource]
+    listed = {"description": f"A page of {many_d}.",
+              "headers": {"Link": spec.header('The next page, when there is one: <URL>; '
+                                              'rel="next".')},
+              "content": spec.json_content(spec.ref(component(entity, "List")))}
+    return {
+        f"/{resource}": {
+            "get": {"operationId": f"list{component(entity)}s", "tags": tags,
+                    "summary": f"List {many}",
+                    "description": f"{many_d} in the order they were added, a page at a time: "
+                                   f"follow the Link header for the next page.",
+                    "parameters": _list_parameters(snapshot, entity),
+                    "responses": {"200": listed, **spec.errors(400, 401, 429)}},
+            "post": {"operationId": f"create{component(entity)}", "tags": tags,
+                     "summary": f"Create a {one}",
+                     "description": "Held to the same rules as the form; the record's "
+                                    "history says it came through the API, with the "
+                                    "token's login.",
+                     "requestBody": {"required": True, "content": spec.json_content(
+                         spec.ref(component(entity, "Create")))},
+                     "responses": {
+                         "201": {**_record_answer(entity, f"The {one_d} as saved."),
+                                 "headers": {"ETag": ETAG, "Location": spec.header(
+                                     "Where the new record is read.")}},
+                         **spec.errors(400, 401, 403, 413, 415, 422, 429)}},
+        },
+        f"/{resource}/lookup": {
+            "get": {"operationId": f"lookUp{component(entity)}", "tags": tags,
+                    "summary": f"Find a {one} by natural key",
+                    "parameters": _lookup_parameters(snapshot, entity),
+                    "responses": {
+                        "200": _record_answer(entity, f"The one {one_d} with that key."),
+                        "409": spec.problem(f"More than one {one_d} has that key: read them "
+                                            f"by id."),
+                        **spec.errors(400, 401, 404, 429)}},
+        },
+        f"/{resource}/{{id}}": {
+            "parameters": [ID],
+            "get": {"operationId": f"read{component(entity)}", "tags": tags,
+                    "summary": f"Read a {one}",
+                    "responses": {"200": _record_answer(entity, f"The {one_d}."),
+                                  **spec.errors(401, 404, 429)}},
+            "patch": {"operationId": f"change{component(entity)}", "tags": tags,
+                      "summary": f"Change a {one}",
+                      "description": "Send the ETag you last read as If-Match: if the "
+                                     "record changed since, nothing is saved (412) and you "
+                                     "read it again.",
+                      "parameters": [{"name": "If-Match", "in": "header", "required": True,
+                                      "schema": {"type": "string"},
+                                      "description": "The ETag of the record as you read "
+                                                     "it."}],
+                      "requestBody": {"required": True, "content": spec.json_content(
+                          spec.ref(component(entity, "Patch")))},
+                      "responses": {
+                          "200": _record_answer(entity, f"The {one_d} as changed."),
+                          "412": spec.problem("The record changed since that ETag: nothing "
+                                              "was saved.",
+                                              ETag=spec.header("The record's ETag now.")),
+                          "428": spec.problem("If-Match was not sent."),
+                          **spec.errors(400, 401, 403, 404, 413, 415, 422, 429)}},
+            "delete": {"operationId": f"delete{component(entity)}", "tags": tags,
+                       "summary": "Records are never deleted",
+                       "description": "Answers 405: archive the record instead (restore "
+                                      "undoes it).",
+                       "responses": {"405": spec.problem(
+                           "Records are never deleted.",
+                           Allow=spec.header("The methods the address takes.")),
+                           "default": "Error"}},
+        },
+        f"/{resource}/{{id}}/archive": {
+            "parameters": [ID],
+            "post": {"operationId": f"archive{component(entity)}", "tags": tags,
+                     "summary": f"Archive a {one}",
+                     "description": "Moves it to the Archived tab; restore undoes it.",
+                     "responses": {"200": _record_answer(entity, f"The {one_d}, archived."),
+                                   **spec.errors(401, 403, 404, 429)}},
+        },
+        f"/{resource}/{{id}}/restore": {
+            "parameters": [ID],
+            "post": {"operationId": f"restore{component(entity)}", "tags": tags,
+                     "summary": f"Restore an archived {one}",
+                     "description": "Refused (422) when the record lacks what its Level "
+                                    "now needs.",
+                     "responses": {"200": _record_answer(entity, f"The {one_d}, restored."),
+                                   **spec.errors(401, 403, 404, 422, 429)}},
+        },
+    }
+
+
+@spec.provider
+def describe_records(snapshot: Snapshot) -> spec.Contribution:
+    """Customers and contacts, for the entities this dictionary has."""
+    paths: dict[str, t.Any] = {}
+    schemas: dict[str, t.Any] = {}
+    tags = []
+    for resource, entity in RESOURCES.items():
+        if entity not in snapshot.entities:
+            continue
+        words = snapshot.entity(entity)
+        levels = snapshot.entity(entity).levels
+        kinds = f" ({', '.join(lv.plural for lv in levels)}: the level says which)" \
+            if len(levels) > 1 else ""
+        tags.append({"name": resource, "description": spec.plain(f"{words.plural}{kinds}.")})
+        schemas[component(entity)] = record_schema(snapshot, entity)
+        schemas[component(entity, "Create")] = create_schema(snapshot, entity)
+        schemas[component(entity, "Patch")] = patch_schema(snapshot, entity)
+        schemas[component(entity, "List")] = {
+            "type": "object", "required": ["items"], "additionalProperties": False,
+            "properties": {"items": {"type": "array", "items": spec.ref(component(entity))}}}
+        paths.update(resource_paths(snapshot, resource, entity))
+    return {"paths": paths, "components": {"schemas": schemas}, "tags": tags}
