@@ -487,7 +487,7 @@ def _catalog_paths(catalog: Catalog, name: str) -> dict[str, t.Any]:
                        "responses": {"405": spec.problem(
                            f"A {one} is never deleted.",
                            Allow=spec.header("The methods the address takes.")),
-                           "default": "Error"}},
+                           "default": spec.ref("Error", "responses")}},
         },
     }
 

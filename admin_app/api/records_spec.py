@@ -276,7 +276,7 @@ def resource_paths(snapshot: Snapshot, resource: str, entity: str) -> dict[str, 
                        "responses": {"405": spec.problem(
                            "Records are never deleted.",
                            Allow=spec.header("The methods the address takes.")),
-                           "default": "Error"}},
+                           "default": spec.ref("Error", "responses")}},
         },
         f"/{resource}/{{id}}/archive": {
             "parameters": [ID],

@@ -447,7 +447,7 @@ def _paths() -> dict[str, t.Any]:
                        "responses": {"405": spec.problem(
                            "Tickets are never deleted or changed here.",
                            Allow=spec.header("The methods the address takes.")),
-                           "default": "Error"}},
+                           "default": spec.ref("Error", "responses")}},
         },
         f"/{RESOURCE}/{{id}}/close": {
             "parameters": [ident],
