@@ -24,7 +24,7 @@ import typing as t
 
 from .patching import replace
 
-LOCK_NAME = ".opening.lock"
+LOCK_NAME = ".opening-turn"  # the store's own: not a lock a caller takes around its writes
 
 
 def install() -> None:
