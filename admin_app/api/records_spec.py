@@ -89,7 +89,10 @@ def record_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
     }
 
 
-def create_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
+def create_schema(snapshot: Snapshot, entity: str,
+                  properties: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """`properties`: the patch schema's, which are the same values (given, they are not
+    made twice)."""
     words = snapshot.entity(entity)
     levels = _levels(snapshot, entity)
     writable = _writable(snapshot, entity)
@@ -99,8 +102,8 @@ def create_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
         "description": f"The values of a new {spec.plain(words.singular)}: any writable "
                        f"field; those mandatory on its Level must have a value. Nothing "
                        f"is saved unless every value is accepted.",
-        "properties": {f.name: spec.value_schema(f, nullable=f.name not in everywhere)
-                       for f in writable},
+        "properties": properties if properties is not None else {
+            f.name: spec.value_schema(f, nullable=f.name not in everywhere) for f in writable},
         "additionalProperties": False,
     }
     if everywhere:
@@ -313,8 +316,9 @@ def describe_records(snapshot: Snapshot) -> spec.Contribution:
             if len(levels) > 1 else ""
         tags.append({"name": resource, "description": spec.plain(f"{words.plural}{kinds}.")})
         schemas[component(entity)] = record_schema(snapshot, entity)
-        schemas[component(entity, "Create")] = create_schema(snapshot, entity)
-        schemas[component(entity, "Patch")] = patch_schema(snapshot, entity)
+        patch = schemas[component(entity, "Patch")] = patch_schema(snapshot, entity)
+        schemas[component(entity, "Create")] = create_schema(snapshot, entity,
+                                                             patch["properties"])
         schemas[component(entity, "List")] = {
             "type": "object", "required": ["items"], "additionalProperties": False,
             "properties": {"items": {"type": "array", "items": spec.ref(component(entity))}}}
