@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import mongoengine as me
 from flask import current_app
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from ..models.kept import now
 
@@ -57,13 +59,15 @@ def spend(token_id: t.Any) -> int:
     start = _window_start(moment)
     key = f"{token_id}|{start.isoformat()}"
     entry = None
+    counts = ApiRequestCount._get_collection()  # one write a request: no document object
     for _attempt in range(2):
         try:
-            entry = ApiRequestCount.objects(key=key).modify(
-                upsert=True, new=True, inc__count=1, set_on_insert__expires=start + _KEPT)
+            entry = counts.find_one_and_update(
+                {"_id": key}, {"$inc": {"count": 1}, "$setOnInsert": {"expires": start + _KEPT}},
+                projection={"count": 1}, upsert=True, return_document=ReturnDocument.AFTER)
             break
-        except me.NotUniqueError:  # two first requests of a window raced to insert it:
+        except DuplicateKeyError:  # two first requests of a window raced to insert it:
             continue  # the other one made the document, so now it is an update
-    if entry is None or entry.count <= per_minute():
+    if entry is None or entry["count"] <= per_minute():
         return 0
     return max(1, math.ceil((start + WINDOW - moment).total_seconds()))
