@@ -358,6 +358,7 @@ INTERNALS = (
         "mongoengine", "`Document._get_collection()` (the model's pymongo collection)",
         tuple((path, "._get_collection()") for path in (
             "api/catalog_api.py", "api/tickets_api.py", "security/api_rate.py",
+            "security/api_tokens.py",
             "customising/fields.py", "customising/retype.py", "dictionary/impact.py",
             "directory/runs.py", "importer/engine.py", "importer/export.py",
             "importer/identities.py", "mail/outbox.py", "models/tickets.py",

@@ -462,6 +462,31 @@ def test_past_its_limit_a_token_gets_429_with_retry_after_then_works_the_next_mi
                         "2030-05-01T12:01:00": (2, datetime(2030, 5, 1, 12, 3))}
 
 
+def test_far_from_its_limit_a_process_counts_ten_requests_a_write_and_near_it_each(
+        store_app, clock):
+    """A write per request was a third of a create's cost; so far from the limit the
+    count is added ten at a time, and within fifty of it, at once."""
+    store_app.config["API_REQUESTS_PER_MINUTE"] = 70
+    secret = make(store_app).secret
+    client = store_app.test_client()
+
+    def stored() -> int:
+        with store_app.app_context():
+            entry = api_rate.ApiRequestCount.objects(key__startswith=str(
+                ApiToken.objects.get(digest=api_tokens.digest(secret)).pk)).first()
+            return entry.count if entry is not None else 0
+
+    answers = [client.get(f"{API}/customers", headers=bearer(secret)).status_code
+               for _ in range(15)]
+    assert answers == [200] * 15 and stored() == 10  # one write, for the first ten
+    answers = [client.get(f"{API}/customers", headers=bearer(secret)).status_code
+               for _ in range(5)]
+    assert stored() == 20  # 20 is within 50 of 70: now every request is counted at once
+    answers += [client.get(f"{API}/customers", headers=bearer(secret)).status_code
+                for _ in range(51)]
+    assert stored() == 71 and answers.count(200) == 55 and answers[-1] == 429
+
+
 def test_the_limit_is_read_from_the_environment(monkeypatch):
     from admin_app.config import from_environment
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import g, request
 from flask_login import current_user
 
-from ..models.api_tokens import ApiToken
 from ..models.users import STAFF_ROLES
 from ..records import trace
 from ..security import api_rate, api_tokens
@@ -26,7 +25,7 @@ def _unauthorised(detail: str, error: str = "") -> Problem:
     return Problem(401, "unauthorised", detail, headers={"WWW-Authenticate": challenge})
 
 
-def token(write: bool = False) -> ApiToken:
+def token(write: bool = False) -> api_tokens.Bearer:
     """The request's token, able to do what is asked; else a 401 (or 403) problem."""
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -64,6 +63,6 @@ def may_read_description() -> bool:
                 and getattr(current_user, "role", None) in STAFF_ROLES)
 
 
-def write_trace(found: ApiToken) -> trace.Trace:
+def write_trace(found: api_tokens.Bearer) -> trace.Trace:
     """What the record write path stamps on an API change: the token's login, way "api"."""
     return trace.Trace(trace.login(found.user), trace.API, request=trace.request_id())

@@ -77,22 +77,47 @@ def revoke(token: ApiToken, *, actor: str | None = None) -> None:
                  detail=f"{token.scope} token …{token.hint}")
 
 
-def holder(secret: str, address: str = "") -> ApiToken | None:
-    """The active token `secret` is, with its login able to use it; else None."""
+@dataclass(frozen=True)
+class Login:
+    """The login a token acts for, as a request needs it."""
+
+    pk: t.Any
+    email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """A checked token: its id (what its requests are counted by), scope and login."""
+
+    pk: t.Any
+    scope: str
+    user: Login
+
+
+def holder(secret: str, address: str = "") -> Bearer | None:
+    """The active token `secret` is, with its login able to use it; else None.
+
+    Asked on every API request, so it reads two documents by their indexed keys and
+    builds no document objects."""
     if not isinstance(secret, str) or not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    token = ApiToken.objects(digest=digest(secret)).first()
+    found = ApiToken._get_collection().find_one({"digest": digest(secret)})
     moment = now()
-    if token is None or token.state(moment) != "active":
+    if found is None or found.get("revoked") is not None or found["expires"] <= moment:
         return None
-    user = token.user
-    if user is None or user.role not in STAFF_ROLES or not user.usable():
+    user = User._get_collection().find_one({"_id": found["user"]},
+                                           {"email": 1, "role": 1, "active": 1})
+    # Staff only (a WebGuest never holds one), and not disabled: `User.usable` for staff.
+    if user is None or user.get("role") not in STAFF_ROLES or not user.get("active", True):
         return None
-    if token.last_used is None or moment - token.last_used >= _LAST_USED_EVERY \
-            or token.last_used_from != address:
-        ApiToken.objects(pk=token.pk).update_one(set__last_used=moment,
-                                                 set__last_used_from=address)
-    return token
+    used = found.get("last_used")
+    if used is None or moment - used >= _LAST_USED_EVERY \
+            or found.get("last_used_from", "") != address:
+        ApiToken._get_collection().update_one(
+            {"_id": found["_id"]}, {"$set": {"last_used": moment, "last_used_from": address}})
+    return Bearer(found["_id"], found["scope"],
+                  Login(user["_id"], user.get("email", ""), user["role"]))
 
 
 def of_user(user: User) -> t.Any:
