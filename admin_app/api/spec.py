@@ -322,11 +322,14 @@ class Described:
 
 def described(snapshot: Snapshot) -> Described:
     """The description of this snapshot's version, built once per version."""
-    def make() -> Described:
-        document = build(snapshot)
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        digest = hashlib.sha256(body).hexdigest()[:20]
-        # The content's digest, not the version alone: a new release describing the same
-        # dictionary differently must not be answered 304.
-        return Described(document, body, f"v{snapshot.version}-{digest}")
-    return snapshot.memo(("openapi description",), make)
+    return snapshot.memo(("openapi description",), lambda: described_afresh(snapshot))
+
+
+def described_afresh(snapshot: Snapshot) -> Described:
+    """The description built, encoded and tagged now (what `described` keeps)."""
+    document = build(snapshot)
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    digest = hashlib.sha256(body).hexdigest()[:20]
+    # The content's digest, not the version alone: a new release describing the same
+    # dictionary differently must not be answered 304.
+    return Described(document, body, f"v{snapshot.version}-{digest}")
