@@ -39,6 +39,30 @@ def _own_key(key: t.Any) -> t.Any:
     return key[1] if key[0] == "s" else key
 
 
+class AnyOf:
+    """The store keys in any of several groups of an index (and its unkeyed documents),
+    read in place: asked whether it holds a key, how many (at most) it holds, or, when
+    it is the smallest of a query's holders, to list them (once each)."""
+
+    def __init__(self, groups: list[t.Collection[t.Hashable]],
+                 unkeyed: t.Collection[t.Hashable]) -> None:
+        self._groups = [group for group in (unkeyed, *groups) if group]
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in group for group in self._groups)
+
+    def __len__(self) -> int:
+        return sum(len(group) for group in self._groups)
+
+    def __iter__(self) -> t.Iterator[t.Hashable]:
+        seen: set[t.Hashable] = set()
+        for group in self._groups:
+            for key in group:
+                if key not in seen:
+                    seen.add(key)
+                    yield key
+
+
 class CompactFieldIndex:
     """litemongo's `indexing.FieldIndex` (a hash index on one path) with the same answers
     in less memory. `_entries` maps a key to the one store key holding it, a tuple of a
@@ -210,11 +234,15 @@ class CompactFieldIndex:
 
     def holding(self, keys: t.Collection[t.Hashable]) -> t.Collection[t.Hashable]:
         """The store keys that may hold one of `keys`, as `candidates` gives them but
-        without a copy of a large group for the common single key: the index's own set,
-        to read only."""
+        without a copy of a large group: the index's own set for one key, to read only,
+        and for several (`$in`, such as every Level of a list) their groups read in place
+        (`AnyOf`): a union of every record cost a page's time at 110,000 records."""
         if len(keys) != 1 or self._unkeyed:
-            return self.candidates(keys)
-        held = self._entries.get(_own_key(next(iter(keys))))
+            return AnyOf([self._group(key) for key in keys], self._unkeyed)
+        return self._group(next(iter(keys)))
+
+    def _group(self, key: t.Hashable) -> t.Collection[t.Hashable]:
+        held = self._entries.get(_own_key(key))
         if type(held) is tuple:
             return held if len(held) <= 16 else set(held)  # tested key by key
         return held if type(held) is set else () if held is None else (held,)
