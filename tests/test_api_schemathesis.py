@@ -43,7 +43,8 @@ def test_generated_requests_get_no_server_error_and_answers_the_description_allo
             [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/api/v1/openapi.json",
              "--header", f"Authorization: Bearer {token}", "--checks", ",".join(CHECKS),
              "--max-examples", str(EXAMPLES), "--workers", "1", "--no-color"],
-            capture_output=True, text=True, timeout=1200)
+            capture_output=True, text=True, timeout=1200,
+            cwd=tmp_path)  # it keeps its replay files in the working folder
     said = run.stdout + run.stderr
     assert run.returncode == 0, said[-6000:]
     # Every operation the document describes was tested, with many requests.
