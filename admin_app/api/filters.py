@@ -374,18 +374,19 @@ def list_parameters(entity: str, snapshot: t.Any) -> list[dict[str, t.Any]]:
                                "tab.",
                    "level": " The default is every Level."}.get(entity_field.name, "")
         parameters.append({
-            "name": entity_field.name, "in": "query", "required": False,
+            # (Optional, and a form-style array sent as repeated arguments: the defaults
+            # for a query parameter, so not written out for each field.)
+            "name": entity_field.name, "in": "query",
             "description": f"Only records whose {plain(entity_field.label)} is this value"
                            f"{' (the id of a record)' if entity_field.kind.is_reference else ''}"
                            f" (the argument repeated: any of the values; blank: no value)."
                            f"{default}",
-            "schema": {"type": "array", "items": schema},
-            "style": "form", "explode": True})
+            "schema": {"type": "array", "items": schema}})
         if entity_field.kind.ranged:
             for op, words in (("gt", "after"), ("gte", "from"), ("lt", "before"),
                               ("lte", "up to")):
                 parameters.append({
-                    "name": f"{entity_field.name}[{op}]", "in": "query", "required": False,
+                    "name": f"{entity_field.name}[{op}]", "in": "query",
                     "description": f"Only records whose {plain(entity_field.label)} is {words} "
                                    f"this{' (inclusive)' if op.endswith('e') else ''}.",
                     "schema": schema})

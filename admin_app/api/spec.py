@@ -25,10 +25,10 @@ in every worker, because every worker compares the stored version on each reques
 from __future__ import annotations
 
 import hashlib
-import json
 import typing as t
 from dataclasses import dataclass
 
+import orjson
 from apispec import APISpec
 
 from ..dictionary import Field, Snapshot
@@ -328,7 +328,7 @@ def described(snapshot: Snapshot) -> Described:
 def described_afresh(snapshot: Snapshot) -> Described:
     """The description built, encoded and tagged now (what `described` keeps)."""
     document = build(snapshot)
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    body = orjson.dumps(document)  # compact UTF-8, as json.dumps would write it, 10x faster
     digest = hashlib.sha256(body).hexdigest()[:20]
     # The content's digest, not the version alone: a new release describing the same
     # dictionary differently must not be answered 304.
