@@ -193,9 +193,8 @@ _SHAPE = frozenset({"type", "format", "items", "description", "contentMediaType"
 def mandatory_everywhere(field: Field, levels: t.Iterable[str]) -> bool:
     """Whether no record of any Level may be saved without a value: a field whose type
     always has one (a tick box) is never mandatory, as the rulebook says."""
-    names = list(levels)
-    return bool(names) and not field.kind.always_set and all(
-        field.is_mandatory(level) for level in names)
+    names = frozenset(levels)
+    return bool(names) and not field.kind.always_set and names <= field.mandatory
 
 
 def value_schema(field: Field, *, nullable: bool, rules: bool = True) -> dict[str, t.Any]:
@@ -203,20 +202,23 @@ def value_schema(field: Field, *, nullable: bool, rules: bool = True) -> dict[st
     type's JSON Schema (choices as an enum, a pattern, a length, a range…), from the
     registry. Without `rules`, only the shape (type and format): what a stored value
     has, since a value saved before a rule changed keeps it until it is next saved."""
-    schema = dict(field.kind.json_schema(field))  # (a type gives a new dict each time)
+    kind = field.kind
+    typed = kind.json_schema(field)  # a new dict each time: ours to change
     if not rules:
-        schema = _shape_of(schema)
-    words = [plain(field.help_text.strip())] if field.help_text and field.help_text.strip() \
-        else []
-    if schema.get("description"):
-        words.append(plain(schema["description"]))
-    if rules and field.kind.ranged and (field.minimum is not None or field.maximum is not None) \
-            and "minimum" not in schema and "maximum" not in schema:
+        typed = _shape_of(typed)
+    help_text = field.help_text.strip() if field.help_text else ""
+    words = [plain(help_text)] if help_text else []
+    said = typed.pop("description", None)
+    if said:
+        words.append(plain(said))
+    if rules and kind.ranged and (field.minimum is not None or field.maximum is not None) \
+            and "minimum" not in typed and "maximum" not in typed:
         words.append(plain(field.range_message()))  # a range JSON Schema cannot say (dates)
-    schema = {"title": field.label, **{k: v for k, v in schema.items() if k != "description"}}
+    schema = {"title": field.label}
+    schema.update(typed)
     if words:
         schema["description"] = " ".join(words)
-    if field.kind.is_reference:
+    if kind.is_reference:
         schema["x-dictadmin-target"] = field.target
     if nullable:
         schema = _nullable(schema)
