@@ -13,33 +13,15 @@ from bson import ObjectId
 
 from admin_app import records
 from admin_app.models import Customer
-from admin_app.models.users import User
 from admin_app.records.history import RecordChange
-from admin_app.security import api_tokens
 
-from .api_client import API, Api
+from .api_client import API, Api, errors_of, problem, token_for
 from .helpers import ADMIN_EMAIL
 
 
 @pytest.fixture
 def api(store_app) -> Api:
-    with store_app.app_context():
-        admin = User.objects.get(email=ADMIN_EMAIL)
-        secret = api_tokens.create(admin, "read-write", actor="test").secret
-    return Api(store_app, secret)
-
-
-def problem(answer: t.Any, status: int) -> dict[str, t.Any]:
-    assert answer.status_code == status, answer.get_data(as_text=True)
-    assert answer.mimetype == "application/problem+json"
-    body = answer.get_json()
-    assert body["status"] == status and body["type"].startswith("urn:dictadmin:problem:")
-    assert body["detail"].endswith(".")  # a sentence
-    return body
-
-
-def errors_of(body: dict[str, t.Any]) -> dict[str, tuple[str, str, str]]:
-    return {e["field"]: (e["label"], e["code"], e["message"]) for e in body["errors"]}
+    return token_for(store_app)
 
 
 def stored(app: t.Any, entity: str, oid: str) -> dict[str, t.Any] | None:

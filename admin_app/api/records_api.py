@@ -20,7 +20,8 @@ from bson import ObjectId
 from flask import Response, request, url_for
 
 from .. import dictionary, records
-from ..dictionary.rules import Invalid, rule
+from ..dictionary.rules import Invalid, Rule, rule
+from ..dictionary.types.reference import gone
 from ..dictionary.values import to_storage
 from ..records.write import collection_of, lacking, level_of
 from ..targets import TARGETS, object_id
@@ -100,23 +101,11 @@ def stored_values(entity: str, body: t.Mapping[str, t.Any],
                                       f"{key!r} is not a field of {entity} records; the "
                                       f"fields are in GET /api/v1/openapi.json."))
         else:
-            try:
-                checking = rule(snapshot, entity, key, level)
-                read = checking.from_json(value)
-                checking.check(read)
-            except Invalid as exc:
-                errors.append(field_error(key, field.label, exc.code, str(exc)))
-                continue
-            if field.kind.is_reference and read is not None:
-                target = TARGETS.get(field.target or "")
-                found = target.get(read) if target is not None else None
-                if found is None:  # the form's words for the same refusal
-                    errors.append(field_error(key, field.label, "not_found",
-                                              f"The chosen {field.label} no longer exists; "
-                                              f"choose again."))
-                    continue
-                read = found.pk
-            values[key] = to_storage(field, read)
+            read, refused = json_value(key, rule(snapshot, entity, key, level), value)
+            if refused is not None:
+                errors.append(refused)
+            else:
+                values[key] = read
     named = {e["field"] for e in errors}
     errors += [field_error(p.field, p.label, p.code, p.message)
                # A new record without a Level gets the first, as the write path gives it.
@@ -125,6 +114,24 @@ def stored_values(entity: str, body: t.Mapping[str, t.Any],
     if errors:
         raise Problem(422, "validation", _refused_words(errors), errors)
     return values
+
+
+def json_value(name: str, checking: Rule, value: t.Any) -> tuple[t.Any, dict[str, str] | None]:
+    """A value from a request as the record stores it, read and checked by the field's
+    rule, a reference's id resolved to its record; or the field's error (`name` is how
+    the request named it)."""
+    field = checking.field
+    try:
+        read = checking.accept_json(value)
+    except Invalid as exc:
+        return None, field_error(name, field.label, exc.code, str(exc))
+    if field.kind.is_reference and read is not None:
+        target = TARGETS.get(field.target or "")
+        found = target.get(read) if target is not None else None
+        if found is None:  # the form's words for the same refusal
+            return None, field_error(name, field.label, "not_found", gone(field.label))
+        read = found.pk
+    return to_storage(field, read), None
 
 
 def _refused_words(errors: list[dict[str, str]]) -> str:

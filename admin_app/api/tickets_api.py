@@ -32,13 +32,12 @@ from werkzeug.datastructures import MultiDict
 
 from .. import dictionary
 from ..dictionary import Field
-from ..dictionary.rules import Invalid, Rule
-from ..dictionary.values import to_storage
+from ..dictionary.rules import Rule
 from ..models import Customer, Ticket
 from ..models.api_tokens import ApiToken
 from ..models.kept import now
 from ..models.tickets import STATUSES
-from ..targets import TARGETS, object_id
+from ..targets import object_id
 from ..tickets import brought_forward, copied_values, facts_for, intake
 from ..tickets.closing import CLOSED_MEANWHILE, close
 from ..tickets.form import TICKET, kept_fields, ticket_form_class
@@ -48,7 +47,7 @@ from .blueprint import bp
 from .bodies import record_body
 from .catalog_api import page_limit
 from .problems import Problem, field_error
-from .records_api import LONGEST_PAGE, PAGE
+from .records_api import LONGEST_PAGE, PAGE, json_value
 
 RESOURCE = "tickets"
 # What a request gives a new ticket: the screen form's own fields, and the overrides.
@@ -237,21 +236,11 @@ def _overrides(body: t.Mapping[str, t.Any], copied: t.Sequence[Field],
                                       f"{key!r} is not brought forward onto tickets; those "
                                       f"that are: {', '.join(fields) or 'none'}."))
             continue
-        try:
-            read = Rule(definition, TICKET).accept_json(value)
-        except Invalid as exc:
-            errors.append(field_error(name, definition.label, exc.code, str(exc)))
-            continue
-        if definition.kind.is_reference and read is not None:
-            target = TARGETS.get(definition.target or "")
-            found = target.get(read) if target is not None else None
-            if found is None:  # the form's words for the same refusal
-                errors.append(field_error(name, definition.label, "not_found",
-                                          f"The chosen {definition.label} no longer exists; "
-                                          f"choose again."))
-                continue
-            read = found.pk
-        values[key] = to_storage(definition, read)
+        read, refused = json_value(name, Rule(definition, TICKET), value)
+        if refused is not None:
+            errors.append(refused)
+        else:
+            values[key] = read
     return values
 
 

@@ -22,6 +22,7 @@ from wtforms.validators import ValidationError
 
 from ..dictionary.rules import Invalid, Rule, rule
 from ..dictionary.snapshot import Entity, Field, Section, Snapshot
+from ..dictionary.types.reference import gone
 from ..dictionary.values import to_storage
 from .lookups import LOOKUPS
 
@@ -72,7 +73,7 @@ class ReferenceField(AjaxSelectField):
 
     def pre_validate(self, form: t.Any) -> None:
         if self._formdata and self.data is None:
-            raise ValidationError(f"The chosen {self.label.text} no longer exists; choose again.")
+            raise ValidationError(gone(self.label.text))
         super().pre_validate(form)
 
 

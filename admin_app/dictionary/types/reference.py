@@ -12,6 +12,11 @@ from ...targets import TARGETS
 from .base import Field, FieldType, Widget
 
 
+def gone(label: str) -> str:
+    """What every way in says of a chosen record that is not there (any more)."""
+    return f"The chosen {label} no longer exists; choose again."
+
+
 class Reference(FieldType):
     name = "reference"
     widget = Widget("lookup")
