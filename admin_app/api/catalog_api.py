@@ -20,8 +20,6 @@ those views' own access rule so the two cannot drift apart.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import typing as t
@@ -42,7 +40,7 @@ from ..models.api_tokens import ApiToken
 from ..models.kept import now
 from ..targets import object_id
 from ..views.catalog import ContractView, SLAView
-from . import access, spec
+from . import access, paging, spec
 from .blueprint import bp
 from .bodies import record_body
 from .problems import Problem, field_error
@@ -227,26 +225,14 @@ def _found(catalog: Catalog, record_id: str) -> dict[str, t.Any]:
 # -- list ----------------------------------------------------------------------------------
 
 def _cursor(name: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": name}).encode()).decode()
+    return paging.cursor({"after": name})
 
 
 def _after(text: str) -> str:
-    try:
-        name = json.loads(base64.urlsafe_b64decode(text.encode()))["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
-        name = None
+    name = paging.resumed(text).get("after")
     if not isinstance(name, str):
-        raise Problem(400, "bad-cursor", "The 'after' cursor is not one this API gave: "
-                                         "follow the Link header's next URL.")
+        raise paging.not_ours()
     return name
-
-
-def page_limit() -> int:
-    text = request.args.get("limit", str(PAGE))
-    if not text.isdigit() or not 1 <= int(text) <= LONGEST_PAGE:
-        raise Problem(400, "bad-limit", f"limit must be a whole number from 1 to "
-                                        f"{LONGEST_PAGE}.")
-    return int(text)
 
 
 def list_catalog(resource: str) -> Response:
@@ -254,7 +240,7 @@ def list_catalog(resource: str) -> Response:
     and archived alike, each saying which it is, unless `archived` picks one."""
     catalog = _catalog(resource)
     access.token()
-    limit = page_limit()
+    limit = paging.limit(request.args.get("limit"))
     query: dict[str, t.Any] = {}
     archived = request.args.get("archived")
     if archived is not None:

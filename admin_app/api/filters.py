@@ -34,15 +34,13 @@ plain value or a refusal.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bson import ObjectId, json_util
+from bson import ObjectId
 from bson.errors import InvalidId
 
 from .. import dictionary
@@ -51,11 +49,12 @@ from ..dictionary.values import to_storage
 from ..models import search
 from ..models.records import LIST_INDEXES
 from ..targets import TARGETS
+from . import paging
+from .paging import LONGEST_PAGE, PAGE
 from .problems import Problem, field_error
 from .spec import plain
 
 # The arguments the list itself reads (records_api.py): paging and the fields returned.
-PAGE, LONGEST_PAGE = 20, 100
 PAGING = ("after", "limit", "fields")
 # The arguments this module reads besides field names.
 OWN = ("search", "sort")
@@ -323,21 +322,16 @@ def _plan(entity: str, conditions: dict[str, Condition], sort: str, direction: i
 
 def cursor(plan: Plan, document: t.Mapping[str, t.Any]) -> str:
     """An opaque `after`: the sort it was made for, and the record's sort value and id."""
-    text = json_util.dumps({"sort": ("-" if plan.direction < 0 else "") + plan.sort,
-                            "value": document.get(plan.sort), "id": document["_id"]})
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return paging.cursor({"sort": ("-" if plan.direction < 0 else "") + plan.sort,
+                          "value": document.get(plan.sort), "id": document["_id"]})
 
 
 def after(plan: Plan, text: str) -> tuple[t.Any, ObjectId]:
     """The (value, id) an `after` holds, for this plan's sort; a 400 problem otherwise."""
-    try:
-        held = json_util.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        sort, value, oid = held["sort"], held["value"], held["id"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
-        held = sort = value = oid = None
+    held = paging.resumed(text)
+    sort, value, oid = held.get("sort"), held.get("value"), held.get("id")
     if not isinstance(oid, ObjectId) or not isinstance(value, _PLAIN):
-        raise Problem(400, "bad-cursor", "The 'after' cursor is not one this API gave: "
-                                         "follow the Link header's next URL.")
+        raise paging.not_ours()
     asked = ("-" if plan.direction < 0 else "") + plan.sort
     if sort != asked:
         raise Problem(400, "bad-cursor", f"The 'after' cursor was made for sort={sort}, not "

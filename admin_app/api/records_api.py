@@ -25,7 +25,7 @@ from ..dictionary.types.reference import gone
 from ..dictionary.values import to_storage
 from ..records.write import collection_of, lacking, level_of
 from ..targets import TARGETS, object_id
-from . import access, filters
+from . import access, filters, paging
 from .blueprint import bp
 from .bodies import record_body
 from .problems import Problem, field_error
@@ -33,7 +33,7 @@ from .problems import Problem, field_error
 # The URL's word for each entity.
 RESOURCES = {"customers": "customer", "contacts": "contact"}
 SET_BY_DICTADMIN = ("id", "revision")
-PAGE, LONGEST_PAGE = filters.PAGE, filters.LONGEST_PAGE
+PAGE, LONGEST_PAGE = paging.PAGE, paging.LONGEST_PAGE
 # Natural keys a record can be read by: (query arguments) per entity.
 NATURAL_KEYS = {"customer": (("email",), ("name", "level")), "contact": (("email",),)}
 
@@ -170,11 +170,7 @@ def _after(plan: filters.Plan) -> tuple[t.Any, ObjectId] | None:
 
 
 def _limit() -> int:
-    text = _single("limit") or str(PAGE)
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LONGEST_PAGE:
-        raise Problem(400, "bad-limit", f"limit must be a whole number from 1 to "
-                                        f"{LONGEST_PAGE}.")
-    return int(text)
+    return paging.limit(_single("limit"))
 
 
 def _chosen_fields(entity: str) -> set[str] | None:

@@ -20,8 +20,6 @@ closing one ticket cause one close and one notice, and the second is told so (40
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import typing as t
 from datetime import datetime
@@ -42,10 +40,9 @@ from ..tickets import brought_forward, copied_values, facts_for, intake
 from ..tickets.closing import CLOSED_MEANWHILE, close
 from ..tickets.form import TICKET, kept_fields, ticket_form_class
 from ..views.tickets import TicketView
-from . import access, spec
+from . import access, paging, spec
 from .blueprint import bp
 from .bodies import record_body
-from .catalog_api import page_limit
 from .problems import Problem, field_error
 from .records_api import LONGEST_PAGE, PAGE, json_value
 
@@ -122,19 +119,17 @@ def _writer() -> ApiToken:
 def _cursor(at: datetime, seen: int) -> str:
     """Where the next page starts: tickets logged at or before `at`, less the `seen` ones
     logged exactly then that earlier pages gave."""
-    text = json.dumps({"at": at.isoformat(), "seen": seen})
-    return base64.urlsafe_b64encode(text.encode()).decode()
+    return paging.cursor({"at": at.isoformat(), "seen": seen})
 
 
 def _after(text: str) -> tuple[datetime, int]:
+    read = paging.resumed(text)
     try:
-        read = json.loads(base64.urlsafe_b64decode(text.encode()))
         at, seen = datetime.fromisoformat(read["at"]), int(read["seen"])
         if seen < 0 or seen > 1000 or at.tzinfo is not None:  # stored times are naive UTC
             raise ValueError(seen)
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError) as exc:
-        raise Problem(400, "bad-cursor", "The 'after' cursor is not one this API gave: "
-                                         "follow the Link header's next URL.") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise paging.not_ours() from exc
     return at, seen
 
 
@@ -159,7 +154,7 @@ def list_tickets() -> Response:
     """Newest first, as the screen lists them, on the (…, -logged_at) indexes the screen
     uses; the cursor is a logging time (ties within one millisecond are counted off)."""
     access.token()
-    limit, query = page_limit(), _list_query()
+    limit, query = paging.limit(request.args.get("limit")), _list_query()
     seen = 0
     if "after" in request.args:
         at, seen = _after(request.args["after"])
