@@ -10,6 +10,7 @@ other writer (a seed load, a directory sync), which is what the tests are about.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -170,3 +171,83 @@ class Repeated:
                 self.runs.append((-1, f"killed after {late.timeout} s: {late.output or ''}"))
                 continue
             self.runs.append((done.returncode, done.stdout))
+
+
+@dataclass
+class ApiPatches:
+    """`clients` scripts on `base`, each changing `field` of its share of `records` (ids,
+    round robin) `patches_each` times through the REST API, as a careful script does:
+    read the record for its ETag, PATCH with If-Match, and on 412 (someone wrote in
+    between) read again and retry. `saved` is each record's value of its last PATCH
+    answered 200, `saves_of` how many it had; `retried` counts the 412s; `refused` keeps
+    any other answer; `undone` each time a read did not show this script's last value
+    (nobody else writes `field`)."""
+
+    base: str
+    token: str
+    records: list[t.Any]
+    field: str
+    patches_each: int
+    clients: int = 3
+    saved: dict[t.Any, str] = field(default_factory=dict)
+    saves_of: dict[t.Any, int] = field(default_factory=dict)
+    retried: int = 0
+    refused: list[tuple[t.Any, int, str]] = field(default_factory=list)
+    undone: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> ApiPatches:
+        for number in range(self.clients):
+            share = self.records[number::self.clients]
+            thread = threading.Thread(target=self._run, args=(number, share), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def join(self, timeout: float = 600) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+        assert not any(thread.is_alive() for thread in self._threads), "the PATCHes did not end"
+        assert not self.errors, self.errors
+
+    def _call(self, method: str, record: t.Any, body: dict | None = None,
+              tag: str = "") -> tuple[int, dict, str]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if body is not None:
+            headers.update({"Content-Type": "application/json", "If-Match": tag})
+        request = urllib.request.Request(
+            f"{self.base}/api/v1/customers/{record}", method=method, headers=headers,
+            data=json.dumps(body).encode() if body is not None else None)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, json.loads(answer.read()), answer.headers["ETag"]
+        except urllib.error.HTTPError as answer:
+            return answer.code, json.loads(answer.read() or b"{}"), ""
+
+    def _run(self, number: int, share: list[t.Any]) -> None:
+        try:
+            for patch in range(self.patches_each):
+                record, value = share[patch % len(share)], f"Api {number}.{patch}"
+                for _attempt in range(50):
+                    status, current, tag = self._call("GET", record)
+                    assert status == 200, (status, current)
+                    if record in self.saved and current.get(self.field) != self.saved[record]:
+                        with self._lock:
+                            self.undone.append(f"{record}: reads {current.get(self.field)!r} "
+                                               f"after {self.saved[record]!r} was saved")
+                    status, answer, _tag = self._call("PATCH", record, {self.field: value},
+                                                      tag)
+                    with self._lock:
+                        if status == 200:
+                            self.saved[record] = value
+                            self.saves_of[record] = self.saves_of.get(record, 0) + 1
+                        elif status == 412:
+                            self.retried += 1
+                        else:
+                            self.refused.append((record, status, str(answer)[-500:]))
+                    if status != 412:
+                        break
+        except Exception as exc:  # reported by join(), in the test's thread
+            self.errors.append(f"client {number}: {type(exc).__name__}: {exc}")

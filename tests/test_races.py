@@ -32,10 +32,13 @@ from admin_app import records
 from admin_app.directory.connectors import AD_ATTRIBUTE_MAP
 from admin_app.directory.sync import run
 from admin_app.models import Customer
-from admin_app.records.trace import COMMAND_LINE, FORM, IMPORT, SYNC, Trace
+from admin_app.models.users import User
+from admin_app.records.trace import API, COMMAND_LINE, FORM, IMPORT, SYNC, Trace
+from admin_app.security import api_tokens
 
 from .conftest import make_app
-from .races import FormSaves, Repeated, environment, flask
+from .helpers import ADMIN_EMAIL
+from .races import ApiPatches, FormSaves, Repeated, environment, flask
 from .servers import dictadmin_server
 
 DEPARTMENTS = ("Dept A", "Dept B")  # a run's value, alternating, so every run changes it
@@ -178,6 +181,46 @@ def test_a_seed_load_again_and_again_and_the_form_on_500_customers_lose_no_write
                                       (IMPORT, "department"): Counter(dict.fromkeys(
                                           ids, len(runs)))})
         verdict(record_property, "seed load of 500 vs the form", saves, len(runs),
+                runs_not_writing_all(runs, loaded_all(500)), lost, gaps, turns(history))
+    finally:
+        mongoengine.disconnect()
+
+
+def test_a_seed_load_again_and_again_and_api_patches_on_500_customers_lose_no_write(
+        tmp_path, record_property, monkeypatch):
+    """The REST API is a way in like the form: scripts PATCH Location (If-Match, retrying
+    on 412) while seed loads set Department, each in processes of their own."""
+    app = make_app(tmp_path, "embedded")
+    try:
+        with app.app_context():
+            ids = add_customers(500)
+            admin = User.objects.get(email=ADMIN_EMAIL)
+            token = api_tokens.create(admin, "read-write", actor="test").secret
+        files = seed_files(tmp_path, 500, "department", DEPARTMENTS)
+        monkeypatch.setenv("API_REQUESTS_PER_MINUTE", "1000000")
+        with dictadmin_server(tmp_path / "instance", workers=2) as base:
+            loads = Repeated(seed_load(files), environment(app.instance_path),
+                             at_least=3).start()
+            patches = ApiPatches(base, token, ids, "location", patches_each=80).start()
+            try:
+                patches.join()
+            finally:  # no run starts after the test, whatever happened
+                runs = loads.stop().join()
+        with app.app_context():
+            last = DEPARTMENTS[(len(runs) - 1) % 2]
+            lost = lost_writes(ids, {oid: {"department": last,
+                                           "location": patches.saved.get(oid, FIRST_LOCATION)}
+                                     for oid in ids})
+            history = change_sets(ids)
+        gaps = history_gaps(history, {(API, "location"): Counter(patches.saves_of),
+                                      (IMPORT, "department"): Counter(dict.fromkeys(
+                                          ids, len(runs)))})
+        record_property("api_patches", sum(patches.saves_of.values()))
+        record_property("api_retries_after_412", patches.retried)
+        assert patches.refused == [] and patches.undone == [], (patches.refused[:3],
+                                                                patches.undone[:3])
+        assert sum(patches.saves_of.values()) == 3 * 80
+        verdict(record_property, "seed load of 500 vs API PATCHes", None, len(runs),
                 runs_not_writing_all(runs, loaded_all(500)), lost, gaps, turns(history))
     finally:
         mongoengine.disconnect()
