@@ -36,6 +36,7 @@ from .checked import (
     record,
     validate,
 )
+from .conditional_rules import rules_still_fit
 
 FIELD_TYPES, CONVERTIBLE = types.FIELD_TYPES, types.CONVERTIBLE
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -265,6 +266,8 @@ def _changed_field(entity: str, name: str, changes: dict[str, t.Any], *,
     check_customer_flags(entity, definition.label, definition.type, bool(definition.system),
                          definition.customer_visible, definition.customer_editable)
     _check_pattern(changes.get("pattern"), definition.type)
+    rules_still_fit(entity, [definition if f.pk == definition.pk else f
+                             for f in FieldDefinition.objects(entity=entity)])
     return definition, before
 
 

@@ -82,6 +82,37 @@ class LayoutDefinition(me.Document):
     revision = me.IntField(default=1)
 
 
+class RuleDefinition(me.Document):
+    """A conditional rule (`conditional/shape.py` reads `when` and `then`); retired,
+    never deleted, so its history stays readable."""
+
+    meta = {
+        "collection": "dictionary_rules",
+        "indexes": [{"fields": ["entity", "name"], "unique": True}],
+    }
+
+    entity = me.StringField(required=True)
+    name = me.StringField(required=True)
+    description = me.StringField(default="")
+    when = me.DictField(required=True)
+    then = me.DictField(required=True)
+    except_directory_sync = me.BooleanField(default=False)
+    retired = me.BooleanField(default=False)
+    revision = me.IntField(default=1)
+
+    def document(self) -> dict:
+        """The rule as `conditional.shape` reads it (and as the dictionary file holds it)."""
+        data = {"name": self.name, "entity": self.entity, "when": dict(self.when),
+                "then": dict(self.then)}
+        if self.description:
+            data["description"] = self.description
+        if self.except_directory_sync:
+            data["except_directory_sync"] = True
+        if self.retired:
+            data["retired"] = True
+        return data
+
+
 class DictionaryVersion(me.Document):
     """A single counter; its `_id` is fixed so the per-request check is one indexed read."""
 

@@ -12,7 +12,14 @@ import typing as t
 from dataclasses import dataclass, field
 
 from .. import store
-from .documents import DictionaryVersion, EntityDefinition, FieldDefinition, LayoutDefinition
+from .conditional.shape import ConditionalRule, from_document
+from .documents import (
+    DictionaryVersion,
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+    RuleDefinition,
+)
 from .types import FieldType, of
 
 
@@ -150,6 +157,8 @@ class Snapshot:
     entities: dict[str, Entity]
     fields: dict[str, dict[str, Field]]
     layouts: dict[tuple[str, str], tuple[Section, ...]]
+    # Each entity's conditional rules, retired ones too (`conditional/`).
+    conditional_rules: dict[str, tuple[ConditionalRule, ...]] = field(default_factory=dict)
     derived: dict[t.Any, t.Any] = field(default_factory=dict, compare=False)
 
     def entity(self, name: str) -> Entity:
@@ -216,7 +225,11 @@ def load() -> Snapshot:
         (lay.entity, lay.level): tuple(Section(s.title, tuple(s.fields)) for s in lay.sections)
         for lay in LayoutDefinition.objects
     }
-    return Snapshot(version, entities, fields, layouts)
+    rules: dict[str, list[ConditionalRule]] = {}
+    for r in RuleDefinition.objects.order_by("entity", "name"):
+        rules.setdefault(r.entity, []).append(from_document(r.document(), r.revision))
+    return Snapshot(version, entities, fields, layouts,
+                    {entity: tuple(found) for entity, found in rules.items()})
 
 
 class SnapshotCache:

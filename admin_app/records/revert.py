@@ -28,7 +28,7 @@ from .. import dictionary
 from . import write
 from .history import RecordChange, definition_of, same
 from .shown import Names, readable
-from .trace import DICTIONARY, Trace
+from .trace import DICTIONARY, REVERT, Trace
 
 
 class NotReverted(Exception):
@@ -87,7 +87,8 @@ class Reverting:
         after = {name: value for name, value in after.items() if value is not None}
         diff = [name for name, value in self.changes().items()
                 if not same(self.record.get(name), value)]
-        found = write.problems(self.entity, after, diff, self.snapshot)
+        found = write.problems(self.entity, after, diff, self.snapshot, before=self.record,
+                               way=REVERT)
         return self.rule_sentence(found) if found else None
 
     def changed_sentence(self, moved: list[dict], current: t.Mapping[str, t.Any]) -> str:

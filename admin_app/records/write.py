@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from bson import ObjectId
 
 from .. import dictionary
+from ..dictionary import conditional
 from ..dictionary.rules import Invalid, rule
 from ..models.kept import now
 from ..models.records import Contact, Customer
 from . import history, search_keys
 from .history import LAST, same
-from .trace import DICTIONARY, Trace
+from .trace import DICTIONARY, SYNC, Trace
 
 MODELS: dict[str, t.Any] = {"customer": Customer, "contact": Contact}
 # How often a write reads the record again after another writer moved it on, waiting a
@@ -50,6 +51,7 @@ class Problem:
     label: str
     message: str
     code: str = "invalid"  # the rule broken (`rules.Invalid.code`)
+    rule: str = ""  # the conditional rule that refused it, if one did
 
 
 class Refused(Exception):
@@ -108,32 +110,124 @@ def level_of(entity: str, values: t.Mapping[str, t.Any], snapshot: t.Any = None)
 
 
 def problems(entity: str, record: t.Mapping[str, t.Any], changed: t.Iterable[str],
-             snapshot: t.Any = None) -> list[Problem]:
-    """What the rulebook says of a record as it would be: each changed field's value,
-    and every field mandatory on its Level."""
+             snapshot: t.Any = None, *, before: t.Mapping[str, t.Any] | None = None,
+             way: str | None = None) -> list[Problem]:
+    """What the rulebook and the conditional rules say of a record as it would be: each
+    changed field's value; every field mandatory on its Level or by a rule in force
+    (unless a rule hides it); every choice a rule narrows; and each changed field a rule
+    makes read-only, in the record as it was (`before`; None: a new record, whose
+    read-only fields may hold only their default) or as it would be. `way`: the way in
+    (the directory sync may change what a rule lets it)."""
     snapshot = snapshot or dictionary.current()
-    rules, _mandatory = _rules(snapshot, entity, level_of(entity, record, snapshot))
+    level = level_of(entity, record, snapshot)
+    rules, _mandatory = _rules(snapshot, entity, level)
+    state = conditional.evaluate(snapshot, entity, record, level)
     found: dict[str, Problem] = {}
+    changed = list(changed)
     for name in changed:
         checking = rules.get(name)
-        if checking is not None:
+        if checking is not None and not _empty(record.get(name)):
             _check(found, checking, record.get(name))
-    for problem in lacking(entity, record, snapshot):
+    for problem in _lacking(entity, record, snapshot, state):
         found.setdefault(problem.field, problem)
+    for problem in _narrowed(snapshot, entity, record, state):
+        found.setdefault(problem.field, problem)
+    if state.read_only or (before is not None and _any_rules(snapshot, entity)):
+        for problem in _locked(snapshot, entity, record, changed, before, state, way):
+            found.setdefault(problem.field, problem)
     return list(found.values())
 
 
 def lacking(entity: str, record: t.Mapping[str, t.Any], snapshot: t.Any = None
             ) -> list[Problem]:
-    """The fields mandatory on the record's Level that it holds no value for (a new
-    record is refused for these; so is an update that would leave one empty)."""
+    """The fields mandatory for the record (on its Level or by a rule in force, and not
+    hidden by one) that it holds no value for (a new record is refused for these; so is
+    an update that would leave one empty)."""
     snapshot = snapshot or dictionary.current()
-    rules, mandatory = _rules(snapshot, entity, level_of(entity, record, snapshot))
-    found: dict[str, Problem] = {}
-    for name in mandatory:
-        if record.get(name) in (None, "", []):
-            _check(found, rules[name], None)
-    return list(found.values())
+    level = level_of(entity, record, snapshot)
+    return _lacking(entity, record, snapshot,
+                    conditional.evaluate(snapshot, entity, record, level))
+
+
+def _empty(value: t.Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _any_rules(snapshot: t.Any, entity: str) -> bool:
+    return bool(conditional.evaluator.compiled(snapshot, entity).rules)
+
+
+def _by_rule(snapshot: t.Any, entity: str, state: conditional.State, action: str,
+             name: str) -> tuple[str, str]:
+    """The first rule that caused `action` on `name`, and its condition in words."""
+    rule_name = state.why.get((action, name), ("",))[0]
+    for held in state.holding:
+        if held.name == rule_name:
+            fields = conditional.evaluator.compiled(snapshot, entity).fields
+            return rule_name, conditional.words(held.when, fields)
+    return "", ""
+
+
+def _lacking(entity: str, record: t.Mapping[str, t.Any], snapshot: t.Any,
+             state: conditional.State) -> list[Problem]:
+    definitions_ = definitions(entity, snapshot)
+    found = []
+    for name in sorted(state.mandatory):
+        if not _empty(record.get(name)) or name not in definitions_:
+            continue
+        label = definitions_[name].label
+        rule_name, why = _by_rule(snapshot, entity, state, "mandatory", name)
+        level = level_of(entity, record, snapshot)
+        if rule_name and not definitions_[name].is_mandatory(level):
+            found.append(Problem(name, label, f"{label} is mandatory when {why} (rule "
+                                              f"{rule_name}).", "mandatory", rule_name))
+        else:
+            found.append(Problem(name, label, f"{label} is mandatory.", "mandatory"))
+    return found
+
+
+def _narrowed(snapshot: t.Any, entity: str, record: t.Mapping[str, t.Any],
+              state: conditional.State) -> list[Problem]:
+    found = []
+    for name, allowed in sorted(state.choices.items()):
+        value = record.get(name)
+        if _empty(value):
+            continue
+        values = value if isinstance(value, list) else [value]
+        if all(v in allowed for v in values):
+            continue
+        label = definitions(entity, snapshot)[name].label
+        rule_name, why = _by_rule(snapshot, entity, state, "choices", name)
+        offered = ", ".join(allowed) if allowed else "none"
+        found.append(Problem(name, label, f"{label} can only be {offered} when {why} (rule "
+                                          f"{rule_name}).", "not_a_choice", rule_name))
+    return found
+
+
+def _locked(snapshot: t.Any, entity: str, record: t.Mapping[str, t.Any],
+            changed: list[str], before: t.Mapping[str, t.Any] | None,
+            state: conditional.State, way: str | None) -> list[Problem]:
+    """The changed fields a rule locks, as the record was or as it would be."""
+    by_sync = way == SYNC
+    states = [state]
+    if before is not None:
+        states.append(conditional.evaluate(snapshot, entity, before,
+                                           level_of(entity, before, snapshot)))
+    definitions_ = definitions(entity, snapshot)
+    found = []
+    for name in changed:
+        holding = next((s for s in states if s.locked(name, by_sync=by_sync)), None)
+        if holding is None or name not in definitions_:
+            continue
+        was = before.get(name) if before is not None else definitions_[name].default
+        if same(was, record.get(name)):
+            continue
+        label = definitions_[name].label
+        rule_name, why = _by_rule(snapshot, entity, holding, "read_only", name)
+        found.append(Problem(name, label, f"{label} is read-only when {why} (rule "
+                                          f"{rule_name}); it was not changed.", "read_only",
+                             rule_name))
+    return found
 
 
 def _rules(snapshot: t.Any, entity: str, level: str) -> tuple[dict[str, t.Any], tuple[str, ...]]:
@@ -178,7 +272,7 @@ def new_document(entity: str, values: t.Mapping[str, t.Any], trace: Trace, snaps
     if entity == "customer":
         document.setdefault("level", level_of(entity, document, snapshot))
     if check and trace.way != DICTIONARY:
-        found = problems(entity, document, document, snapshot)
+        found = problems(entity, document, document, snapshot, way=trace.way)
         if found:
             raise Refused(found)
     document.update(revision=1, updated_at=moment,
@@ -268,7 +362,7 @@ def plan(entity: str, stored: dict[str, t.Any], changes: t.Mapping[str, t.Any], 
         return None
     after = {k: v for k, v in {**stored, **diff}.items() if v is not None}
     if check and trace.way != DICTIONARY:
-        found = problems(entity, after, diff, snapshot)
+        found = problems(entity, after, diff, snapshot, before=stored, way=trace.way)
         if found:
             raise Refused(found)
     at = int(stored.get("revision") or 0)

@@ -102,6 +102,8 @@ class FieldType:
     kept_from_customers: t.ClassVar[str | None] = None
     # Unset is itself a value (a tick box unticked is No), so it is never "mandatory".
     always_set: t.ClassVar[bool] = False
+    # Values are moments in time: a conditional rule may ask "before" or "after" one.
+    in_time: t.ClassVar[bool] = False
     # What a record stores when the value is blank.
     unset: t.ClassVar[t.Any] = None
     # What the JSON of a file or request holds, for messages and descriptions.

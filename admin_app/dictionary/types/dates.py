@@ -16,6 +16,7 @@ class Date(FieldType):
     name = "date"
     widget = Widget("input", "date")
     ranged = True
+    in_time = True
     json_words = "a date written YYYY-MM-DD"
 
     def from_text(self, field: Field, text: str | None) -> date | None:
