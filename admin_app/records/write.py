@@ -120,7 +120,7 @@ def problems(entity: str, record: t.Mapping[str, t.Any], changed: t.Iterable[str
     (the directory sync may change what a rule lets it)."""
     snapshot = snapshot or dictionary.current()
     level = level_of(entity, record, snapshot)
-    rules, _mandatory = _rules(snapshot, entity, level)
+    rules = _rules(snapshot, entity, level)
     state = conditional.evaluate(snapshot, entity, record, level)
     found: dict[str, Problem] = {}
     changed = list(changed)
@@ -230,14 +230,12 @@ def _locked(snapshot: t.Any, entity: str, record: t.Mapping[str, t.Any],
     return found
 
 
-def _rules(snapshot: t.Any, entity: str, level: str) -> tuple[dict[str, t.Any], tuple[str, ...]]:
-    """The rule of every live field on a Level, and the fields mandatory there (asked for
-    every record of a load: kept for the dictionary version)."""
-    def build() -> tuple[dict[str, t.Any], tuple[str, ...]]:
-        rules = {f.name: rule(snapshot, entity, f.name, level)
-                 for f in snapshot.live_fields(entity)}
-        return rules, tuple(name for name, checking in rules.items() if checking.mandatory)
-    return snapshot.memo(("record rules", entity, level), build)
+def _rules(snapshot: t.Any, entity: str, level: str) -> dict[str, t.Any]:
+    """The rule of every live field on a Level (asked for every record of a load: kept
+    for the dictionary version)."""
+    return snapshot.memo(("record rules", entity, level),
+                         lambda: {f.name: rule(snapshot, entity, f.name, level)
+                                  for f in snapshot.live_fields(entity)})
 
 
 def _check(found: dict[str, Problem], checking: t.Any, value: t.Any) -> None:

@@ -125,7 +125,7 @@ def _actions(rule: ConditionalRule, then: Actions, live: t.Mapping[str, t.Any]) 
                                 f"choices of {definition.label} "
                                 f"({', '.join(definition.choices)}).")
     if set(then.show) & set(then.hide):
-        both = ", ".join(sorted(set(then.show) & set(then.hide)))
+        both = ", ".join(live[n].label for n in sorted(set(then.show) & set(then.hide)))
         raise _refuse(rule, f"it both shows and hides {both}; keep one.")
     return then
 
