@@ -187,6 +187,9 @@ REFUSED_RULES = [
      "Rule r: the value '2026-02-30' does not fit Expiry Date"),
     ({"when": {"field": "region", "equals": "West"}, "then": {"hide": ["news"]}},
      "Rule r: the value 'West' does not fit Region: 'West' is not one of the choices"),
+    ({"when": {"field": "region", "one_of": [["North"], "South"]}, "then": {"hide": ["news"]}},
+     "Rule r: the value ['North'] does not fit Region: compare it with one of its choices at "
+     "a time; for several, use one_of with a list of choices."),
     ({"when": {"field": "archived", "empty": True}, "then": {"hide": ["news"]}},
      "Rule r: Archive is a tick box: it is never empty"),
     ({"when": {"field": "name", "equals": "x"}, "then": {"mandatory": ["archived"]}},

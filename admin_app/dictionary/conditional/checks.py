@@ -85,7 +85,10 @@ def _value(rule: ConditionalRule, definition: t.Any, value: t.Any) -> t.Any:
         raise _refuse(rule, f"give a value to compare {definition.label} with, or test "
                             f"whether it is empty.")
     try:
-        if kind.has_choices and isinstance(value, str):
+        if kind.has_choices:
+            if not isinstance(value, str):
+                raise Invalid("compare it with one of its choices at a time; for several, "
+                              "use one_of with a list of choices.")
             if value not in definition.choices:
                 raise Invalid(f"{value!r} is not one of the choices of {definition.label} "
                               f"({', '.join(definition.choices)}).")
