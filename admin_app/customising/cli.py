@@ -40,7 +40,8 @@ def export_command(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 def import_command(file: Path, dry_run: bool) -> None:
-    """Make the dictionary match FILE (fields missing from it are retired, not deleted).
+    """Make the dictionary match FILE (fields and rules missing from it are retired, not
+    deleted; a file without a rules list leaves the rules as they are).
 
     Exits 2 if FILE cannot be read as a dictionary file, 1 if the dictionary's rules
     refuse any of it (nothing is changed then) or a write fails.
@@ -80,7 +81,8 @@ def _failure(message: str, exit_code: int = 1) -> click.ClickException:
 @dictionary_cli.command("profile")
 @click.argument("name", required=False)
 def profile_command(name: str | None) -> None:
-    """Apply a solution profile's terms (itsm, csm, cafm); without NAME, list them."""
+    """Apply a solution profile's terms and rules (itsm, csm, cafm); without NAME, list
+    them."""
     if not name:
         for key, description in profiles.available().items():
             click.echo(f"{key:6} {description}")

@@ -5,7 +5,10 @@ rule gets the same checks whichever way it arrives (`dictionary/conditional/chec
 its fields exist, its actions fit their types, its values fit its fields, no circle of
 rules), the same compare-and-set against a stale copy, a History entry (kind "rule") and
 a move of the shared version. Rules are retired, never deleted, so History can show and
-revert every one.
+revert every one. Each History entry also keeps the change in words (`change_in_words`:
+the condition as `conditional.words` says it, the actions, with the labels of the day) and
+the reason it was made (a file import, a profile), for the History screen and for
+profiles, which retire only the rules a profile brought.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from __future__ import annotations
 import typing as t
 
 from ..dictionary import conditional, history
-from ..dictionary.conditional.shape import ConditionalRule
+from ..dictionary.conditional.shape import KEYS, Actions, ConditionalRule
 from ..dictionary.documents import (
     EntityDefinition,
     FieldDefinition,
     RuleDefinition,
     bump_version,
 )
-from .checked import DictionaryError, compare_and_set, record
+from .checked import DictionaryError, compare_and_set
 
 
 def stored_rules(entity: str) -> list[ConditionalRule]:
@@ -67,7 +70,7 @@ def add_rule(document: t.Any, *, reason: str = "") -> ConditionalRule:
                             retired=rule.retired)
     stored.save(force_insert=True)
     bump_version()
-    record("rule", rule.entity, rule.name, "added", {}, _plain(stored), reason)
+    _record(rule.entity, rule.name, "added", {}, _plain(stored), reason)
     return rule
 
 
@@ -86,8 +89,7 @@ def update_rule(document: t.Any, *, expected_revision: int | None = None,
     compare_and_set(RuleDefinition, stored, expected_revision, f"Rule {rule.name}",
                     **{k: v for k, v in after.items() if k not in ("entity", "name")})
     bump_version()
-    record("rule", rule.entity, rule.name, history.describe(before, after), before, after,
-           reason)
+    _record(rule.entity, rule.name, history.describe(before, after), before, after, reason)
     return rule
 
 
@@ -104,11 +106,14 @@ def retire_rule(entity: str, name: str, *, expected_revision: int | None = None,
                 else expected_revision, reason=reason)
 
 
-def rules_still_fit(entity: str, fields: t.Iterable[t.Any]) -> None:
+def rules_still_fit(entity: str, fields: t.Iterable[t.Any],
+                    rules: t.Iterable[ConditionalRule] | None = None) -> None:
     """Refuse a field change that a rule in force would no longer fit (a field it names
-    retired, a value it compares no longer among the choices…), naming the rule."""
+    retired, a value it compares no longer among the choices…), naming the rule. `rules`:
+    the entity's rules as they will be (default: as stored; a dictionary file that
+    carries rules judges them against its fields itself, and passes none)."""
     by_name = {f.name: f for f in fields}
-    live = [r for r in stored_rules(entity) if not r.retired]
+    live = [r for r in (stored_rules(entity) if rules is None else rules) if not r.retired]
     for rule in live:
         try:
             conditional.fitted(rule, by_name, live)
@@ -118,3 +123,72 @@ def rules_still_fit(entity: str, fields: t.Iterable[t.Any]) -> None:
 
 def _plain(stored: RuleDefinition) -> dict[str, t.Any]:
     return history.plain(stored)
+
+
+def _record(entity: str, name: str, summary: str, before: dict[str, t.Any],
+            after: dict[str, t.Any], reason: str) -> None:
+    """The History entry, with the change in words as the fields were labelled then."""
+    labels = {f.name: f for f in FieldDefinition.objects(entity=entity)}
+    history.record("rule", entity, name, f"{reason}: {summary}" if reason else summary,
+                   before, after, details={"words": change_in_words(before, after, labels),
+                                           "reason": reason})
+
+
+# -- a rule and its changes in words -------------------------------------------------------
+
+def _rule(data: t.Mapping[str, t.Any]) -> ConditionalRule:
+    """A stored definition (plain) or a rule document, read as a rule."""
+    return conditional.from_document({k: v for k, v in data.items() if k in KEYS})
+
+
+def _labels(names: t.Iterable[str], fields: t.Mapping[str, t.Any]) -> str:
+    return ", ".join(fields[n].label if n in fields else n for n in names)
+
+
+def actions_in_words(rule: ConditionalRule, fields: t.Mapping[str, t.Any]) -> str:
+    """"shows Cost Centre, makes Cost Centre mandatory" (`fields`: name → its definition)."""
+    then: Actions = rule.then
+    parts = []
+    if then.show:
+        parts.append(f"shows {_labels(then.show, fields)}")
+    if then.hide:
+        parts.append(f"hides {_labels(then.hide, fields)}")
+    if then.mandatory:
+        parts.append(f"makes {_labels(then.mandatory, fields)} mandatory")
+    if then.read_only:
+        sync = " (the directory sync may still change it)" if rule.except_directory_sync \
+            else ""
+        parts.append(f"makes {_labels(then.read_only, fields)} read-only{sync}")
+    parts += [f"limits {_labels([n], fields)} to {', '.join(allowed)}"
+              for n, allowed in then.choices]
+    return ", ".join(parts)
+
+
+def rule_in_words(rule: ConditionalRule, fields: t.Mapping[str, t.Any]) -> str:
+    """"when Department is Finance and Level is not Org: makes Cost Centre mandatory"."""
+    return f"when {conditional.words(rule.when, fields)}: {actions_in_words(rule, fields)}"
+
+
+def change_in_words(before: t.Mapping[str, t.Any], after: t.Mapping[str, t.Any],
+                    fields: t.Mapping[str, t.Any]) -> list[str]:
+    """A rule's change as History and a file's plan say it, one line per part that
+    changed; `before` empty: the rule was added."""
+    try:
+        new = _rule(after)
+        if not before:
+            return [f"added{' (retired)' if new.retired else ''}: "
+                    f"{rule_in_words(new, fields)}"]
+        old = _rule(before)
+    except conditional.ShapeError:
+        return [history.describe(dict(before), dict(after))]
+    lines = []
+    if (was := conditional.words(old.when, fields)) != (now := conditional.words(new.when,
+                                                                                  fields)):
+        lines.append(f"condition: {was} → {now}")
+    if (was := actions_in_words(old, fields)) != (now := actions_in_words(new, fields)):
+        lines.append(f"actions: {was} → {now}")
+    if old.description != new.description:
+        lines.append(f"description: {old.description!r} → {new.description!r}")
+    if old.retired != new.retired:
+        lines.append("retired: no longer in force" if new.retired else "back in force")
+    return lines or [history.describe(dict(before), dict(after))]

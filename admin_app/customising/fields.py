@@ -155,13 +155,15 @@ def _new_field(entity: str, name: str, label: str, type: str, sections: dict[str
 
 def check_update_field(entity: str, name: str, changes: dict[str, t.Any], *,
                        placed_by_layouts: bool = False,
-                       keep_unconverted: bool = False) -> FieldDefinition:
+                       keep_unconverted: bool = False,
+                       rules: t.Iterable[t.Any] | None = None) -> FieldDefinition:
     """Raise what `update_field` would raise for `changes`, writing nothing; returns the
     definition as the change would leave it (not saved). A caller checking many changes
     at once (a dictionary file) so refuses exactly what `update_field` would, first
-    problem first."""
+    problem first. `rules`: the conditional rules the field must still fit (default: as
+    stored; a file that carries rules judges them itself and passes none)."""
     definition, before = _changed_field(entity, name, changes,
-                                        placed_by_layouts=placed_by_layouts)
+                                        placed_by_layouts=placed_by_layouts, rules=rules)
     if definition.type != before["type"]:
         retype.check(definition, before, keep_unconverted=keep_unconverted)
     return definition
@@ -221,7 +223,8 @@ def _stored_field(entity: str, name: str) -> FieldDefinition:
 
 
 def _changed_field(entity: str, name: str, changes: dict[str, t.Any], *,
-                   placed_by_layouts: bool) -> tuple[FieldDefinition, dict[str, t.Any]]:
+                   placed_by_layouts: bool, rules: t.Iterable[t.Any] | None = None
+                   ) -> tuple[FieldDefinition, dict[str, t.Any]]:
     """Every check of a field change, in its one order, before anything is written:
     what may be changed at all, what a system field keeps, the Levels the field is made
     mandatory on and whether their forms show it, then MongoEngine's own checks of the
@@ -267,7 +270,7 @@ def _changed_field(entity: str, name: str, changes: dict[str, t.Any], *,
                          definition.customer_visible, definition.customer_editable)
     _check_pattern(changes.get("pattern"), definition.type)
     rules_still_fit(entity, [definition if f.pk == definition.pk else f
-                             for f in FieldDefinition.objects(entity=entity)])
+                             for f in FieldDefinition.objects(entity=entity)], rules)
     return definition, before
 
 

@@ -8,27 +8,46 @@ exactly their guard rails.
 It is planned first, and the plan writes nothing: every definition in the file is put
 to the check-only counterpart of the operation that would write it, judged against the
 dictionary as the whole file would leave it (a layout may place a field the same file
-adds). One refused definition refuses the file, with every problem listed by its place
-in the file. A plan without problems is then carried out by the operations themselves,
-in an order where each step's checks hold (entity words, then fields, then layouts),
-each recording its change in the History and moving the version. A dry run is the same
-plan, stopped before the writes.
+adds; a conditional rule may name one, and is judged against the fields and the other
+rules as the file leaves them). One refused definition refuses the file, with every
+problem listed by its place in the file. A plan without problems is then carried out by
+the operations themselves, in an order where each step's checks hold (entity words,
+fields added, rules retired or changed that fit already, the other field changes, then
+rules added or changed that need them, then layouts; `_RuleOrder`), each recording its
+change in the History and moving the version. A dry run is the same plan, stopped before
+the writes.
 
-Nothing is ever deleted: a field missing from the file is retired (its data stays in the
-records), never dropped.
+Nothing is ever deleted: a field or a rule missing from the file is retired (a field's
+data stays in the records), never dropped. A file without a "rules" list (one exported
+before Dictadmin had conditional rules) leaves the rules as they are: its field changes
+must then still fit them, as on the screens.
 """
 
 from __future__ import annotations
 
 import json
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from ..dictionary import history, impact
-from ..dictionary.documents import EntityDefinition, FieldDefinition, LayoutDefinition
+from ..dictionary import conditional, history, impact
+from ..dictionary.conditional.shape import ConditionalRule
+from ..dictionary.documents import (
+    EntityDefinition,
+    FieldDefinition,
+    LayoutDefinition,
+    RuleDefinition,
+)
 from .checked import DictionaryError
+from .conditional_rules import (
+    add_rule,
+    change_in_words,
+    check_rule,
+    retire_rule,
+    rule_in_words,
+    update_rule,
+)
 from .entities import check_relabel_entity, relabel_entity
 from .fields import add_field, check_add_field, check_update_field, update_field
 from .layouts import arrange_layout, check_arrange_layout
@@ -40,11 +59,15 @@ KINDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "fields": (FieldDefinition, ("entity", "name")),
     "layouts": (LayoutDefinition, ("entity", "level")),
 }
-SINGULAR = {"entities": "entity", "fields": "field", "layouts": "layout"}
+# Conditional rules: a list of rule documents (`conditional.shape`), optional in a file.
+RULES = "rules"
+RULE_KEY = ("entity", "name")
+SINGULAR = {"entities": "entity", "fields": "field", "layouts": "layout", RULES: "rule"}
 KEY_MISSING = {
     "entities": "An entity needs a name, as text.",
     "fields": "A field needs an entity and a name, both as text.",
     "layouts": "A layout needs an entity and a level, both as text.",
+    RULES: "A rule needs an entity and a name, both as text.",
 }
 REASON = "file import"  # what the History says about each change an import makes
 
@@ -61,6 +84,9 @@ def snapshot_definitions() -> dict[str, list[dict[str, t.Any]]]:
     for kind, (model, key) in KINDS.items():
         docs = [_plain(d) for d in model.objects]
         result[kind] = sorted(docs, key=lambda d, key=key: tuple(str(d.get(k)) for k in key))
+    # The rule documents as the rules screen and the browser read them, retired ones too.
+    result[RULES] = sorted((r.document() for r in RuleDefinition.objects),
+                           key=lambda d: (d["entity"], d["name"]))
     return result
 
 
@@ -125,7 +151,7 @@ class PartlyApplied(RuntimeError):
         self.applied, self.failed, self.remaining = applied, failed, remaining
 
 
-def _read(path: str | Path) -> dict[str, list[dict[str, t.Any]]]:
+def _read(path: str | Path) -> dict[str, list[dict[str, t.Any]] | None]:
     name = Path(path).name
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -134,15 +160,19 @@ def _read(path: str | Path) -> dict[str, list[dict[str, t.Any]]]:
     except json.JSONDecodeError as exc:
         raise DictionaryFileError(f"{name} is not valid JSON: {exc.msg} at line "
                                   f"{exc.lineno}, column {exc.colno}.") from exc
-    if not isinstance(data, dict) or set(data) - set(KINDS):
+    if not isinstance(data, dict) or set(data) - {*KINDS, RULES}:
         raise DictionaryFileError(f"{name} must be an object with the keys "
-                                  f"{', '.join(KINDS)}.")
-    for kind in KINDS:
+                                  f"{', '.join(KINDS)}. It may also hold {RULES}.")
+    for kind in (*KINDS, RULES):
         items = data.get(kind, [])
         if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
             raise DictionaryFileError(f"In {name}, {kind} must be a list of objects.")
-    return {kind: [{k: v for k, v in d.items() if k not in NOT_FILED}
-                   for d in data.get(kind, [])] for kind in KINDS}
+    wanted: dict[str, list[dict[str, t.Any]] | None] = {
+        kind: [{k: v for k, v in d.items() if k not in NOT_FILED} for d in data.get(kind, [])]
+        for kind in (*KINDS, RULES)}
+    if RULES not in data:
+        wanted[RULES] = None  # an older file: the rules stay as they are
+    return wanted
 
 
 def plan(path: str | Path) -> Plan:
@@ -176,37 +206,52 @@ def apply(path: str | Path) -> Plan:
     return result
 
 
+# The order in which a plan's steps are written (see the module's docstring).
+PHASES = ("entities", "fields added", "rules first", "fields", "rules", "layouts")
+
+
 class _Planner:
     """Plans one file. `fields` holds every field as the file would leave it, so that
     checks which depend on other definitions of the file are judged against that."""
 
-    def __init__(self, wanted: dict[str, list[dict[str, t.Any]]]) -> None:
+    def __init__(self, wanted: dict[str, list[dict[str, t.Any]] | None]) -> None:
         self.wanted = wanted
         self.result = Plan()
         self.stored = {(f.entity, f.name): f for f in FieldDefinition.objects}
         self.fields: dict[tuple[str, ...], FieldDefinition] = dict(self.stored)
         self.layouts_checked: set[tuple[str, ...]] = set()
         self.layout_places: dict[tuple[str, ...], str] = {}  # where the file holds each
+        self.phases: dict[str, list[Step]] = {phase: [] for phase in PHASES}
+        self.phase = PHASES[0]
+        # A file with rules judges them against its fields itself (`_rules`); the field
+        # checks then leave the rules out. Without rules, fields must fit the stored ones.
+        self.rules_filed = wanted[RULES] is not None
+        self.field_rules: tuple[ConditionalRule, ...] | None = () if self.rules_filed \
+            else None
 
     def plan(self) -> Plan:
         for place, ident, new in self._each("entities"):
             self._entity(place, ident[0], new)
+        self.phase = "fields"
         in_file = set()
         for place, ident, new in self._each("fields"):
             in_file.add(ident)
             self._field(place, ident, new)
         self._retire_missing(in_file)
+        self.phase = "layouts"
         for place, ident, new in self._each("layouts"):
             self.layout_places[ident] = place
             self._layout(place, ident, new)
         self._keep_mandatory_fields_placed()
+        self._rules()
+        self.result.steps = [step for phase in PHASES for step in self.phases[phase]]
         return self.result
 
     def _each(self, kind: str) -> t.Iterator[tuple[str, tuple[str, ...], dict[str, t.Any]]]:
         """The file's definitions of `kind` with their place, each identified once."""
-        key = KINDS[kind][1]
+        key = RULE_KEY if kind == RULES else KINDS[kind][1]
         seen: dict[tuple[str, ...], str] = {}
-        for index, new in enumerate(self.wanted[kind]):
+        for index, new in enumerate(self.wanted[kind] or ()):
             ident = tuple(new.get(k) for k in key)
             place = f"{kind}[{index}]"
             if not all(isinstance(part, str) and part for part in ident):
@@ -234,8 +279,12 @@ class _Planner:
 
     def _step(self, place: str, lines: list[str], operation: t.Callable[..., t.Any],
               *args: t.Any, **kwargs: t.Any) -> None:
+        self._step_in(self.phase, place, lines, operation, *args, **kwargs)
+
+    def _step_in(self, phase: str, place: str, lines: list[str],
+                 operation: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> None:
         if lines:
-            self.result.steps.append(Step(place, lines, partial(operation, *args, **kwargs)))
+            self.phases[phase].append(Step(place, lines, partial(operation, *args, **kwargs)))
 
     # -- entities: only the words of their Levels can change ------------------------------
 
@@ -313,8 +362,9 @@ class _Planner:
         if added is None:
             return
         self.fields[ident] = added
-        self._step(place, [f"add field {entity}.{name}"], add_field, entity, name, label,
-                   type_, reason=REASON, placed_by_layouts=True, **attributes)
+        self._step_in("fields added", place, [f"add field {entity}.{name}"], add_field,
+                      entity, name, label, type_, reason=REASON, placed_by_layouts=True,
+                      **attributes)
 
     def _change_field(self, place: str, ident: tuple[str, ...], stored: FieldDefinition,
                       new: dict[str, t.Any]) -> None:
@@ -331,7 +381,7 @@ class _Planner:
                                  f"keep system {bool(stored.system)} for {entity}.{name}.")
             return
         changed = self._check(place, check_update_field, entity, name, changes,
-                              placed_by_layouts=True)
+                              placed_by_layouts=True, rules=self.field_rules)
         if changed is None:
             return
         self.fields[ident] = changed
@@ -349,7 +399,8 @@ class _Planner:
                                          f"fields cannot be retired)")
                 continue
             place = f"field {dotted} (not in the file)"
-            retired = self._check(place, check_update_field, *ident, {"retired": True})
+            retired = self._check(place, check_update_field, *ident, {"retired": True},
+                                  rules=self.field_rules)
             if retired is None:
                 continue
             self.fields[ident] = retired
@@ -406,6 +457,154 @@ class _Planner:
 
     def _fields_of(self, entity: str) -> list[FieldDefinition]:
         return [f for (e, _), f in self.fields.items() if e == entity]
+
+    # -- rules: judged against the fields and the other rules as the file leaves them ------
+
+    def _rules(self) -> None:
+        stored = {(r.entity, r.name): r for r in RuleDefinition.objects}
+        if not self.rules_filed:
+            live = sum(1 for r in stored.values() if not r.retired)
+            if live:
+                self.result.notes.append(f"keep the {live} rules in force as they are (the "
+                                         f"file has no rules list)")
+            return
+        filed: dict[tuple[str, str], tuple[str, dict[str, t.Any], ConditionalRule]] = {}
+        for place, _, new in self._each(RULES):
+            try:
+                rule = conditional.from_document(new)
+            except conditional.ShapeError as exc:
+                self._problem(place, str(exc))
+                continue
+            ident = (rule.entity, rule.name)  # the name as it will be saved
+            if ident in filed:
+                self._problem(place, f"The file defines rule {'.'.join(ident)} twice (also "
+                                     f"{filed[ident][0]}); keep one.")
+                continue
+            filed[ident] = (place, new, rule)
+        final: dict[tuple[str, str], ConditionalRule] = {}
+        for ident, (place, new, _) in filed.items():
+            others = [rule for (entity, name), (_, _, rule) in filed.items()
+                      if entity == ident[0] and name != ident[1]]
+            fitted = self._check(place, check_rule, new, fields=self._fields_of(ident[0]),
+                                 others=others)
+            if fitted is not None:
+                final[ident] = fitted
+        if self.result.problems:
+            return  # a refused file is not written, so its steps need no order
+        places = {ident: place for ident, (place, _, _) in filed.items()}
+        for phase, step in _RuleOrder(self, stored, final, places).steps():
+            self.phases[phase].append(step)
+
+    def labels(self, entity: str) -> dict[str, FieldDefinition]:
+        """The entity's fields by name as the file leaves them."""
+        return {f.name: f for f in self._fields_of(entity)}
+
+    def fields_between(self, entity: str) -> dict[str, FieldDefinition]:
+        """The entity's fields after the file's additions, before its other changes."""
+        return {name: self.stored.get((e, name), f) for (e, name), f in self.fields.items()
+                if e == entity}
+
+
+class _RuleOrder:
+    """An order for a file's rule steps in which each operation's own check holds when it
+    runs, found by running the checks over a copy of the rules as each step leaves them.
+
+    Retiring always holds. A changed rule is written before the field changes when it
+    already fits the fields (as the file's additions leave them), else after them; one
+    whose old form would not fit the changed fields is retired first and put back after
+    (`update_rule` can do both at once). Rules the file adds come last. Should a step
+    close a circle that some old form still makes, every changed rule is retired first
+    instead: that always holds, as what stays in force is then a part of the rules as the
+    file leaves them, which fit the fields as the file leaves them."""
+
+    def __init__(self, planner: _Planner, stored: dict[tuple[str, str], RuleDefinition],
+                 final: dict[tuple[str, str], ConditionalRule],
+                 places: dict[tuple[str, str], str]) -> None:
+        self.planner, self.stored, self.final, self.places = planner, stored, final, places
+        self.rules: dict[tuple[str, str], ConditionalRule] = {}
+
+    def steps(self) -> list[tuple[str, Step]]:
+        found = self._try(set())
+        if found is None:
+            found = self._try({i for i, rule in self.final.items() if not rule.retired
+                               and i in self.stored and not self.stored[i].retired})
+        if found is None:  # cannot happen (see the docstring); said, never hidden
+            self.planner._problem(RULES, "The rules cannot be written in an order that keeps "
+                                         "each one valid; change fewer of them at once.")
+            return []
+        return found
+
+    def _fits(self, rule: ConditionalRule, fields: t.Mapping[str, t.Any]) -> bool:
+        """Whether `update_rule` would save `rule` as it is, given the copy's rules."""
+        others = [r for (entity, name), r in self.rules.items()
+                  if entity == rule.entity and name != rule.name]
+        try:
+            saved = conditional.fitted(rule, fields, others)
+        except conditional.RuleRefused:
+            return False
+        return saved.document() == rule.document()
+
+    def _try(self, retire_first: set[tuple[str, str]]) -> list[tuple[str, Step]] | None:
+        between, final = self.planner.fields_between, self.planner.labels
+        self.rules = {i: conditional.from_document(r.document()) for i, r in
+                      self.stored.items()}
+        first: list[tuple[str, Step]] = []
+        for ident, stored in sorted(self.stored.items()):
+            if ident not in self.final and not stored.retired:
+                self.rules[ident] = replace(self.rules[ident], retired=True)
+                place = f"rule {'.'.join(ident)} (not in the file)"
+                first.append(("rules first", Step(place, [f"retire {place}"], partial(
+                    retire_rule, *ident, expected_revision=stored.revision, reason=REASON))))
+        pending = []
+        for ident, rule in self.final.items():
+            stored = self.stored.get(ident)
+            if stored is not None and rule.document() == stored.document():
+                continue
+            if stored is None or not rule.retired and (
+                    ident in retire_first or not self._fits(rule, between(ident[0]))):
+                pending.append(ident)
+                continue
+            self.rules[ident] = rule
+            first.append(("rules first", self._write(ident)))
+        again = set()
+        for ident in pending:  # the field changes come next: rules in force must fit them
+            stored = self.stored.get(ident)
+            if stored is None or stored.retired:
+                continue
+            if ident in retire_first or not self._fits(self.rules[ident], final(ident[0])):
+                self.rules[ident] = replace(self.rules[ident], retired=True)
+                line = f"retire rule {'.'.join(ident)} for now (it is put back in force below)"
+                first.append(("rules first", Step(self.places[ident], [line], partial(
+                    retire_rule, *ident, expected_revision=stored.revision, reason=REASON))))
+                again.add(ident)
+        later: list[tuple[str, Step]] = []
+        while pending:
+            ready = [i for i in pending
+                     if self.final[i].retired or self._fits(self.final[i], final(i[0]))]
+            if not ready:
+                return None
+            for ident in ready:
+                self.rules[ident] = self.final[ident]
+                later.append(("rules", self._write(ident, again=ident in again)))
+                pending.remove(ident)
+        return first + later
+
+    def _write(self, ident: tuple[str, str], again: bool = False) -> Step:
+        """The step that writes the file's rule: added, or changed (`again`: from the
+        retired-for-now state a step before it left, one revision on)."""
+        rule, stored = self.final[ident], self.stored.get(ident)
+        dotted, labels = ".".join(ident), self.planner.labels(ident[0])
+        document, place = rule.document(), self.places[ident]
+        if stored is None:
+            retired = " (retired)" if rule.retired else ""
+            return Step(place, [f"add rule {dotted}{retired}: {rule_in_words(rule, labels)}"],
+                        partial(add_rule, document, reason=REASON))
+        lines = [f"change rule {dotted}: {line}"
+                 for line in change_in_words(stored.document(), document, labels)]
+        if again:
+            lines.append(f"put rule {dotted} back in force")
+        return Step(place, lines, partial(update_rule, document, reason=REASON,
+                                          expected_revision=stored.revision + int(again)))
 
 
 def _sections(value: t.Any) -> list[tuple[str, list[str]]] | None:

@@ -1,9 +1,11 @@
 """Putting a definition back as it was before a change in the History.
 
 A revert is itself a change, made through the checked operations (`fields`, `entities`,
-`layouts`), so it gets their guard rails, is recorded in the History and can be reverted
-in turn. Reverting the addition of a field retires it (its data stays in the records);
-reverting a type change puts the old values back too (`retype.revert`).
+`layouts`, `conditional_rules`), so it gets their guard rails, is recorded in the History
+and can be reverted in turn. Reverting the addition of a field or a rule retires it (a
+field's data stays in the records); reverting a type change puts the old values back too
+(`retype.revert`). A rule put back as it was, or back in force, is checked against the
+dictionary as it is now: one that no longer fits is refused with the rule's sentence.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from __future__ import annotations
 import typing as t
 
 from ..dictionary import history
-from ..dictionary.documents import FieldDefinition
+from ..dictionary.documents import FieldDefinition, RuleDefinition
 from . import retype
 from .checked import DictionaryError
+from .conditional_rules import retire_rule, update_rule
 from .entities import relabel_entity
 from .fields import search_keys_follow, update_field
 from .layouts import arrange_layout
+
+# What the History says about a revert of a rule (as a file import says "file import").
+REVERT = "revert"
 
 
 def revert(change_id: t.Any) -> str:
@@ -25,6 +31,8 @@ def revert(change_id: t.Any) -> str:
     if change is None:
         raise DictionaryError("That change is not in the history.")
     before = change.before or {}
+    if change.kind == "rule":
+        return _revert_rule(change.entity, change.name, before)
     if change.kind == "field" and (journal := retype.journal_of(change.pk)) is not None:
         reverted = retype.revert(journal)
         search_keys_follow(change.entity, change.name)
@@ -50,3 +58,26 @@ def revert(change_id: t.Any) -> str:
         arrange_layout(change.entity, change.name,
                        [(s["title"], list(s["fields"])) for s in before["sections"]])
     return f"{change.entity}{'.' + change.name if change.name else ''} is as it was before"
+
+
+def _revert_rule(entity: str, name: str, before: dict[str, t.Any]) -> str:
+    """An added rule is retired; a changed or retired one is put back as it was. What it
+    returns ends the screen's "Reverted: … that change." """
+    stored = RuleDefinition.objects(entity=entity, name=name).first()
+    if stored is None:
+        raise DictionaryError(f"{entity} has no rule named {name!r}; nothing was reverted.")
+    what = f"rule {name} of {entity}"
+    if not before:
+        retire_rule(entity, name, reason=REVERT)
+        return f"{what} is retired, out of force as it was before"
+    wanted = RuleDefinition(
+        entity=entity, name=name, description=before.get("description") or "",
+        when=before["when"], then=before["then"],
+        except_directory_sync=bool(before.get("except_directory_sync")),
+        retired=bool(before.get("retired"))).document()
+    if wanted == stored.document():
+        raise DictionaryError(f"Rule {name} is already as it was before that change.")
+    update_rule(wanted, expected_revision=stored.revision, reason=REVERT)
+    if stored.retired and not wanted.get("retired"):
+        return f"{what} is in force as it was before"
+    return f"{what} is as it was before"
