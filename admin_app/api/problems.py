@@ -3,7 +3,9 @@
 Every answer the API gives that is not a success is one of these, a crash included: a
 `type` naming the kind of problem (stable, for programs), a `title`, the HTTP `status`,
 a `detail` sentence for a person, and, when fields were refused, `errors`: one entry per
-field with its name, its current label, a stable code and the message the form gives.
+field with its name, its current label, a stable code and the message the form gives,
+and, when a conditional rule refused it, that rule's name (`rule`), so that a program can
+tell "mandatory on every record" from "mandatory while this rule holds".
 """
 
 from __future__ import annotations
@@ -51,5 +53,9 @@ class Problem(Exception):
         return answer
 
 
-def field_error(name: str, label: str, code: str, message: str) -> dict[str, str]:
-    return {"field": name, "label": label, "code": code, "message": message}
+def field_error(name: str, label: str, code: str, message: str,
+                rule: str = "") -> dict[str, str]:
+    error = {"field": name, "label": label, "code": code, "message": message}
+    if rule:
+        error["rule"] = rule
+    return error

@@ -23,7 +23,8 @@ from .. import dictionary, records
 from ..dictionary.rules import Invalid, Rule, rule
 from ..dictionary.types.reference import gone
 from ..dictionary.values import to_storage
-from ..records.write import collection_of, lacking, level_of
+from ..records.history import same
+from ..records.write import collection_of, level_of, problems
 from ..targets import TARGETS, object_id
 from . import access, filters, paging
 from .blueprint import bp
@@ -80,8 +81,10 @@ def stored_values(entity: str, body: t.Mapping[str, t.Any],
                   stored: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
     """The body's values as the record stores them, or a 422 naming every field refused,
     as a form names them all at once: each value read and checked by the rulebook, and
-    each field mandatory on the record's Level that it would leave without a value. The
-    write path checks again as it writes (the record may change meanwhile)."""
+    what the record as it would be breaks (a field mandatory on its Level or by a rule in
+    force left without a value, a choice a rule narrows, a field a rule makes read-only
+    changed). The write path checks again as it writes (the record may change
+    meanwhile)."""
     snapshot = dictionary.current()
     level = level_of(entity, {**(stored or {}), **body}, snapshot)
     fields = {f.name: f for f in snapshot.live_fields(entity)}
@@ -107,13 +110,29 @@ def stored_values(entity: str, body: t.Mapping[str, t.Any],
             else:
                 values[key] = read
     named = {e["field"] for e in errors}
-    errors += [field_error(p.field, p.label, p.code, p.message)
-               # A new record without a Level gets the first, as the write path gives it.
-               for p in lacking(entity, {"level": level, **(stored or {}), **values}, snapshot)
+    errors += [_error(p) for p in _as_it_would_be(entity, values, stored, level, snapshot)
                if p.field not in named]
     if errors:
         raise Problem(422, "validation", _refused_words(errors), errors)
     return values
+
+
+def _as_it_would_be(entity: str, values: dict[str, t.Any], stored: t.Mapping[str, t.Any] | None,
+                    level: str, snapshot: t.Any) -> list[records.Problem]:
+    """What the write path would refuse of the record with these values, as it will
+    refuse it (a new record without a Level gets the first, as the write path gives it)."""
+    if stored is None:
+        record = {"archived": False, "level": level,
+                  **{k: v for k, v in values.items() if v is not None}}
+        return problems(entity, record, record, snapshot)
+    after = {k: v for k, v in {**stored, **values}.items() if v is not None}
+    changed = [n for n in values if not same(stored.get(n), values[n])]
+    return problems(entity, after, changed, snapshot, before=stored)
+
+
+def _error(problem: records.Problem) -> dict[str, str]:
+    return field_error(problem.field, problem.label, problem.code, problem.message,
+                       problem.rule)
 
 
 def json_value(name: str, checking: Rule, value: t.Any) -> tuple[t.Any, dict[str, str] | None]:
@@ -139,7 +158,7 @@ def _refused_words(errors: list[dict[str, str]]) -> str:
 
 
 def _refused(exc: records.Refused) -> Problem:
-    errors = [field_error(p.field, p.label, p.code, p.message) for p in exc.problems]
+    errors = [_error(p) for p in exc.problems]
     return Problem(422, "validation", _refused_words(errors), errors)
 
 

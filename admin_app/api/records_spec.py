@@ -18,13 +18,22 @@ things:
   JSON Schema `if`/`then` on `level` (a record without a level is at the first Level,
   as the write path reads it);
 - what a PATCH sends (`CustomerPatch`): any of the writable fields, with their rules.
+
+Conditional rules (`dictionary/conditional`) are said where JSON Schema can say them: a
+rule that makes fields mandatory is an `if` (its condition) / `then` (those fields
+required, not null) in the create schema, and a field a rule may hide is mandatory only
+while no rule hides it, as the write path reads it. `before` / `after` compare dates,
+which JSON Schema cannot: such a rule is named in the schema's description instead.
+What rules lock, hide, show or narrow is said in words in each field's description.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from ..dictionary import Field, Snapshot
+from ..dictionary import Field, Snapshot, conditional
+from ..dictionary.conditional.evaluator import compiled
+from ..dictionary.conditional.shape import Combination, Comparison, Condition
 from . import filters, spec
 from .records_api import LONGEST_PAGE, NATURAL_KEYS, PAGE, RESOURCES, SET_BY_DICTADMIN
 
@@ -96,43 +105,69 @@ def create_schema(snapshot: Snapshot, entity: str,
     words = snapshot.entity(entity)
     levels = _levels(snapshot, entity)
     writable = _writable(snapshot, entity)
-    everywhere = [f.name for f in writable if spec.mandatory_everywhere(f, levels)]
+    ruled = _Rules(snapshot, entity)
+    everywhere = [f.name for f in writable if spec.mandatory_everywhere(f, levels)
+                  and not ruled.may_hide(f.name)]
+    description = (f"The values of a new {spec.plain(words.singular)}: any writable field; "
+                   f"those mandatory on its Level must have a value. Nothing is saved "
+                   f"unless every value is accepted.")
     schema: dict[str, t.Any] = {
         "type": "object", "title": f"A new {words.singular}",
-        "description": f"The values of a new {spec.plain(words.singular)}: any writable "
-                       f"field; those mandatory on its Level must have a value. Nothing "
-                       f"is saved unless every value is accepted.",
         "properties": properties if properties is not None else {
             f.name: spec.value_schema(f, nullable=f.name not in everywhere) for f in writable},
         "additionalProperties": False,
     }
     if everywhere:
         schema["required"] = everywhere
-    conditions = _per_level(snapshot, entity, writable, everywhere)
+    conditions = _per_level(snapshot, entity, writable, everywhere, ruled)
+    conditions += ruled.mandatory_when({f.name for f in writable})
+    if ruled.unsaid:
+        description += (" Also mandatory, by rules that compare dates (which this "
+                        "schema cannot say): " + " ".join(ruled.unsaid))
+    schema["description"] = description
     if conditions:
         schema["allOf"] = conditions
     return schema
 
 
 def _per_level(snapshot: Snapshot, entity: str, writable: list[Field],
-               everywhere: list[str]) -> list[dict[str, t.Any]]:
+               everywhere: list[str], ruled: _Rules) -> list[dict[str, t.Any]]:
     """The fields each Level needs beyond those every Level needs, as `if`/`then` on the
     level; when the entity has no level field, its only (first) Level's needs are plain
-    `required`."""
+    `required`. A field a rule may hide is needed only while no rule hides it."""
     levels = _levels(snapshot, entity)
-    needs = {level: [f.name for f in writable if f.name not in everywhere
-                     and level in _mandatory_on(f, levels)] for level in levels}
     if not levels:
         return []
-    if LEVEL not in {f.name for f in writable}:
-        return [_needing(needs[levels[0]])] if needs[levels[0]] else []
-    conditions = [{"if": {"properties": {LEVEL: {"const": level}}, "required": [LEVEL]},
-                   "then": _needing(names)} for level, names in needs.items() if names]
-    if LEVEL not in everywhere and needs[levels[0]]:
-        # No level sent: the record is at the first Level, and needs what it needs.
-        conditions.append({"if": {"not": {"required": [LEVEL]}},
-                           "then": _needing(needs[levels[0]])})
+    needs = {level: [f.name for f in writable if f.name not in everywhere
+                     and level in _mandatory_on(f, levels) and not ruled.may_hide(f.name)]
+             for level in levels}
+    hideable = [f for f in writable if f.name not in everywhere and ruled.may_hide(f.name)
+                and _mandatory_on(f, levels)]
+    conditions = []
+    level_field = LEVEL in {f.name for f in writable}
+    if not level_field:
+        if needs[levels[0]]:
+            conditions.append(_needing(needs[levels[0]]))
+    else:
+        conditions = [{"if": _on_level(level), "then": _needing(names)}
+                      for level, names in needs.items() if names]
+        if LEVEL not in everywhere and needs[levels[0]]:
+            # No level sent: the record is at the first Level, and needs what it needs.
+            conditions.append({"if": {"not": {"required": [LEVEL]}},
+                               "then": _needing(needs[levels[0]])})
+    for field in hideable:
+        on = _mandatory_on(field, levels)
+        if set(on) == set(levels) or (not level_field and levels[0] in on):
+            conditions += ruled.needing_unless_hidden(None, [field.name])
+        elif level_field:
+            conditions += ruled.needing_unless_hidden(
+                ruled.said(Comparison(LEVEL, "one_of", on)), [field.name],
+                f"at Level {', '.join(on)}")
     return conditions
+
+
+def _on_level(level: str) -> dict[str, t.Any]:
+    return {"properties": {LEVEL: {"const": level}}, "required": [LEVEL]}
 
 
 def _needing(names: list[str]) -> dict[str, t.Any]:
@@ -140,16 +175,154 @@ def _needing(names: list[str]) -> dict[str, t.Any]:
             "properties": {name: {"not": {"type": "null"}} for name in names}}
 
 
+# -- conditional rules -------------------------------------------------------------------
+
+# The JSON values that are no value: the write path reads null, "" and [] as empty.
+_EMPTY: dict[str, t.Any] = {"enum": [None, "", []]}
+_NEVER: dict[str, t.Any] = {"not": {}}
+
+
+class _Unsaid(Exception):
+    """A condition JSON Schema cannot say (a date compared before or after another)."""
+
+
+class _Rules:
+    """An entity's live conditional rules, said as JSON Schema (`said`: a condition as a
+    schema that a create's body meets exactly when the rule's condition holds for the
+    record it makes) and in words. `unsaid`: sentences for the mandatory rules that
+    JSON Schema cannot say."""
+
+    def __init__(self, snapshot: Snapshot, entity: str) -> None:
+        rules = compiled(snapshot, entity)
+        self.rules, self.fields = rules.rules, rules.fields
+        levels = _levels(snapshot, entity)
+        # A record without a Level is at the first, as the evaluator reads it.
+        self.first_level = levels[0] if levels and LEVEL in self.fields else None
+        self.unsaid: list[str] = []
+
+    def may_hide(self, name: str) -> bool:
+        return any(name in r.then.hide or name in r.then.show for r in self.rules)
+
+    def said(self, condition: Condition) -> dict[str, t.Any]:
+        if isinstance(condition, Combination):
+            parts = [self.said(p) for p in condition.parts]
+            if condition.op == "not":
+                return {"not": parts[0]}
+            if len(parts) == 1:
+                return parts[0]
+            return {"allOf" if condition.op == "all" else "anyOf": parts}
+        return self._comparison(condition)
+
+    def _comparison(self, c: Comparison) -> dict[str, t.Any]:
+        if c.op in ("before", "after"):
+            raise _Unsaid(c.field)
+        name, field = c.field, self.fields.get(c.field)
+        kind = field.kind if field is not None else None
+        # The value an absent or empty field counts as: the first Level, a tick box's No.
+        default = self.first_level if name == LEVEL else \
+            False if kind is not None and kind.always_set else None
+        if c.op == "empty":
+            if default is not None:
+                return _NEVER if c.value else {}
+            if c.value:
+                return {"properties": {name: _EMPTY}}
+            return {"required": [name], "properties": {name: {"not": _EMPTY}}}
+        wanted = list(c.value) if c.op == "one_of" else [c.value]
+        one = {"const": wanted[0]} if len(wanted) == 1 else {"enum": wanted}
+        if kind is not None and kind.widget.multiple:  # equals: includes
+            return {"required": [name],
+                    "properties": {name: {"type": "array", "contains": one}}}
+        if default is not None and any(isinstance(w, bool) is isinstance(default, bool)
+                                       and w == default for w in wanted):
+            # Absent, null or "" is the default, which the comparison takes.
+            return {"properties": {name: {"enum": [*wanted, None, ""]}}}
+        return {"required": [name], "properties": {name: one}}
+
+    def hidden(self, name: str) -> dict[str, t.Any]:
+        """When a rule hides the field (one that `may_hide` it): a holding `hide`, or a
+        `show` that names it while none holds."""
+        parts = [self.said(r.when) for r in self.rules if name in r.then.hide]
+        showing = [self.said(r.when) for r in self.rules if name in r.then.show]
+        if showing:
+            parts.append({"not": showing[0] if len(showing) == 1 else {"anyOf": showing}})
+        return parts[0] if len(parts) == 1 else {"anyOf": parts}
+
+    def needing_unless_hidden(self, when: dict[str, t.Any] | None, names: list[str],
+                              why: str = "") -> list[dict[str, t.Any]]:
+        """`names` needed while `when` holds (None: always) and no rule hides them: one
+        `if`/`then` for those no rule hides, one for each of the others. `why`: `when`
+        in words, for a field whose hiding rules JSON Schema cannot say."""
+        found = []
+        plain = [n for n in names if not self.may_hide(n)]
+        if plain:
+            found.append({"if": when, "then": _needing(plain)} if when is not None
+                         else _needing(plain))
+        for name in names:
+            if name in plain:
+                continue
+            try:
+                shown = {"not": self.hidden(name)}
+            except _Unsaid:
+                self.unsaid.append(spec.plain(" ".join(filter(None, (
+                    self.fields[name].label, why, "unless a rule hides it.")))))
+                continue
+            found.append({"if": shown if when is None else {"allOf": [when, shown]},
+                          "then": _needing([name])})
+        return found
+
+    def mandatory_when(self, writable: set[str]) -> list[dict[str, t.Any]]:
+        """One `if`/`then` per rule that makes writable fields mandatory (and per field
+        a rule may hide); the rules JSON Schema cannot say go to `unsaid`."""
+        found = []
+        for rule in self.rules:
+            names = [n for n in rule.then.mandatory if n in writable
+                     and not self.fields[n].kind.always_set]
+            if not names:
+                continue
+            why = f"when {conditional.words(rule.when, self.fields)} (rule {rule.name})"
+            try:
+                found.extend(self.needing_unless_hidden(self.said(rule.when), names, why))
+            except _Unsaid:
+                labels = ", ".join(self.fields[n].label for n in names)
+                self.unsaid.append(spec.plain(f"{labels} {why}."))
+        return found
+
+    def words(self, name: str) -> str:
+        """What the rules do to one field, in words, for its description."""
+        said = []
+        for rule in self.rules:
+            then = rule.then
+            what = [w for w, named in (("Mandatory", then.mandatory), ("Read-only",
+                    then.read_only), ("Hidden", then.hide), ("Shown only", then.show))
+                    if name in named]
+            what += [f"Only {', '.join(allowed)}" for n, allowed in then.choices if n == name]
+            for each in what:
+                said.append(f"{each} when {conditional.words(rule.when, self.fields)} "
+                            f"(rule {rule.name}).")
+        if any(name in r.then.hide or name in r.then.show for r in self.rules):
+            said.append("A hidden field is never mandatory and keeps its value.")
+        return spec.plain(" ".join(said))
+
+
 def patch_schema(snapshot: Snapshot, entity: str) -> dict[str, t.Any]:
     words = snapshot.entity(entity)
     levels = _levels(snapshot, entity)
+    ruled = _Rules(snapshot, entity)
+    properties = {}
+    for field in _writable(snapshot, entity):
+        schema = spec.value_schema(field, nullable=not spec.mandatory_everywhere(
+            field, levels) or ruled.may_hide(field.name))
+        said = ruled.words(field.name)
+        if said:
+            schema["description"] = " ".join(filter(None, (schema.get("description"), said)))
+        properties[field.name] = schema
     return {
         "type": "object", "title": f"A change to a {words.singular}",
         "description": "Only the fields sent change; null empties a field (refused for one "
-                       "the record's Level needs).",
-        "properties": {f.name: spec.value_schema(
-            f, nullable=not spec.mandatory_everywhere(f, levels))
-            for f in _writable(snapshot, entity)},
+                       "the record's Level needs)."
+                       + (" A field a rule makes read-only cannot be changed while the "
+                          "rule holds." if any(r.then.read_only for r in ruled.rules) else ""),
+        "properties": properties,
         "additionalProperties": False,
     }
 

@@ -157,6 +157,9 @@ FIELD_ERROR_SCHEMA: dict[str, t.Any] = {
                  "mandatory, invalid, too_long, pattern, out_of_range, not_a_choice, "
                  "repeated, not_found, read_only, unknown_field."},
         "message": {"type": "string", "description": "The message the form gives."},
+        "rule": {"type": "string", "description": "The conditional rule that refused the "
+                 "field (mandatory, read-only or its choices narrowed while the rule's "
+                 "condition holds), by its name; absent when no rule did."},
     },
 }
 

@@ -32,6 +32,9 @@ if t.TYPE_CHECKING:
     from ..snapshot import Snapshot
 
 
+SEEN_STATES = 10_000  # states kept per entity and dictionary version
+
+
 @dataclass(frozen=True)
 class State:
     """What the rules in force make of one record's fields. `why` names, for each
@@ -135,6 +138,20 @@ def evaluate(snapshot: Snapshot, entity: str, record: t.Mapping[str, t.Any],
         return State(mandatory=base)
     values = values_of(rules, {**record, "level": level} if "level" in rules.fields
                        else record)
+    # Records of a load share their values (a department, a Level), and a seed load asks
+    # twice per record (its up-front check, then the write path): the state of values
+    # already seen is looked up. Bounded, and kept with the dictionary version.
+    seen = snapshot.memo(("conditional states", entity), dict)
+    key = (level, *(tuple(v) if isinstance(v, list) else v for v in values.values()))
+    state = seen.get(key)
+    if state is None:
+        if len(seen) >= SEEN_STATES:
+            seen.clear()
+        state = seen[key] = _state(rules, base, values)
+    return state
+
+
+def _state(rules: Compiled, base: frozenset[str], values: dict[str, t.Any]) -> State:
     holding = tuple(r for r in rules.rules if holds(r.when, values))
     why: dict[tuple[str, str], list[str]] = {}
     for r in holding:
