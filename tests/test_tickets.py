@@ -530,8 +530,12 @@ def test_closing_on_the_form_queues_the_real_closure_notice(store_client):
     from admin_app.mail.outbox import OutboxMessage
 
     ticket = log_ticket(new_customer(news_on_closure="Thank you for calling."), "Printer")
-    assert submit(store_client, f"/admin/ticket/edit/?id={ticket.pk}", {
-        "summary": "Printer", "status": "closed",
+    url = f"/admin/ticket/edit/?id={ticket.pk}"
+    # The token the News on Closure pop-up puts in the form (see test_closure_news.py).
+    seen = re.search(r'id="ticket-closure-news"[^>]*data-token="([^"]*)"',
+                     store_client.get(url).get_data(as_text=True)).group(1)
+    assert submit(store_client, url, {
+        "summary": "Printer", "status": "closed", "closure_news_seen": seen,
         "bf_email": "alice@acme.example"}).status_code == 302
     ticket.reload()
     assert ticket.status == "closed"

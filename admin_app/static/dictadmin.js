@@ -140,6 +140,119 @@ document.addEventListener('DOMContentLoaded', function () {
   });
 });
 
+// Closing a ticket: choosing Closed on an open (or new) ticket pops up the News on Closure of
+// its customer and of the customer's Org, before the save that closes it sends the closure
+// notice. The page holds the news of the customer it was drawn for; another customer's
+// (chosen on a new ticket) comes from the closure-news endpoint and goes in as text only.
+// Showing it puts its token in the form: the server closes the ticket only with the token
+// of the news as it stands, and otherwise shows the news on the page first.
+document.addEventListener('DOMContentLoaded', function () {
+  var form = document.getElementById('ticket-form');
+  var dialog = document.getElementById('ticket-closure-news');
+  if (!form || !dialog || !window.jQuery) { return; }
+  var $ = window.jQuery;
+  var status = form.elements.status;
+  var seen = form.elements.closure_news_seen;
+  var customer = form.querySelector('input[name="customer"]');  // none on a logged ticket
+  var body = document.getElementById('ticket-closure-news-body');
+  var ok = document.getElementById('ticket-closure-news-ok');
+  var returnTo = null;
+  var asked = 0;  // a late answer about a customer chosen before the last one is dropped
+
+  function closes() {
+    return status.value === 'closed' && form.dataset.storedStatus !== 'closed';
+  }
+
+  function fill(news) {
+    body.textContent = '';
+    news.news.forEach(function (item) {
+      var section = document.createElement('section');
+      section.className = 'closure-news-item';
+      var title = document.createElement('h6');
+      title.className = 'closure-news-title';
+      title.textContent = item.title;
+      var text = document.createElement('p');
+      text.className = 'closure-news-text ticket-news-text';
+      text.textContent = item.text;
+      section.appendChild(title);
+      section.appendChild(text);
+      body.appendChild(section);
+    });
+    document.getElementById('ticket-closure-news-title').textContent = news.heading;
+    dialog.dataset.customer = news.customer;
+    dialog.dataset.token = news.token;
+  }
+
+  function open() {
+    if (!body.children.length) { return; }  // no News on Closure: no pop-up
+    seen.value = dialog.dataset.token;
+    returnTo = document.activeElement;
+    var other = document.querySelector('.modal.show');  // the News pop-up, still open
+    if (other && other !== dialog) {
+      $(other).one('hidden.bs.modal', function () { $(dialog).modal('show'); });
+    } else {
+      $(dialog).modal('show');
+    }
+  }
+
+  // Keyboard: focus goes to the dialog's button, Tab and Shift+Tab go round the dialog's
+  // buttons, Esc closes it (Bootstrap); closed, the focus returns to where it was (the
+  // Status field).
+  $(dialog).on('shown.bs.modal', function () { ok.focus(); });
+  dialog.addEventListener('keydown', function (event) {
+    if (event.key !== 'Tab') { return; }
+    var stops = dialog.querySelectorAll('button, [href], input, select, textarea');
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    var at = document.activeElement;
+    if (event.shiftKey && (at === first || at === dialog)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && at === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+  $(dialog).on('hidden.bs.modal', function () {
+    if (returnTo && document.body.contains(returnTo)) { returnTo.focus(); }
+    returnTo = null;
+  });
+
+  function show() {
+    if (!closes()) { return; }
+    var id = customer ? customer.value : dialog.dataset.customer;
+    if (!id || id === '__None') { return; }
+    if (id === dialog.dataset.customer) { open(); return; }
+    var mine = ++asked;
+    fetch(dialog.dataset.url + '?customer=' + encodeURIComponent(id),
+          {headers: {'Accept': 'application/json'}, credentials: 'same-origin'})
+      .then(function (response) {
+        if (!response.ok) { throw new Error('HTTP ' + response.status); }
+        return response.json();
+      })
+      .then(function (news) {
+        if (mine !== asked) { return; }
+        fill(news);
+        if (closes()) { open(); }
+      })
+      // Not loaded: the closing save is stopped and the page shows the news instead.
+      .catch(function () {});
+  }
+
+  status.addEventListener('change', show);
+  if (customer) { $(customer).on('change', show); }
+  // Another customer chosen while Closed is chosen: its News waits for this pop-up to close.
+  var news = document.getElementById('ticket-news');
+  if (news) {
+    $(news).on('show.bs.modal', function (event) {
+      if (!dialog.classList.contains('show')) { return; }
+      event.preventDefault();
+      $(dialog).one('hidden.bs.modal', function () { $(news).modal('show'); });
+    });
+  }
+  if (dialog.dataset.showOnLoad === '1') { open(); }
+});
+
 // The Content-Security-Policy allows no inline script, so what Flask-Admin's templates did
 // in onclick="…" attributes is done here, from data- attributes (templates/admin/…).
 // Listening on the document in the capture phase sees every click first, whatever a

@@ -2,8 +2,9 @@
 
 Logging a ticket brings the customer's flagged fields forward, shows its News, warns
 of a passed expiry date and works out the SLA's due times (`facts`, `intake`); closing
-one is `closing.close`, which hands the closure notice to `admin_app.mail`. The
-screens are `views/tickets.py`.
+one is `closing.close`, which hands the closure notice to `admin_app.mail`, and what the
+agent is shown before that notice goes is `closure_news`. The screens are
+`views/tickets.py`.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from ..dictionary.rules import Rule
 from ..forms.lookups import LOOKUPS
 from ..forms.records import ReferenceField, RuleCheck, widget_field
 from ..models.tickets import STATUSES
+from .closure_news import ClosureNews
 
 TICKET = "ticket"  # the "Level" brought-forward values are checked at: none is mandatory
 PREFIX = "bf_"  # form names of brought-forward fields, apart from the ticket's own
@@ -48,10 +49,36 @@ class ContactOfCustomer:
                                    "or of its Org; choose one from the list.")
 
 
+CLOSURE_NEWS_FIRST = ("Nothing was saved yet: closing this ticket sends its closure notice "
+                      "with the news below. Read it, then press OK or Save again to close the "
+                      "ticket and send the notice.")
+
+
+class ClosureNewsShown:
+    """A save that closes the ticket goes ahead only once the customer's News on Closure
+    has been shown: the pop-up (or this refusal's page) puts its token in the field. Until
+    then nothing is saved and no notice goes; the page shows the news, carries its token,
+    and the next OK or Save closes the ticket (the path without JavaScript)."""
+
+    def __call__(self, form: t.Any, field: t.Any) -> None:
+        news = form.closure_news
+        if news is None or not news.items or not form.closes() or field.data == news.token:
+            return
+        field.data = news.token  # shown on the page this refusal draws
+        form.closure_news_pending = True
+        raise v.StopValidation(CLOSURE_NEWS_FIRST)
+
+
 class TicketForm(FlaskForm):
     """The ticket's own fields; `ticket_form_class` adds the brought-forward ones."""
 
     copied_fields: t.ClassVar[tuple[Field, ...]] = ()
+    # Set by the view per request: the status stored before this save (None: a new
+    # ticket), the News on Closure a close would send, and whether this save was stopped
+    # to show it.
+    stored_status: str | None = None
+    closure_news: ClosureNews | None = None
+    closure_news_pending = False
 
     customer: ReferenceField  # labelled with the dictionary's word (ticket_form_class)
     contact = wtf.SelectField("Contact", choices=[wtf.SelectChoice("", "(none)")],
@@ -64,6 +91,11 @@ class TicketForm(FlaskForm):
         v.Length(max=20000, message="Description must be at most 20000 characters.")])
     status = wtf.SelectField("Status", choices=[wtf.SelectChoice(s, STATUS_WORDS[s])
                                                 for s in STATUSES])
+    closure_news_seen = wtf.HiddenField(validators=[ClosureNewsShown()])
+
+    def closes(self) -> bool:
+        """Whether this save closes the ticket (as `intake.prepare` decides it)."""
+        return self.status.data == "closed" and (self.stored_status or "open") == "open"
 
     def copied_values(self) -> dict[str, t.Any]:
         """The brought-forward values as typed (read by the rulebook), by field name."""

@@ -6,6 +6,12 @@ hard-deleted. The form is built per request: its brought-forward fields follow t
 dictionary on a new ticket, and keep the labels they were copied under on a logged one.
 When the agent picks another customer, the browser asks `customer-facts` for that
 customer's values, News, passed expiry dates and SLA (`static/dictadmin.js`).
+
+Choosing Closed shows the customer's and its Org's News on Closure in a pop-up before the
+save that closes the ticket sends the closure notice: the page carries the news of the
+customer it was drawn for, `closure-news` gives another one's. A closing save that does
+not bring back the token of the news as it stands is stopped, and the page shows the news
+instead (`tickets/form.py`'s `ClosureNewsShown`: the way without JavaScript).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ..models.kept import now
 from ..models.tickets import SEARCHED
 from ..tickets import brought_forward, facts_for, intake
 from ..tickets.closing import CLOSED_MEANWHILE
+from ..tickets.closure_news import closure_news
 from ..tickets.facts import contacts_of, org_of
 from ..tickets.form import PREFIX, STATUS_WORDS, TicketForm, kept_fields, ticket_form_class
 from ..tickets.shown import due_words, expiry_warning, facts_json, sla_words, when
@@ -153,6 +160,7 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
         form = cls(get_form_data(), data=data)
         record = form.customer.data
         form.facts = facts_for(record, now(), snapshot) if record is not None else None
+        form.closure_news = closure_news(record.pk) if record is not None else None
         form.offer_contacts(form.facts.contacts if form.facts else ())
         # The News pop-up opens when the form opens with a customer, not after a failed save.
         form.news_on_load = request.method == "GET" and bool(form.facts and form.facts.news)
@@ -169,6 +177,8 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
         del form["customer"]  # a logged ticket stays with the customer it was logged for
         form.stored_status = obj.status
         form.facts, form.news_on_load = None, False
+        # Only an open ticket can be closed by this save; a closed one is reopened first.
+        form.closure_news = closure_news(obj.customer) if obj.status == "open" else None
         record = Customer.objects(pk=obj.customer).first()
         current = Contact.objects(pk=obj.contact).first() if obj.contact else None
         form.offer_contacts(contacts_of(record, org_of(record)) if record else (), current)
@@ -212,6 +222,15 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
             return jsonify(error="That customer record does not exist (any more)."), 404
         at = now()
         return jsonify(facts_json(facts_for(record, at), at))
+
+    @expose("/closure-news/")
+    def closure_news_json(self) -> t.Any:
+        """The News on Closure that closing a ticket of this customer would send (JSON,
+        inserted as text), with the token the closing save brings back."""
+        record = LOOKUPS["record"].get_one(request.args.get("customer"))
+        if record is None:
+            return jsonify(error="That customer record does not exist (any more)."), 404
+        return jsonify(closure_news(record.pk).document())
 
 
 def _format_logged(view: t.Any, context: t.Any, model: Ticket, name: str) -> str:
