@@ -32,6 +32,7 @@ from admin_app.dictionary.documents import (
     EntityDefinition,
     FieldDefinition,
     LayoutDefinition,
+    RuleDefinition,
     bump_version,
 )
 from admin_app.models import SLA, Contact, Contract, Customer, Ticket, User
@@ -141,6 +142,10 @@ def mark_up_dictionary() -> None:
             level.singular = marked(level.singular)
             level.plural = marked(level.plural)
         entity.save()
+    for rule in RuleDefinition.objects:
+        rule.name = marked(rule.name)
+        rule.description = marked(rule.description or f"About {rule.name}")
+        rule.save()
     bump_version()
 
 
@@ -241,6 +246,7 @@ class Crawl:
     statuses: dict[str, int] = field(default_factory=dict)  # page_key -> status (0: raised)
     escaped_markup: set[str] = field(default_factory=set)  # pages showing the markup as text
     archived_tabs: dict[str, str] = field(default_factory=dict)  # list path -> its tab's key
+    explained: dict[str, int] = field(default_factory=dict)  # view -> pages with a Rules panel
     failures: list[str] = field(default_factory=list)
 
     def visited(self, path: str) -> set[str]:
@@ -277,6 +283,9 @@ def crawl(client, role: str, extra: Iterable[str] = (), check_markup: bool = Fal
         result.statuses[key] = response.status_code
         if ESCAPED_IMG in body:
             result.escaped_markup.add(key)
+        if 'id="rules-explained"' in body:
+            view = urlsplit(url).path.split("/")[2]
+            result.explained[view] = result.explained.get(view, 0) + 1
         problem = judge(role, url, response.status_code, response.headers, body, check_markup)
         if problem:
             result.failures.append(f"{response.status_code} {url}  (linked from {source}): "
@@ -322,7 +331,9 @@ class _Inline(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         names = {name for name, _value in attrs}
-        if tag == "script" and "src" not in names:
+        # A data block (`type="application/json"`) is not run, so the policy lets it be.
+        if tag == "script" and "src" not in names \
+                and dict(attrs).get("type") != "application/json":
             self.found.append("<script> without src")
         self.found += [f"<{tag} {name}=…>" for name in sorted(names)
                        if name.startswith("on") or name == "style"]
@@ -411,7 +422,7 @@ def admin_only_urls() -> list[str]:
     for layout in LayoutDefinition.objects:
         urls.append(f"/admin/dictionary/layout/{layout.entity}/{layout.level}/")
     return urls + outbox_urls() + directory_urls() + logins_urls() + search_key_job_urls() \
-        + api_token_urls()
+        + api_token_urls() + rules_urls()
 
 
 def record_ids() -> dict[str, set[str]]:
@@ -562,6 +573,58 @@ def search_key_job_urls() -> list[str]:
     return [f"/admin/dictionary/search-keys/{job.pk}/" for job in SearchKeyJob.objects]
 
 
+# -- conditional rules (issue 23): rules in force on the demo data, and a retired one, so the
+#    rules screens and record forms with rules in force are crawled ---------------------------
+
+def add_conditional_rules() -> None:
+    """Through the checked operations, as the rules screen saves them: a field for a rule
+    to show (on the Customer form), rules that hold for some demo records and not for
+    others, on customers and on contacts, and a retired rule."""
+    from admin_app.customising.conditional_rules import add_rule, retire_rule
+    from admin_app.customising.fields import add_field
+
+    first = LayoutDefinition.objects.get(entity="customer", level="Customer").sections[0]
+    add_field("customer", "cost_centre", "Cost Centre", "text",
+              sections={"Customer": first.title})
+    add_rule({"name": "finance-needs-cost-centre", "entity": "customer",
+              "description": "Finance books every customer to a cost centre.",
+              "when": {"all": [{"field": "department", "equals": "Finance"},
+                               {"not": {"field": "level", "equals": "Org"}}]},
+              "then": {"show": ["cost_centre"], "mandatory": ["cost_centre"]}})
+    add_rule({"name": "remote-email-from-the-directory", "entity": "customer",
+              "when": {"field": "location", "one_of": ["Remote"]},
+              "then": {"read_only": ["email"]}, "except_directory_sync": True})
+    add_rule({"name": "managers-need-an-email", "entity": "contact",
+              "when": {"field": "job_title", "equals": "IT Manager"},
+              "then": {"mandatory": ["email"]}})
+    add_rule({"name": "assistants-need-a-phone", "entity": "contact",
+              "when": {"field": "job_title", "equals": "Assistant"},
+              "then": {"mandatory": ["phone"]}})
+    retire_rule("contact", "assistants-need-a-phone")
+
+
+def rules_urls() -> list[str]:
+    """Each entity's rules list (and its tabs), the builder, and every rule's page and its
+    confirmation (retire, or put back in force); admins only."""
+    urls = ["/admin/dictionary/rules/"]
+    for entity in EntityDefinition.objects:
+        base = f"/admin/dictionary/rules/{entity.name}/"
+        urls += [base, f"{base}?show=retired", f"{base}new/"]
+    for rule in RuleDefinition.objects:
+        name = urlencode({"name": rule.name})
+        action = "reinstate" if rule.retired else "retire"
+        urls += [f"/admin/dictionary/rules/{rule.entity}/edit/?{name}",
+                 f"/admin/dictionary/rules/{rule.entity}/{action}/?{name}"]
+    return urls
+
+
+def assert_rules_explained(result: Crawl) -> None:
+    """Record pages of both entities showed the Rules panel (rules are in force)."""
+    for view in RECORD_VIEWS:
+        if not result.explained.get(view):
+            pytest.fail(f"no {view} page showed the Rules panel", pytrace=False)
+
+
 # -- the tests ------------------------------------------------------------------------------
 
 @pytest.fixture(params=["mongomock", "embedded"])
@@ -571,6 +634,7 @@ def demo_app(request, tmp_path):
         log_demo_tickets()
         add_record_changes()
         add_search_key_jobs()
+        add_conditional_rules()
     yield app
     mongoengine.disconnect()
 
@@ -609,6 +673,7 @@ def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
     if result.failures:
         pytest.fail(result.report(), pytrace=False)
     assert_covered(result, ids, admin_only, history)
+    assert_rules_explained(result)
 
 
 def test_a_webguest_reaches_nothing_under_admin(demo_app):
@@ -632,9 +697,15 @@ def test_dictionary_markup_is_escaped_on_every_page(demo_app, role):
     if result.failures:
         pytest.fail(result.report(), pytrace=False)
     assert_covered(result, ids, admin_only, history)
+    assert_rules_explained(result)
     # The markup really reached the screens, shown as text: every record form and list.
     dictionary_pages = {key for key in result.statuses if result.statuses[key] == 200
                         and urlsplit(key).path.split("/")[2] in RECORD_VIEWS
                         and "/ajax/" not in key}
     plain = sorted(dictionary_pages - result.escaped_markup)
     assert dictionary_pages and not plain, f"pages not showing the dictionary's words: {plain}"
+    if role == "admin":  # rule names and descriptions, shown as text
+        rules_pages = {key for key in result.statuses if key.startswith("/admin/dictionary/rules/")
+                       and result.statuses[key] == 200}
+        assert rules_pages and not rules_pages - result.escaped_markup, \
+            sorted(rules_pages - result.escaped_markup)

@@ -20,7 +20,7 @@ from .helpers import login
 AGENT_SCREENS = {"admin", "customer", "org", "contact", "ticket", "contract", "sla", "seed",
                  "webguest", "history", "api_page"}
 # Admins decide what records look like and who may sign in.
-ADMIN_SCREENS = {"dictionary", "search_keys", "directory", "directory_runs", "outbox",
+ADMIN_SCREENS = {"dictionary", "rules", "search_keys", "directory", "directory_runs", "outbox",
                  "logins", "audit", "api_tokens"}
 SOME_ID = "0123456789abcdef01234567"
 STRONG = "a long enough passphrase 42"

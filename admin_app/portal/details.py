@@ -10,7 +10,9 @@ reading and check (`dictionary/rules.py`) at the customer's Level, so a value th
 admin's form refuses is refused here with the same message. Saving writes the fields the
 customer changed through the record write path, as the admin's saves do
 (`forms/opened.py`): an agent's change made since the page was opened is kept, and only
-a field both changed is refused.
+a field both changed is refused. The conditional rules lay the form out and refuse a save
+as on the admin's record forms (`forms/records.py` RuledRecord); a field a rule hides is
+left off My details too.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from flask_wtf import FlaskForm
 from markupsafe import escape
 
 from .. import records
-from ..dictionary import Field, Snapshot
+from ..dictionary import Field, Snapshot, conditional
 from ..dictionary.rules import rule
 from ..dictionary.values import to_form, to_storage
 from ..forms.opened import Opened, listed
-from ..forms.records import MandatoryCheck, RuleCheck, widget_field
+from ..forms.records import RuleCheck, RuledRecord, RuleLayout, widget_field
 from ..models import Customer
 
 ENTITY = "customer"
@@ -81,12 +83,44 @@ def details_form_class(snapshot: Snapshot, level: str) -> type[DetailsForm]:
             kw: dict[str, t.Any] = {
                 "label": field.label,
                 "description": escape(field.help_text),
-                "validators": [(MandatoryCheck if checked.mandatory else RuleCheck)(checked)],
+                "validators": [RuleCheck(checked)],
             }
             attrs[field.name] = widget_field(checked, kw)
         return type(f"Portal{level}DetailsForm", (DetailsForm,), attrs)
 
     return snapshot.memo(("portal-details-form", level), build)
+
+
+def ruled(snapshot: Snapshot, customer: Customer, level: str) -> RuledRecord:
+    """The customer's record as the conditional rules see it."""
+    return RuledRecord.of(snapshot, ENTITY, level, customer)
+
+
+def hidden_fields(snapshot: Snapshot, customer: Customer, level: str) -> frozenset[str]:
+    """The fields a rule in force hides on the customer's record (not shown on My
+    details either)."""
+    record = ruled(snapshot, customer, level)
+    return conditional.evaluate(snapshot, ENTITY, record.stored or {}, level).hidden
+
+
+def changes(form: DetailsForm, at: Opened) -> dict[str, t.Any]:
+    """What saving the form would change."""
+    return at.changes(stored_values(form), shown_fields(form))[0]
+
+
+def refused(form: DetailsForm, at: Opened, record: RuledRecord) -> list[records.Problem]:
+    """What the record write path would refuse in saving the form (mandatory on the
+    Level or by a rule, narrowed choices, read-only fields), but for a field whose
+    value the form already refuses."""
+    return [p for p in record.problems(changes(form, at))
+            if p.field not in form or not form[p.field].errors]
+
+
+def layout(form: DetailsForm, at: Opened, record: RuledRecord, posted: bool) -> RuleLayout:
+    """The form laid out for the record's state: as stored when the page is opened, as
+    the post would make it after a refused save."""
+    values = record.would_be(changes(form, at)) if posted else (record.stored or {})
+    return record.lay_out(form, shown_fields(form), values)
 
 
 def form_data(customer: Customer, fields: t.Iterable[Field]) -> dict[str, t.Any]:

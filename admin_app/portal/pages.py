@@ -47,8 +47,9 @@ def _level(guest: Guest) -> str:
 def details_page(guest: Guest) -> t.Any:
     snapshot = dictionary.current_or_default()
     level = _level(guest)
+    hidden = details.hidden_fields(snapshot, guest.customer, level)
     shown = [(field, details.shown_value(field, getattr(guest.customer, field.name, None)))
-             for field in details.visible_fields(snapshot, level)]
+             for field in details.visible_fields(snapshot, level) if field.name not in hidden]
     return render_template("portal/details.html", guest=guest, shown=shown,
                            can_edit=bool(details.editable_fields(snapshot, level)))
 
@@ -57,7 +58,8 @@ def details_page(guest: Guest) -> t.Any:
 @guest_only
 def edit_details(guest: Guest) -> t.Any:
     snapshot = dictionary.current_or_default()
-    cls = details.details_form_class(snapshot, _level(guest))
+    level = _level(guest)
+    cls = details.details_form_class(snapshot, level)
     if not details.shown_fields(cls):
         flash("There is nothing here you can change yourself; ask the service desk.", "info")
         return redirect(url_for("portal.details"))
@@ -65,19 +67,25 @@ def edit_details(guest: Guest) -> t.Any:
     # Form fields only, never a JSON body: every value is read as text by the rulebook.
     form = cls(formdata=request.form if request.method == "POST" else None, data=data)
     status, at = 200, details.opened(guest.customer, form)
+    ruled = details.ruled(snapshot, guest.customer, level)
     if request.method == "POST":
         posted_at = Opened.read()
         if posted_at is None:
             abort(400, description="The form does not say which version of your details it "
                                    "was opened at: reload the page and make the change again.")
         at = posted_at
-        if form.validate_on_submit():
+        valid = form.validate_on_submit()
+        # What the record as a whole must hold: the write path's words, beside each field.
+        problems = details.refused(form, at, ruled)
+        show_problems(form, problems, ask="Ask the service desk.")
+        if valid and not problems:
             try:
                 details.save(guest.customer, form, at, snapshot)
             except records.Overlap as overlap:
                 flash(details.overlap_message(form, overlap.fields), "error")
                 guest.customer.reload()
                 at, status = details.reopen(form, at, guest.customer), 409
+                ruled = details.ruled(snapshot, guest.customer, level)
             except records.Missing:
                 return redirect(url_for("portal.details"))  # archived: that signs them out
             except records.Refused as refused:
@@ -87,8 +95,10 @@ def edit_details(guest: Guest) -> t.Any:
                 return redirect(url_for("portal.details"))
         # A value the rulebook refuses: the form again with its message (200, as the
         # admin's record forms answer), still at the state it was opened at.
+    layout = details.layout(form, at, ruled, posted=request.method == "POST")
     return render_template("portal/edit_details.html", guest=guest, form=form,
-                           fields=details.shown_fields(form), opened=at), status
+                           fields=details.shown_fields(form), opened=at,
+                           layout=layout), status
 
 
 def _own_tickets(guest: Guest) -> t.Any:

@@ -14,6 +14,7 @@ from .api_tokens import ApiTokensView
 from .audit import AuditView
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
+from .dictionary_rules import RulesView
 from .directory import ConnectorView, RunsView
 from .following import DictadminAdmin
 from .history import HistoryView
@@ -45,6 +46,8 @@ def init_app(app: Flask) -> Admin:
                                 category="Service"))
     admin.add_view(SLAView(SLA, name="SLAs", endpoint="sla", category="Service"))
     admin.add_view(DictionaryView(name="Dictionary", endpoint="dictionary", category="Data"))
+    admin.add_view(RulesView(name="Rules", endpoint="rules", url="/admin/dictionary/rules",
+                             category="Data"))
     admin.add_view(SearchKeyJobView(name="Search keys", endpoint="search_keys",
                                     url="/admin/dictionary/search-keys"))
     app.after_request(announce)  # a dictionary change's search-key job, on the next page

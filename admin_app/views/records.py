@@ -5,6 +5,10 @@ request runs on a copy of this view derived for its dictionary version (`followi
 and create/edit forms are built per request for the Level the record has or the user
 just chose.
 
+Each form is laid out for its record's state under the conditional rules, and a save
+the rules forbid is refused beside the field before anything is written
+(`forms/records.py` RuledRecord; `static/rule_form.js` follows the rules as values change).
+
 Creating and saving go through the record write path (`admin_app/records`), so every
 save is checked, stamped and in the record's history. A save writes only the fields the
 user changed (`forms/opened.py`): a change someone else made since the form was opened is
@@ -30,13 +34,14 @@ from .. import dictionary, records
 from ..dictionary.values import record_form_data, to_form, to_storage
 from ..forms.lookups import LOOKUPS
 from ..forms.opened import Opened, kept_message, show_problems, stale_message
-from ..forms.records import DictionaryForm, form_class
+from ..forms.records import DictionaryForm, RuledRecord, RuleLayout, form_class
 from ..models import Contact, Ticket, search
 from ..records import search_keys
 from ..security import accounts
 from ..tickets import listing
 from . import references
 from .following import FollowsDictionary
+from .rules_explained import ExplainsRules
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
@@ -49,7 +54,7 @@ CHANGES_NAMED = 50
 log = logging.getLogger(__name__)
 
 
-class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView):
+class RecordView(FollowsDictionary, references.NamesReferences, ExplainsRules, SecureModelView):
     """A list of one entity's records at one Level, with dictionary-driven forms."""
 
     entity = "customer"
@@ -164,6 +169,8 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
         data = record_form_data(obj, cls.dictionary_fields)
         data["level"] = cls.dictionary_level
         form = self._prepare(cls(get_form_data(), data=data))
+        form._ruled = RuledRecord.of(dictionary.current(), self.entity, cls.dictionary_level,
+                                     obj)
         # A posted form (a save, or a Level switch) keeps the state it was opened at.
         form.opened = Opened.posted() if request.method == "POST" \
             else Opened.of(obj, self._opened_names())
@@ -188,6 +195,8 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
     def _prepare(self, form: DictionaryForm) -> DictionaryForm:
         form.opened = None  # an edit form's Opened (create forms have none)
         form.stale_message = ""  # why a save was refused, shown above the form
+        # The record as the conditional rules see it (an edit form's: its stored record).
+        form._ruled = RuledRecord.of(dictionary.current(), self.entity, form.dictionary_level)
         # Values typed into fields this Level does not show travel along as hidden
         # inputs, so switching Level and back loses nothing.
         if request.method == "POST":
@@ -202,6 +211,34 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
     def form_level(self, form: DictionaryForm) -> dictionary.Level:
         """The Level a form is laid out for, with its words (for the page heading)."""
         return dictionary.current().entity(self.entity).level(form.dictionary_level)
+
+    def rule_layout(self, form: DictionaryForm) -> RuleLayout:
+        """The form laid out for its record's state under the conditional rules: an edit
+        form opened on the stored record; a new record's on its initial values; a posted
+        form (a refused save, a Level switch) on the record as the post would make it."""
+        ruled: RuledRecord = form._ruled
+        if ruled.stored is not None and request.method != "POST":
+            return ruled.lay_out(form, form.dictionary_fields, ruled.stored)
+        return ruled.lay_out(form, form.dictionary_fields, ruled.would_be(self._changes(form)))
+
+    def _changes(self, form: DictionaryForm) -> dict[str, t.Any]:
+        """What saving the form would change (a new record: every value it holds)."""
+        posted = self._posted(form)
+        if form.opened is None:
+            return posted
+        return form.opened.changes(posted, dictionary.current().live_fields(self.entity))[0]
+
+    def validate_form(self, form: BaseForm) -> bool:
+        """The form's fields check their values; what the record as a whole must hold
+        (mandatory on its Level or by a rule, narrowed choices, read-only fields) is the
+        record write path's to say, asked now so every refusal shows at once."""
+        valid = super().validate_form(form)
+        if not isinstance(form, DictionaryForm) or not form.is_submitted():
+            return valid
+        refused = [p for p in form._ruled.problems(self._changes(form))
+                   if p.field not in form or not form[p.field].errors]
+        show_problems(form, refused)
+        return valid and not refused
 
     # A Level switch posts the form only to lay it out again: nothing is validated or
     # saved, so Flask-Admin's views (which would say "Failed to create record.") are
@@ -345,6 +382,8 @@ class RecordView(FollowsDictionary, references.NamesReferences, SecureModelView)
             archived=fields["archived"].label if archived else None,
             archive_on_form="archived" in form)
         form.opened = Opened.of(current, self._opened_names())
+        form._ruled = RuledRecord.of(dictionary.current(), self.entity, form.dictionary_level,
+                                     current)
 
     # -- linked records --------------------------------------------------------------------
 
