@@ -28,8 +28,11 @@ def warm_up(app: Flask, between: t.Callable[[], object] | None = None) -> dict[s
     is alive: its arbiter stops a worker silent for longer than its timeout)."""
     started = time.perf_counter()
     with app.app_context():
+        # The process's snapshot of the dictionary, read once, first: a store older than
+        # a kind of definition (conditional rules) gets its collection here, so that
+        # the warming below indexes it too.
+        dictionary.latest()
         indexed = store.warm(between)
-        dictionary.latest()  # the process's snapshot of the dictionary, read once
     templates = app.jinja_env.list_templates()
     for name in templates:
         app.jinja_env.get_template(name)

@@ -113,6 +113,7 @@ PLACEMENTS: dict[str, Placement] = {
     "dictionary_entities": Placement(SMALL),
     "dictionary_fields": Placement(SMALL),
     "dictionary_layouts": Placement(SMALL),
+    "dictionary_rules": Placement(SMALL),
     "dictionary_version": Placement(SMALL + "; read once per request by every process"),
     "dictionary_history": Placement(SMALL),
     "dictionary_type_changes": Placement(SMALL),
