@@ -108,5 +108,6 @@ def render(admin: Admin, error: HTTPException) -> t.Any:
                                        reference=g.get("error_reference"))
     except Exception:  # the layout itself may be what is broken (e.g. the store is down)
         current_app.logger.exception("The error page for %s could not be drawn", code)
-        page = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+        page = (f'<!doctype html><html lang="en"><title>{title}</title><h1>{title}</h1>'
+                f"<p>{message}</p></html>")
     return page, code

@@ -14,6 +14,13 @@
     deepLinking: false,
     // The validator badge would load an image from swagger.io: nothing leaves this site.
     validatorUrl: null,
+    // Swagger UI's server list is a <select> inside an empty <label>: give it a name.
+    onComplete: function () {
+      var servers = holder.querySelector(".servers select");
+      if (servers) {
+        servers.setAttribute("aria-label", "Server");
+      }
+    },
     // Sent with the session's cookie: the description is read as the signed-in user.
     requestInterceptor: function (request) {
       request.credentials = "same-origin";

@@ -1,14 +1,85 @@
 // Choosing another Level re-renders the form with that Level's layout: the form is
 // posted with _level_switch set, the server saves nothing and keeps every typed value.
+// The redrawn form gives the focus back to the Level switch, so someone on the keyboard
+// carries on from where they were instead of from the top of the page.
 document.addEventListener('DOMContentLoaded', function () {
   var level = document.querySelector('select[data-level-switch]');
+  var switched = null;
+  try {
+    switched = window.sessionStorage.getItem('dictadmin-level-switched');
+    window.sessionStorage.removeItem('dictadmin-level-switched');
+  } catch (e) { /* storage refused: the focus starts at the top */ }
   if (!level) { return; }
+  if (switched === level.name) { level.focus(); }
   level.addEventListener('change', function () {
     var form = level.form;
     form.querySelector('input[name="_level_switch"]').value = '1';
+    try {
+      window.sessionStorage.setItem('dictadmin-level-switched', level.name);
+    } catch (e) { /* as above */ }
     form.submit();
   });
 });
+
+// The reference lookups (Select2 3.5) as assistive technology reads them: the search box's
+// combobox names the list it controls (ARIA 1.2 asks for aria-controls, Select2 gives only
+// aria-owns), and the box that has the focus is named by its field's label followed by the
+// value chosen (Select2 names it by the value alone).
+(function () {
+  function nameLookups() {
+    Array.prototype.forEach.call(document.querySelectorAll('.select2-input[aria-owns]'),
+      function (search) { search.setAttribute('aria-controls', search.getAttribute('aria-owns')); });
+    Array.prototype.forEach.call(document.querySelectorAll('.select2-focusser[id]'),
+      function (focusser) {
+        var label = document.querySelector('label[for="' + focusser.id + '"]');
+        var chosen = focusser.getAttribute('aria-labelledby') || '';
+        if (!label || chosen.indexOf(' ') !== -1) { return; }
+        if (!label.id) { label.id = focusser.id + '-label'; }
+        focusser.setAttribute('aria-labelledby', label.id + ' ' + chosen);
+      });
+  }
+  window.addEventListener('load', nameLookups);
+  document.addEventListener('focusin', function (event) {
+    if (event.target.classList && (event.target.classList.contains('select2-focusser') ||
+                                   event.target.classList.contains('select2-input'))) {
+      nameLookups();
+    }
+  });
+}());
+
+// A pop-up (a Bootstrap modal) that someone on the keyboard can use and leave: its first
+// button has the focus when it opens, Tab and Shift+Tab go round its buttons only, Esc
+// closes it (Bootstrap), and once closed the focus is back where it was, or on `fallback`
+// when the pop-up opened by itself with the page.
+function keepFocusIn(dialog, first, fallback) {
+  var $ = window.jQuery;
+  var returnTo = null;
+  $(dialog).on('show.bs.modal', function () {
+    var at = document.activeElement;
+    returnTo = at && at !== document.body && !dialog.contains(at) ? at : null;
+  });
+  $(dialog).on('shown.bs.modal', function () { first.focus(); });
+  dialog.addEventListener('keydown', function (event) {
+    if (event.key !== 'Tab') { return; }
+    var stops = Array.prototype.filter.call(
+      dialog.querySelectorAll('button, [href], input, select, textarea, [tabindex]:not([tabindex="-1"])'),
+      function (stop) { return !stop.disabled && stop.offsetParent !== null; });
+    if (!stops.length) { return; }
+    var at = document.activeElement;
+    if (event.shiftKey && (at === stops[0] || at === dialog)) {
+      event.preventDefault();
+      stops[stops.length - 1].focus();
+    } else if (!event.shiftKey && at === stops[stops.length - 1]) {
+      event.preventDefault();
+      stops[0].focus();
+    }
+  });
+  $(dialog).on('hidden.bs.modal', function () {
+    var target = returnTo && document.body.contains(returnTo) ? returnTo : fallback;
+    returnTo = null;
+    if (target) { target.focus(); }
+  });
+}
 
 // A job (a seed check or load, rewriting search keys) runs on after its page answered:
 // follow its progress, then show its report (templates/dictadmin/job_parts.html).
@@ -44,8 +115,14 @@ document.addEventListener('DOMContentLoaded', function () {
   if (!form || !window.jQuery) { return; }
   var $ = window.jQuery;
   var news = document.getElementById('ticket-news');
-  if (news && news.dataset.showOnLoad === '1') { $(news).modal('show'); }
   var customer = form.querySelector('input[name="customer"]');
+  if (news) {
+    // Opened with the page (a customer chosen before): closed, the focus goes to the
+    // ticket's first field to fill in, the Summary.
+    keepFocusIn(news, document.getElementById('ticket-news-ok'),
+                form.elements.summary || null);
+    if (news.dataset.showOnLoad === '1') { $(news).modal('show'); }
+  }
   if (!customer) { return; }  // a logged ticket keeps its customer
 
   function setText(id, text) {
