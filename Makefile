@@ -15,7 +15,7 @@ LOCK_ARGS ?=
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: run test lint bench lock screenshots system-deps clean
+.PHONY: run test lint bench lock screenshots system-deps clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,7 +71,27 @@ test: system-deps $(VENV)/.installed-dev lint
 
 # Refresh the screenshots the README shows (the browser tests take them).
 screenshots: system-deps $(VENV)/.installed-dev
-	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser_tickets.py
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser_tickets.py \
+	  tests/test_home_browser.py
+
+# Chart.js draws Home's chart. It comes from npm, never a CDN: `make vendor` fetches the
+# pinned version with `npm pack`, checks the tarball against the integrity hash pinned
+# here (npm's own, as `npm view chart.js@VERSION dist.integrity` prints it), and copies
+# its browser build (which bundles its one dependency, @kurkle/color, MIT) and licence
+# into admin_app/static/vendor/chart.js/. To move on: change both lines, run it, commit.
+CHARTJS_VERSION := 4.6.1
+CHARTJS_INTEGRITY := sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g==
+CHARTJS_DIR := admin_app/static/vendor/chart.js
+vendor:
+	@set -e; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	  (cd "$$work" && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null); \
+	  got="sha512-$$(openssl dgst -sha512 -binary "$$work/chart.js-$(CHARTJS_VERSION).tgz" | base64 -w0)"; \
+	  if [ "$$got" != "$(CHARTJS_INTEGRITY)" ]; then \
+	    echo "chart.js-$(CHARTJS_VERSION).tgz is not the pinned tarball ($$got)" >&2; exit 1; fi; \
+	  tar -xzf "$$work/chart.js-$(CHARTJS_VERSION).tgz" -C "$$work"; \
+	  mkdir -p $(CHARTJS_DIR); \
+	  cp "$$work/package/dist/chart.umd.min.js" "$$work/package/LICENSE.md" $(CHARTJS_DIR)/; \
+	  echo "Chart.js $(CHARTJS_VERSION) is in $(CHARTJS_DIR)/"
 
 bench: system-deps $(VENV)/.installed-dev
 	$(BIN)/python bench/list_bench.py

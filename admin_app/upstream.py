@@ -171,7 +171,8 @@ INTERNALS = (
     Internal(
         "flask-admin", "`ModelView.init_search()` filling `_search_fields`, and "
         "overriding `ModelView._search(query, term)`",
-        (("views/records.py", "def _search("), ("views/tickets.py", "def _search(")),
+        (("views/record_lists.py", "def _search("), ("views/records.py", "self._search_fields"),
+         ("views/tickets.py", "def _search(")),
         "the search box asks for search keys (`models/search.py`): every typed word starts "
         "a word of a searchable field, equalities an index serves, never a pattern",
         ("test_records.py::test_search_finds_by_dictionary_searchable_fields_literally",
@@ -263,6 +264,20 @@ INTERNALS = (
          "test_tickets.py::test_one_records_ticket_list_keeps_to_that_record_across_pages"),
         (Check(FA_VIEW, "_get_list_extra_args", says="extra_args=dict("),)),
     Internal(
+        "flask-admin", "overriding `BaseModelView._get_list_url(view_args)`, and "
+        "`index_view` reading `_list_columns` and `_sortable_columns` from the view",
+        (("views/record_lists.py", "def _get_list_url("),
+         ("views/record_lists.py", "view._list_columns")),
+        "a list's paging and sorting links keep every filter (a repeated argument, which "
+        "`extra_args` keeps once); the columns a URL chooses (`cols=`) are shown, on a "
+        "copy of the view made for the request",
+        ("test_list_filters.py::test_paging_and_sorting_links_keep_every_filter",
+         "test_list_filters.py::test_the_columns_a_url_chooses_are_shown_in_its_order"),
+        (Check(FA_VIEW, "_get_list_url", params=("view_args",)),
+         Check(FA_VIEW, "index_view", says="list_columns=self._list_columns"),
+         Check(FA_VIEW, "_list_columns", instance=True)),
+        ("_get_list_url", "_list_columns")),
+    Internal(
         "flask-admin", "Select2 3's jQuery `change` event on an AJAX field's hidden input, "
         "and `.select2('data', …)`",
         (("static/dictadmin.js", "select2('data'"),),
@@ -295,13 +310,15 @@ INTERNALS = (
     Internal(
         "flask-admin", "template blocks `title`, `head`, `head_tail`, `access_control`, "
         "`page_title`, `body`, `tail` (`admin/base.html`), `create_form`, `edit_form`, "
-        "`model_menu_bar_before_filters` (`admin/model/`)",
+        "`model_menu_bar`, `model_list_table` (`admin/model/`)",
         (("templates/dictadmin/base.html", "block access_control"),
          ("templates/dictadmin/record_create.html", "block create_form"),
          ("templates/dictadmin/record_edit.html", "block edit_form"),
-         ("templates/dictadmin/record_list.html", "block model_menu_bar_before_filters")),
+         ("templates/dictadmin/record_list.html", "block model_menu_bar"),
+         ("templates/dictadmin/record_list.html", "block model_list_table")),
         "headings in the Level's words, the dictionary's form layout, the Archived tab, "
-        "error pages, the signed-in email and the Sign out form",
+        "the list's filters and count, error pages, the signed-in email and the Sign out "
+        "form",
         ("test_crawl.py", "test_browser_csp.py"),
         tuple(Check(f"flask_admin/{UPSTREAM_TEMPLATES}/admin/{file}",
                     says=f"{{% block {block} %}}")
@@ -310,7 +327,8 @@ INTERNALS = (
                   ("base.html", "access_control"), ("base.html", "page_title"),
                   ("base.html", "body"), ("base.html", "tail"),
                   ("model/create.html", "create_form"), ("model/edit.html", "edit_form"),
-                  ("model/list.html", "model_menu_bar_before_filters")))),
+                  ("model/list.html", "model_menu_bar"),
+                  ("model/list.html", "model_list_table")))),
     Internal(
         "flask-admin", "`BaseView.render()` on `admin.index_view` outside a view",
         (("errors.py", "index_view.render("),),
@@ -363,7 +381,8 @@ INTERNALS = (
             "directory/runs.py", "importer/engine.py", "importer/export.py",
             "importer/identities.py", "mail/outbox.py", "models/tickets.py",
             "portal/signin.py", "records/history.py", "records/upkeep.py", "records/write.py",
-            "security/links.py", "views/history/__init__.py", "views/history/shown.py")),
+            "security/links.py", "tickets/daily.py", "views/history/__init__.py",
+            "views/history/shown.py", "views/home.py")),
         "atomic single-document writes (compare-and-set, `$set` of a few fields), batch "
         "reads and the importer's bulk writes",
         ("test_records_write.py::test_a_create_records_its_values_once_and_an_update_only_"
@@ -450,16 +469,22 @@ INTERNALS = (
         "litemongo", "an embedded client's `_store._dirpath` (its folder), and a "
         "collection's query index's `_docs`",
         (("store/snapshot.py", "_store._dirpath"), ("store/warm.py", "_dirpath"),
-         ("store/warm.py", "._docs")),
+         ("store/warm.py", "._docs"), ("store/counting.py", "index._docs"),
+         ("store/counting.py", "index._fields"), ("store/counting.py", "._connection")),
         "a backup holds every collection file's lock at one moment; a worker warms the "
-        "embedded store's indexes before it serves",
+        "embedded store's indexes before it serves; a list counts what matches from the "
+        "hash index and the collection file's keys table, reading no record",
         ("test_store_backup.py::test_a_backup_taken_during_a_stream_of_writes_restores_a_"
-         "state_that_existed",),
+         "state_that_existed",
+         "test_list_filters.py::test_the_embedded_store_counts_from_its_index"),
         (Check("litemongo.client:MongoClient", "_store", instance=True),
          Check("litemongo.sqlite_store:ServerStore", "_dirpath", instance=True),
          Check("litemongo._vendor.mongomock.indexing:CollectionIndexes", "_docs",
-               instance=True)),
-        ("_store", "_dirpath", "_docs")),
+               instance=True),
+         Check("litemongo._vendor.mongomock.indexing:CollectionIndexes", "_fields",
+               instance=True),
+         Check("litemongo.sqlite_store:CollectionStore", "_connection", instance=True)),
+        ("_store", "_dirpath", "_docs", "_fields", "_connection")),
 )
 
 # Private-looking names a library documents as its API: not internals.

@@ -182,15 +182,18 @@ class Recorder:
     flow: str = "setup"
     seen: dict[Shape, str] = field(default_factory=dict)
     counts: list[tuple[Shape, str]] = field(default_factory=list)
+    # Each count's limit (None: counted to the end), with its shape and flow.
+    count_limits: list[tuple[Shape, str, int | None]] = field(default_factory=list)
     flows: set[str] = field(default_factory=set)  # every flow that sent anything
     sent_by: dict[Shape, set[str]] = field(default_factory=dict)  # every flow, per shape
 
-    def add(self, shape: Shape, count: bool = False) -> None:
+    def add(self, shape: Shape, count: bool = False, limit: int | None = None) -> None:
         self.seen.setdefault(shape, self.flow)
         self.sent_by.setdefault(shape, set()).add(self.flow)
         self.flows.add(self.flow)
         if count:
             self.counts.append((shape, self.flow))
+            self.count_limits.append((shape, self.flow, limit))
 
     @contextlib.contextmanager
     def running(self, flow: str) -> t.Iterator[None]:
@@ -230,7 +233,8 @@ def _patches(recorder: Recorder, module: t.Any) -> dict[tuple[t.Any, str], t.Cal
                               {"_id": filter}))
 
     def on_count(collection: t.Any, filter: t.Any = None, *_a: t.Any, **kwargs: t.Any) -> None:
-        recorder.add(shape_of(collection.name, filter, skip=kwargs.get("skip", 0)), count=True)
+        recorder.add(shape_of(collection.name, filter, skip=kwargs.get("skip", 0)), count=True,
+                     limit=kwargs.get("limit"))
 
     def on_estimate(collection: t.Any, *_a: t.Any, **_k: t.Any) -> None:
         recorder.add(shape_of(collection.name, {}), count=True)

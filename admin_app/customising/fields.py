@@ -50,6 +50,9 @@ RESERVED = frozenset({
 })
 # Changes after which a field's words may enter or leave the records' search keys.
 _SEARCH_KEYED = frozenset({"searchable", "retired", "type", "choices"})
+# Changes that may make a field filtered or not (`records/filter_keys.py`): its values'
+# keys follow when what the keys are made of changed (not when a column only moves).
+_FILTER_KEYED = frozenset({"filterable", "list_column"})
 
 
 def search_keys_follow(entity: str, name: str) -> None:
@@ -58,6 +61,15 @@ def search_keys_follow(entity: str, name: str) -> None:
     from . import search_key_jobs
 
     search_key_jobs.follow(entity, name)
+
+
+def keyed_by(entity: str) -> tuple[str, ...]:
+    """What the entity's search keys are made of, as the dictionary now says (searched
+    fields and filtered fields, `records.search_keys.searched_fields`)."""
+    from ..dictionary import latest
+    from ..records import search_keys
+
+    return tuple(search_keys.searched_fields(entity, latest()))
 
 
 # -- adding ----------------------------------------------------------------------------------
@@ -102,7 +114,7 @@ def add_field(entity: str, name: str, label: str, type: str, *,
         layout.revision += 1
         layout.save()
     bump_version()
-    if definition.searchable:
+    if definition.searchable or definition.filterable or definition.list_column is not None:
         search_keys_follow(entity, name)
     return definition
 
@@ -184,10 +196,11 @@ def update_field(entity: str, name: str, *, expected_revision: int | None = None
     if definition.type != before["type"]:
         return _retyped(definition, before, keep_unconverted=keep_unconverted,
                         expected_revision=expected_revision, reason=reason).definition
+    keyed = keyed_by(entity) if _FILTER_KEYED & set(changes) else ()
     compare_and_set(FieldDefinition, definition, expected_revision, before["label"],
                     **changes)
     bump_version()
-    if _SEARCH_KEYED & set(changes):
+    if _SEARCH_KEYED & set(changes) or (keyed and keyed_by(entity) != keyed):
         search_keys_follow(entity, name)
     saved = FieldDefinition.objects.get(pk=definition.pk)
     after = history.plain(saved)

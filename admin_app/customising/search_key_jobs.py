@@ -103,7 +103,8 @@ def follow(entity: str, name: str) -> SearchKeyJob | None:
     fields = search_keys.searched_fields(entity, dictionary.latest())
     keyed_before = upkeep.keyed_fields(entity)
     # No marker (a store `flask setup` has not seen): which fields were keyed is unknown.
-    if keyed_before is not None and name not in fields and name not in keyed_before:
+    if keyed_before is not None and name not in search_keys.value_fields(fields) \
+            and name not in search_keys.value_fields(keyed_before):
         return None
     definition = dictionary.latest().fields.get(entity, {}).get(name)
     job = SearchKeyJob(entity=entity, field=name,

@@ -55,6 +55,9 @@ class FieldDefinition(me.Document):
     default = me.DynamicField()
     list_column = me.IntField()  # position in the list, or None for "not listed"
     searchable = me.BooleanField(default=False)
+    # A filter on the record lists (list columns have one anyway): its values are keyed
+    # in the records' search keys (`records/filter_keys.py`).
+    filterable = me.BooleanField(default=False)
     system = me.BooleanField(default=False)
     brought_forward = me.BooleanField(default=False)
     # The self-service portal: shown to the customer on "My details", and (editable

@@ -62,6 +62,7 @@ class Field:
     default: t.Any = None
     list_column: int | None = None
     searchable: bool = False
+    filterable: bool = False  # a list filter (list columns have one anyway)
     system: bool = False
     brought_forward: bool = False
     customer_visible: bool = False  # shown on the portal's "My details"
@@ -215,7 +216,8 @@ def load() -> Snapshot:
             choices=tuple(f.choices or ()), max_length=f.max_length, pattern=f.pattern,
             minimum=f.minimum, maximum=f.maximum,
             target=f.target, default=f.default, list_column=f.list_column,
-            searchable=bool(f.searchable), system=bool(f.system),
+            searchable=bool(f.searchable), filterable=bool(f.filterable),
+            system=bool(f.system),
             brought_forward=bool(f.brought_forward),
             customer_visible=bool(f.customer_visible),
             customer_editable=bool(f.customer_editable), retired=bool(f.retired),

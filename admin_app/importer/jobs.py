@@ -27,7 +27,8 @@ from .source import SeedFileError
 class SeedJob(background.Job):
     """One check (dry run) or load of an uploaded file, and what it found."""
 
-    meta = {"collection": "seed_jobs"}
+    # The newest first: Home shows the last upload's check or load.
+    meta = {"collection": "seed_jobs", "indexes": ["-created_at"]}
     ENDED = "the load process ended unexpectedly"
 
     path = StringField(required=True)  # the upload, in the instance folder

@@ -13,7 +13,9 @@ are worked out above it (`records/search_keys.py`), never here.
 The indexes are declared in equality–sort–range order for the queries the screens,
 lookups, importer, directory sync and API send (`tests/test_query_shapes.py` proves each
 is served): a list is an equality on the Level and the Archive flag (always a boolean) then
-the sort column; a search or lookup adds one search key (`search.py`) before the name.
+the sort column; a search or lookup adds one search key (`search.py`) before the name,
+and so does every list filter, whatever their number: a filtered field's values are
+search keys too (`records/filter_keys.py`), so no filter needs an index of its own.
 Each list index ends with `_id`: the API pages with a cursor holding the sort value and
 the id (`api/filters.py`), which stays exact when many records share a value, and needs
 the index in (sort column, _id) order; a screen's list uses the same index's prefix.
@@ -32,7 +34,7 @@ CUSTOMER_SORTS = ("name", "department", "location", "phone_1", "email")
 CONTACT_SORTS = ("name", "job_title", "phone", "email")
 
 # The indexes a list walks, each (equality fields…, sort column, _id): a list of each
-# sort column, a search (by name), and a record's contacts (by name). The API's list
+# sort column, a search or any filters (by name), and a record's contacts (by name). The API's list
 # (`api/filters.py`) picks among these the one its arguments and sort can use.
 LIST_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "customer": (*(("level", "archived", column, "_id") for column in CUSTOMER_SORTS),

@@ -45,7 +45,16 @@ class Ticket(Kept, me.Document):
                     # by (status, -logged_at) above
                     ("customer", "status", "-logged_at"),
                     ("search_keys", "status", "-logged_at"),
-                    ("customer", "search_keys", "status", "-logged_at")],
+                    ("customer", "search_keys", "status", "-logged_at"),
+                    # open tickets due soon or overdue (tickets/queues.py): Home's counts
+                    # and the list in due order, whole, of one customer, and searched
+                    ("status", "resolution_due", "_id"),
+                    ("customer", "status", "resolution_due", "_id"),
+                    ("search_keys", "status", "resolution_due", "_id"),
+                    ("customer", "search_keys", "status", "resolution_due", "_id"),
+                    # the tickets closed on each of the last days (tickets/daily.py; the
+                    # ones logged on each day are found by -logged_at above)
+                    "closed_at"],
     }
 
     customer = me.ObjectIdField(required=True)  # a record at any Level (Customer or Org)

@@ -76,7 +76,8 @@ def rekey(entity: str, chunk: t.Sequence[ObjectId], fields: t.Sequence[str]) -> 
     per record), each still by compare-and-set on the revision its keys came from.
     Those a save moved meanwhile are read again and written again, up to ATTEMPTS."""
     collection = collection_of(entity)
-    projection = {name: 1 for name in [*fields, "search_keys", "revision"]}
+    projection = {name: 1 for name in [*search_keys.value_fields(fields), "search_keys",
+                                       "revision"]}
     done = Rekeyed()
     docs = list(collection.find({"_id": {"$in": list(chunk)}}, projection))
     done.read = len(docs)

@@ -18,11 +18,11 @@ from .dictionary_rules import RulesView
 from .directory import ConnectorView, RunsView
 from .following import DictadminAdmin
 from .history import HistoryView
+from .home import HomeView
 from .logins import LoginsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
 from .search_keys import SearchKeyJobView, announce
-from .secure import HomeView
 from .seed_upload import SeedUploadView
 from .tickets import TicketView
 from .webguests import WebGuestView

@@ -70,6 +70,8 @@ class FieldForm(FlaskForm):
     list_column = IntegerField("List column position (blank: not listed)",
                                validators=[Optional(), NumberRange(min=1)])
     searchable = BooleanField("Searchable")
+    filterable = BooleanField("Filterable (a filter on the lists; list columns have one "
+                              "anyway)")
     brought_forward = BooleanField("Brought forward to tickets")
     customer_visible = BooleanField("Visible to the customer (portal: My details)")
     customer_editable = BooleanField("Editable by the customer (portal; also tick visible)")
@@ -174,7 +176,7 @@ class DictionaryView(AdminOnly, BaseView):
         if form.validate_on_submit():
             changes = {k: getattr(form, k).data for k in (
                 "label", "help_text", "mandatory", "max_length", "pattern", "list_column",
-                "searchable", "brought_forward", "retired")}
+                "searchable", "filterable", "brought_forward", "retired")}
             if portal_offers(entity):
                 changes.update(customer_visible=form.customer_visible.data,
                                customer_editable=form.customer_editable.data)
@@ -258,6 +260,7 @@ class DictionaryView(AdminOnly, BaseView):
                           help_text=form.help_text.data or "", max_length=form.max_length.data,
                           pattern=form.pattern.data or None, list_column=form.list_column.data,
                           searchable=form.searchable.data,
+                          filterable=form.filterable.data,
                           brought_forward=form.brought_forward.data,
                           choices=[c.strip() for c in (form.choices.data or "").split(",")
                                    if c.strip()],

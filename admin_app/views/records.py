@@ -22,7 +22,7 @@ import typing as t
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request
 from flask_admin import expose
 from flask_admin.babel import gettext
 from flask_admin.contrib.mongoengine.helpers import format_error
@@ -35,27 +35,32 @@ from ..dictionary.values import record_form_data, to_form, to_storage
 from ..forms.lookups import LOOKUPS
 from ..forms.opened import Opened, kept_message, show_problems, stale_message
 from ..forms.records import DictionaryForm, RuledRecord, RuleLayout, form_class
-from ..models import Contact, Ticket, search
+from ..models import Contact, Ticket
+from ..records import listing as listing_state
 from ..records import search_keys
 from ..security import accounts
 from ..tickets import listing
 from . import references
 from .following import FollowsDictionary
+from .record_lists import FilteredList
 from .rules_explained import ExplainsRules
 from .secure import SecureModelView
 
 LEVEL_SWITCH = "_level_switch"
 # The Archived tab: `?archived=1` lists archived records. A plain URL argument, carried
-# by Flask-Admin's paging and sorting links, rather than Flask-Admin's filter builder,
-# whose script inserts a filter's name (the Archive field's label) into the page as HTML.
-ARCHIVED_ARG = "archived"
+# by the list's paging and sorting links (`record_lists.py`, with the filters), rather
+# than Flask-Admin's filter builder, whose script inserts a filter's name (the Archive
+# field's label) into the page as HTML.
+ARCHIVED_ARG = listing_state.ARCHIVED
 # The change sets since a form was opened that a save reads to say whose changes it kept.
 CHANGES_NAMED = 50
 log = logging.getLogger(__name__)
 
 
-class RecordView(FollowsDictionary, references.NamesReferences, ExplainsRules, SecureModelView):
-    """A list of one entity's records at one Level, with dictionary-driven forms."""
+class RecordView(FollowsDictionary, FilteredList, references.NamesReferences, ExplainsRules,
+                 SecureModelView):
+    """A list of one entity's records at one Level (its filters, tabs and count:
+    `record_lists.py`), with dictionary-driven forms."""
 
     entity = "customer"
     level = "Customer"
@@ -83,15 +88,18 @@ class RecordView(FollowsDictionary, references.NamesReferences, ExplainsRules, S
         level = snapshot.entity(self.entity).level(self.level)
         shown = {n for s in snapshot.layout(self.entity, level.name) for n in s.fields}
         columns = [f for f in snapshot.list_columns(self.entity) if f.name in shown]
+        live = snapshot.live_fields(self.entity)
         self.name = level.plural
         self.column_list = [f.name for f in columns]
-        self.column_labels = {f.name: f.label for f in snapshot.live_fields(self.entity)}
+        self.column_labels = {f.name: f.label for f in live}
         self.column_sortable_list = [f.name for f in columns if f.kind.sortable]
         # What the search box matches is what the search keys hold (one rule, search.py).
-        self.column_searchable_list = sorted(search_keys.searched_fields(self.entity, snapshot))
+        self.column_searchable_list = sorted(search_keys.searched_names(
+            search_keys.searched_fields(self.entity, snapshot)))
         self.reference_columns = [f for f in columns if f.kind.is_reference]
+        # Any live reference may be a column (`cols=`): each shows the record's name.
         self.column_formatters = {f.name: self._reference_formatter(f)
-                                  for f in self.reference_columns}
+                                  for f in live if f.kind.is_reference}
 
     @staticmethod
     def _reference_formatter(field: dictionary.Field) -> t.Callable[..., str]:
@@ -111,9 +119,10 @@ class RecordView(FollowsDictionary, references.NamesReferences, ExplainsRules, S
         return {"level": self.level}
 
     def get_query(self) -> QuerySet:
-        # An equality on a boolean every writer stores (not `$ne: true`, a range), so the
-        # (level, archived, column) indexes give the page in the column's order.
-        return self.model.objects(**self.list_restriction(), archived=self.showing_archived())
+        # The list's state (`records.listing`): equalities on the Level and a boolean every
+        # writer stores (not `$ne: true`, a range), so the (level, archived, column)
+        # indexes give the page in the column's order, and a filter's or search's keys.
+        return FilteredList.get_query(self)
 
     def get_sortable_columns(self) -> dict[str, t.Any]:
         """The list columns an index gives in order (models/records.py): a column an
@@ -138,19 +147,10 @@ class RecordView(FollowsDictionary, references.NamesReferences, ExplainsRules, S
         self._search_fields = list(self.column_searchable_list or [])
         return bool(self._search_fields)
 
-    def _search(self, query: QuerySet, search_term: str) -> QuerySet:
-        # Every word typed must start a word of a searchable field: equalities on the
-        # record's search keys (models/search.py), which an index serves. What is typed
-        # is only ever a value, never a pattern; text with no word finds nothing.
-        wanted = search.criteria(search_term)
-        return query.filter(__raw__=wanted) if wanted else query.filter(pk__in=[])
-
-    def archived_list_url(self, archived: bool) -> str:
-        """The list of current records, or of archived ones."""
-        return url_for(".index_view", **({ARCHIVED_ARG: "1"} if archived else {}))
-
-    def showing_archived(self) -> bool:
-        return request.args.get(ARCHIVED_ARG) == "1"
+    # Every word typed in the search box must start a word of a searchable field: the
+    # list state's equalities on the record's search keys (models/search.py), which an
+    # index serves; what is typed is only ever a value, never a pattern, and text with no
+    # word finds nothing (`FilteredList._search`, `ListState.query`).
 
     # -- forms -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import abort, redirect, request, url_for
-from flask_admin import AdminIndexView, expose
+from flask_admin import expose
 from flask_admin.contrib.mongoengine import ModelView
 from flask_login import current_user
 
@@ -48,19 +48,6 @@ class AdminOnly(StaffOnly):
     page."""
 
     roles = ("admin",)
-
-
-class HomeView(StaffOnly, AdminIndexView):
-    @expose("/")
-    def index(self) -> t.Any:
-        from ..models import Contact, Customer
-
-        counts = {
-            "customers": Customer.objects(level="Customer", archived=False).count(),
-            "orgs": Customer.objects(level="Org", archived=False).count(),
-            "contacts": Contact.objects(archived=False).count(),
-        }
-        return self.render("dictadmin/home.html", counts=counts)
 
 
 class SecureModelView(StaffOnly, ModelView):

@@ -1,6 +1,12 @@
 """The Tickets screens: the list (newest first; one customer's with `?customer=<id>`)
 and the form that logs a ticket with what the chosen customer brings along.
 
+The list narrows further with `?status=open|closed`, and with `?due=soon|overdue`: the
+open tickets whose resolution due time comes within a day, or has passed
+(`tickets/queues.py`, which Home's counts ask too), listed most pressing first with their
+due time. Each combines with `customer=` and the search box, and each shape is served by
+an index (models/tickets.py).
+
 Only signed-in people (agents and admins) get here (`SecureModelView`), and nothing is
 hard-deleted. The form is built per request: its brought-forward fields follow the
 dictionary on a new ticket, and keep the labels they were copied under on a logged one.
@@ -33,7 +39,7 @@ from ..forms.lookups import LOOKUPS
 from ..models import SLA, Contact, Customer, Ticket, search
 from ..models.kept import now
 from ..models.tickets import SEARCHED
-from ..tickets import brought_forward, facts_for, intake
+from ..tickets import brought_forward, facts_for, intake, queues
 from ..tickets.closing import CLOSED_MEANWHILE
 from ..tickets.closure_news import closure_news
 from ..tickets.facts import contacts_of, org_of
@@ -44,6 +50,9 @@ from .following import FollowsDictionary
 from .secure import SecureModelView
 
 CUSTOMER_ARG = "customer"  # ?customer=<record id>: the form's customer; the list's filter
+STATUS_ARG = "status"  # ?status=open|closed: the list's tickets of that status
+DUE_ARG = "due"  # ?due=soon|overdue: the list's open tickets by resolution due time
+DUE_COLUMN = ("resolution_due", "Resolution due")  # shown on a due list
 
 
 # The ticket list's customer column names records through `references`, as record lists do.
@@ -73,7 +82,7 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self.column_formatters = {"logged_at": _format_logged, "customer": _format_customer,
-                                  "status": _format_status}
+                                  "status": _format_status, "resolution_due": _format_due}
         super().__init__(*args, **kwargs)
 
     def follows(self, snapshot: dictionary.Snapshot) -> bool:
@@ -93,7 +102,11 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
 
     def get_query(self) -> QuerySet:
         customer = self.listed_customer_id()
-        return self.model.objects(customer=customer) if customer else self.model.objects
+        query = self.model.objects(customer=customer) if customer else self.model.objects
+        due, status = self.listed_due(), self.listed_status()
+        if due is not None:
+            return query.filter(__raw__=due.query(now()))
+        return query.filter(status=status) if status else query
 
     def get_list(self, page: int | None, sort_column: str, sort_desc: bool, search: str | None,
                  filters: t.Any, execute: bool = True, page_size: int | None = None) -> t.Any:
@@ -102,7 +115,9 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
         (Open first, the longest waiting first: the queue to work through)."""
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
                                        execute=False, page_size=page_size)
-        if sort_column == "status":
+        if self.listed_due() is not None:  # the most pressing first, whatever was asked
+            rows = rows.order_by(*queues.DUE_ORDER)
+        elif sort_column == "status":
             rows = rows.order_by(*(("-status", "logged_at") if sort_desc
                                    else ("status", "-logged_at")))
         if not execute:
@@ -120,6 +135,41 @@ class TicketView(FollowsDictionary, references.NamesReferences, SecureModelView)
             return ObjectId(value)
         except (InvalidId, TypeError):
             abort(404, description="The address names no customer record.")
+
+    def listed_status(self) -> str | None:
+        """The status the list is restricted to (`?status=`), if any."""
+        value = request.args.get(STATUS_ARG)
+        if value and value not in queues.STATUS_HEADINGS:
+            abort(400, description="The address asks for tickets of a status there is "
+                                   "not: use status=open or status=closed.")
+        return value or None
+
+    def listed_due(self) -> queues.Due | None:
+        """The due question the list answers (`?due=`), if any."""
+        value = request.args.get(DUE_ARG)
+        if value and value not in queues.DUE:
+            abort(400, description="The address asks for tickets due in a way there is "
+                                   "not: use due=soon or due=overdue.")
+        if value and request.args.get(STATUS_ARG, "open") != "open":
+            abort(400, description="Only open tickets are due or overdue: leave out "
+                                   "status=closed, or due=.")
+        return queues.DUE[value] if value else None
+
+    def list_heading(self) -> str | None:
+        """What a list narrowed by status or due time is called (None: all tickets)."""
+        due, status = self.listed_due(), self.listed_status()
+        if due is not None:
+            return due.heading
+        return queues.STATUS_HEADINGS[status] if status else None
+
+    def is_sortable(self, name: str) -> bool:
+        # A due list keeps its one order (the (…, status, resolution_due, _id) indexes').
+        return self.listed_due() is None and super().is_sortable(name)
+
+    def render(self, template: str, **kwargs: t.Any) -> t.Any:
+        if template == self.list_template and self.listed_due() is not None:
+            kwargs["list_columns"] = [*kwargs.get("list_columns", ()), DUE_COLUMN]
+        return super().render(template, **kwargs)
 
     def listed_customer(self) -> Customer | None:
         customer = self.listed_customer_id()
@@ -246,3 +296,7 @@ def _format_customer(view: t.Any, context: t.Any, model: Ticket, name: str) -> M
 
 def _format_status(view: t.Any, context: t.Any, model: Ticket, name: str) -> str:
     return STATUS_WORDS.get(model.status, model.status or "")
+
+
+def _format_due(view: t.Any, context: t.Any, model: Ticket, name: str) -> str:
+    return when(model.resolution_due)

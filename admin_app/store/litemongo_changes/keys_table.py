@@ -138,14 +138,32 @@ def _after(key: str) -> str | None:
     return None
 
 
-def _ranges(keys: t.Iterable[str]) -> tuple[str, list[str]]:
-    """SQL (`key` in any of the ranges the keys start) and its parameters."""
-    parts, params = [], []
+def _ranges(keys: t.Iterable[str], connection: t.Any = None) -> tuple[str, list[str]]:
+    """SQL (`key` in any of the ranges the keys start) and its parameters. Given the
+    file's connection, ranges with no stored key between them are made one: a list
+    filter's date range is many prefixes (`2026`, `2027`, `203`…) whose keys make one run,
+    which an index walks at once, where an `OR` of many ranges can make SQLite read each
+    range whole to test one document."""
+    spans: list[list[t.Any]] = []
     for key in sorted(keys):
         above = _after(key)
+        if spans and spans[-1][1] is not None and (
+                spans[-1][1] >= key or (connection is not None and _none_between(
+                    connection, spans[-1][1], key))):
+            if above is None or above > spans[-1][1]:
+                spans[-1][1] = above
+            continue
+        spans.append([key, above])
+    parts, params = [], []
+    for low, above in spans:
         parts.append("(key >= ? AND key < ?)" if above is not None else "key >= ?")
-        params += [key, above] if above is not None else [key]
+        params += [low, above] if above is not None else [low]
     return " OR ".join(parts) or "0", params  # no keys (`$in: []`): no document
+
+
+def _none_between(connection: t.Any, low: str, high: str) -> bool:
+    return connection.execute("SELECT 1 FROM dictadmin_keys WHERE key >= ? AND key < ? LIMIT 1",
+                              (low, high)).fetchone() is None
 
 
 def _open_with_keys(upstream: t.Callable[[t.Any], None]) -> t.Callable[[t.Any], None]:
@@ -200,15 +218,16 @@ class KeysHeld:
     """The store keys of the documents that hold, for each set in `wanted`, one of its
     keys: a container the planner intersects with the in-process index's. A few are
     fetched at once; many are counted, then asked for one by one (a sorted page stops
-    after a few) or read whole when they are iterated."""
+    after a few) or read whole when they are iterated.
+
+    Several sets (a search of several words, list filters) are read from the one fewest
+    documents hold, each of its documents checked for the others along the table's
+    (document, key) index (`numbers`): an `INTERSECT` would read every set whole."""
 
     def __init__(self, store: t.Any, wanted: list[set[str]]) -> None:
         self._connection = store._connection
-        self._ranges = [_ranges(keys) for keys in wanted]
-        self._params = [param for _, params in self._ranges for param in params]
-        self._numbers = " INTERSECT ".join(
-            f"SELECT n FROM (SELECT n FROM dictadmin_keys WHERE {where})"  # noqa: S608
-            for where, _ in self._ranges)
+        self._numbers, self._params = numbers(self._connection, wanted)
+        self._ranges = [_ranges(keys, self._connection) for keys in wanted]
         self._found: frozenset[str] | None = None
         self._count: int | None = None
         self._asked = 0
@@ -236,16 +255,35 @@ class KeysHeld:
         if self._found is not None:
             return store_key in self._found
         exists = " AND ".join(
-            f"EXISTS (SELECT 1 FROM dictadmin_keys WHERE n = d.n AND ({where}))"  # noqa: S608
-            for where, _ in self._ranges)
+            f"EXISTS (SELECT 1 FROM dictadmin_keys INDEXED BY dictadmin_keys_of_n"  # noqa: S608
+            f" WHERE n = d.n AND ({where}))" for where, _ in self._ranges)
         return self._connection.execute(
             f"SELECT 1 FROM dictadmin_keyed AS d WHERE d.id = ? AND {exists}",  # noqa: S608
-            (store_key, *self._params)).fetchone() is not None
+            (store_key, *(p for _, params in self._ranges for p in params))
+        ).fetchone() is not None
 
     def __iter__(self) -> t.Iterator[str]:
         if self._found is None:
             self._found = frozenset(self._fetch())
         return iter(self._found)
+
+
+def numbers(connection: t.Any, wanted: list[set[str]]) -> tuple[str, list[str]]:
+    """SQL selecting the numbers (`dictadmin_keyed.n`) of the documents holding, for each
+    set, one of its keys, and its parameters: the set fewest documents hold is read
+    (each set's count is one walk of the key index), each document checked for the
+    others through the (document, key) index."""
+    ranges = [_ranges(keys, connection) for keys in wanted]
+    if len(ranges) > 1:
+        sizes = [connection.execute(f"SELECT count(*) FROM dictadmin_keys WHERE {where}",  # noqa: S608
+                                    params).fetchone()[0] for where, params in ranges]
+        ranges.insert(0, ranges.pop(sizes.index(min(sizes))))
+    (where, params), others = ranges[0], ranges[1:]
+    exists = "".join(" AND EXISTS (SELECT 1 FROM dictadmin_keys AS b INDEXED BY"  # noqa: S608
+                     f" dictadmin_keys_of_n WHERE b.n = a.n AND ({other}))"
+                     for other, _ in others)
+    return (f"SELECT DISTINCT a.n FROM dictadmin_keys AS a WHERE ({where}){exists}",  # noqa: S608
+            [*params, *(p for _, more in others for p in more)])
 
 
 def install() -> None:

@@ -1,0 +1,72 @@
+"""Filtering a list in headless Chromium (issue 24, point 1): pick filters by keyboard and
+with the Org lookup, submit, and read the results, the count and the shared URL; then
+remove one filter and clear them all."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import mongoengine
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import make_app
+from .servers import signed_in_browser
+from .test_list_filters import make_desk
+
+
+@pytest.fixture
+def page(tmp_path):
+    app = make_app(tmp_path, "embedded")
+    with app.app_context():
+        make_desk()
+    with signed_in_browser(tmp_path / "instance") as context:
+        yield context.new_page()
+    mongoengine.disconnect()
+
+
+def rows(page) -> list[str]:
+    return [text.strip() for text in page.locator("td.col-name").all_inner_texts()]
+
+
+def test_picking_filters_narrows_the_list_and_the_url_says_so(page):
+    page.goto("/admin/customer/")
+    expect(page.locator("#list-count")).to_have_text("1–3 of 3")
+    # By keyboard: open the panel, tick Gold, type a department, press Enter.
+    page.locator("summary", has_text="Filters").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("checkbox", name="Gold").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("checkbox", name="Gold")).to_be_checked()
+    page.get_by_label("Department starts with").focus()
+    page.keyboard.type("fin")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*f\.department=fin.*"))
+    asked = parse_qsl(urlsplit(page.url).query)
+    assert ("f.tier", "Gold") in asked and ("f.department", "fin") in asked
+    assert rows(page) == ["Ann Lee"]
+    expect(page.locator("#list-count")).to_have_text("1–1 of 1")
+    expect(page.locator("#active-filters")).to_contain_text("Tier is Gold")
+    expect(page.locator("#active-filters")).to_contain_text("Department starts with fin")
+
+    # The Org lookup: type, choose, apply; the link keeps the other filters.
+    page.locator("#s2id_filter-org").click()
+    page.keyboard.type("glob")
+    page.locator(".select2-result-label", has_text="Globex").click()
+    page.get_by_role("checkbox", name="Gold").uncheck()
+    page.locator("#apply-filters").click()
+    page.wait_for_url(re.compile(r".*f\.org=.*"))
+    assert rows(page) == ["Bo Chan"]
+    shared = page.url
+
+    # The link, opened again, is the same list; removing a filter, then all of them.
+    page.goto(shared)
+    assert rows(page) == ["Bo Chan"]
+    page.get_by_role("link", name=re.compile("Remove the filter Org is Globex")).click()
+    page.wait_for_load_state()
+    assert rows(page) == ["Ann Lee", "Bo Chan"]
+    page.locator("#clear-filters").click()
+    page.wait_for_load_state()
+    assert "f." not in page.url
+    expect(page.locator("#list-count")).to_have_text("1–3 of 3")
