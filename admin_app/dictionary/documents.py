@@ -10,6 +10,7 @@ from __future__ import annotations
 import mongoengine as me
 
 from ..targets import TARGETS
+from .conditional.shape import document
 from .types import FIELD_TYPES
 
 REFERENCE_TARGETS = tuple(TARGETS)
@@ -105,15 +106,9 @@ class RuleDefinition(me.Document):
 
     def document(self) -> dict:
         """The rule as `conditional.shape` reads it (and as the dictionary file holds it)."""
-        data = {"name": self.name, "entity": self.entity, "when": dict(self.when),
-                "then": dict(self.then)}
-        if self.description:
-            data["description"] = self.description
-        if self.except_directory_sync:
-            data["except_directory_sync"] = True
-        if self.retired:
-            data["retired"] = True
-        return data
+        return document(self.name, self.entity, dict(self.when), dict(self.then),
+                        self.description or "", bool(self.except_directory_sync),
+                        bool(self.retired))
 
 
 class DictionaryVersion(me.Document):

@@ -102,15 +102,22 @@ class ConditionalRule:
         return self.then.fields()
 
     def document(self) -> dict[str, t.Any]:
-        data: dict[str, t.Any] = {"name": self.name, "entity": self.entity,
-                                  "when": self.when.document(), "then": self.then.document()}
-        if self.description:
-            data["description"] = self.description
-        if self.except_directory_sync:
-            data["except_directory_sync"] = True
-        if self.retired:
-            data["retired"] = True
-        return data
+        return document(self.name, self.entity, self.when.document(), self.then.document(),
+                        self.description, self.except_directory_sync, self.retired)
+
+
+def document(name: str, entity: str, when: dict[str, t.Any], then: dict[str, t.Any],
+             description: str = "", except_directory_sync: bool = False,
+             retired: bool = False) -> dict[str, t.Any]:
+    """A rule's document, with the optional keys only when they say something."""
+    data: dict[str, t.Any] = {"name": name, "entity": entity, "when": when, "then": then}
+    if description:
+        data["description"] = description
+    if except_directory_sync:
+        data["except_directory_sync"] = True
+    if retired:
+        data["retired"] = True
+    return data
 
 
 def from_document(data: t.Any, revision: int = 0) -> ConditionalRule:
