@@ -142,7 +142,17 @@ def _operator() -> str:
     return audit.command_line_actor()
 
 
+@click.command("bulk-job", hidden=True)
+@click.argument("change_id")
+@with_appcontext
+def bulk_job_command(change_id: str) -> None:
+    """Write a confirmed bulk change (a record list's confirmation starts this)."""
+    from .records import bulk
+
+    bulk.run(change_id)
+
+
 def init_app(app: Flask) -> None:
     for command in (setup_command, demo_cli, user_cli, dictionary_cli, history_cli, store_cli,
-                    token_group):
+                    token_group, bulk_job_command):
         app.cli.add_command(command)

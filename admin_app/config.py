@@ -27,6 +27,8 @@ def from_environment() -> dict[str, t.Any]:
         "DB_TIMEOUT_MS": int(os.environ.get("DB_TIMEOUT_MS", "3000")),
         # Past this many records the embedded store warns at setup (cli._warn_when_outgrown).
         "EMBEDDED_COMFORT_RECORDS": _number("EMBEDDED_COMFORT_RECORDS", None),
+        # A bulk change of more records than this runs as a job (records.bulk.IN_REQUEST).
+        "BULK_IN_REQUEST": _number("BULK_IN_REQUEST", 1000),
         # Sessions (see security.sessions). SESSION_COOKIE_SECURE unset: Secure when
         # PREFERRED_URL_SCHEME is https or the request came over HTTPS (behind a proxy, only
         # with TRUST_PROXY, which also makes X-Forwarded-For the client's address).

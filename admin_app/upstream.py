@@ -381,8 +381,8 @@ INTERNALS = (
             "directory/runs.py", "importer/engine.py", "importer/export.py",
             "importer/identities.py", "mail/outbox.py", "models/tickets.py",
             "portal/signin.py", "records/history.py", "records/upkeep.py", "records/write.py",
-            "security/links.py", "tickets/daily.py", "views/history/__init__.py",
-            "views/history/shown.py", "views/home.py")),
+            "records/list_export.py", "security/links.py", "tickets/daily.py",
+            "views/history/__init__.py", "views/history/shown.py", "views/home.py")),
         "atomic single-document writes (compare-and-set, `$set` of a few fields), batch "
         "reads and the importer's bulk writes",
         ("test_records_write.py::test_a_create_records_its_values_once_and_an_update_only_"
@@ -418,7 +418,7 @@ INTERNALS = (
     Internal(
         "mongoengine", "`Document._data` (stored values, read without dereferencing)",
         (("models/users.py", "_data.get("), ("portal/access.py", "_data.get("),
-         ("views/api_tokens.py", "_data.get(")),
+         ("views/api_tokens.py", "_data.get("), ("views/saved_views.py", "_data.get(")),
         "a WebGuest whose customer record is gone reads as having none, where MongoEngine "
         "would raise; the tokens screen names each token's login from one query for the "
         "page, not one dereference a row",

@@ -96,6 +96,7 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         add_outbox_message()
         add_directory_connector()
         add_api_tokens()
+        add_saved_views()
     return app
 
 
@@ -278,7 +279,8 @@ def crawl(client, role: str, extra: Iterable[str] = (), check_markup: bool = Fal
             result.failures.append(f"500 {url}  (linked from {source}): raised "
                                    f"{_where(exc)}")
             continue
-        body = response.get_data(as_text=True)
+        # A spreadsheet download (a list's Export XLSX) is bytes, not text.
+        body = response.get_data().decode("utf-8", "replace")
         response.close()  # a file download holds its file open until closed
         result.statuses[key] = response.status_code
         if ESCAPED_IMG in body:
@@ -499,6 +501,18 @@ def add_api_tokens() -> None:
                       actor="crawl")
 
 
+def add_saved_views() -> None:
+    """A view the admin shares (named with markup, shown as text) and one of the agent's,
+    so the lists' Views and the delete pages are crawled as both."""
+    from admin_app.models.saved_views import SavedView
+
+    admin, agent = User.objects.get(email=ADMIN_EMAIL), User.objects.get(email=AGENT_EMAIL)
+    SavedView(owner=admin, owner_email=admin.email, list="customer", shared=True,
+              name=f"Finance {SCRIPT_PAYLOAD}", args=[["search", "finance"]]).save()
+    SavedView(owner=agent, owner_email=agent.email, list="contact", name="My contacts",
+              args=[["search", "a"]]).save()
+
+
 def api_token_urls() -> list[str]:
     from admin_app.models.api_tokens import ApiToken
 
@@ -698,10 +712,11 @@ def test_dictionary_markup_is_escaped_on_every_page(demo_app, role):
         pytest.fail(result.report(), pytrace=False)
     assert_covered(result, ids, admin_only, history)
     assert_rules_explained(result)
-    # The markup really reached the screens, shown as text: every record form and list.
+    # The markup really reached the screens, shown as text: every record form and list
+    # (not the lookups' JSON, nor the lists' CSV / XLSX downloads, which are no HTML).
     dictionary_pages = {key for key in result.statuses if result.statuses[key] == 200
                         and urlsplit(key).path.split("/")[2] in RECORD_VIEWS
-                        and "/ajax/" not in key}
+                        and "/ajax/" not in key and "/download/" not in key}
     plain = sorted(dictionary_pages - result.escaped_markup)
     assert dictionary_pages and not plain, f"pages not showing the dictionary's words: {plain}"
     if role == "admin":  # rule names and descriptions, shown as text

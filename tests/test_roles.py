@@ -18,7 +18,7 @@ from .helpers import login
 # Agents keep records up to date: records, contacts, tickets, Contracts and SLAs, and
 # bulk loads of records (Import / Export), and they make a customer's portal login.
 AGENT_SCREENS = {"admin", "customer", "org", "contact", "ticket", "contract", "sla", "seed",
-                 "webguest", "history", "api_page"}
+                 "webguest", "history", "api_page", "saved_views", "bulk"}
 # Admins decide what records look like and who may sign in.
 ADMIN_SCREENS = {"dictionary", "rules", "search_keys", "directory", "directory_runs", "outbox",
                  "logins", "audit", "api_tokens"}

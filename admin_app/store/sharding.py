@@ -130,6 +130,10 @@ PLACEMENTS: dict[str, Placement] = {
     "record_history_intents": Placement("a batch's intent, deleted when the batch ends"),
     "seed_jobs": Placement(SMALL),
     "search_key_jobs": Placement(SMALL),
+    "bulk_changes": Placement(SMALL + "; one document per bulk change an agent reviews"),
+    "saved_views": Placement(
+        SMALL + "; a few views per login, read by owner or by the shared flag on every "
+        "list page"),
     "signin_failures": Placement(
         "counts expire (a TTL index); one document per throttled key"),
     "store_upkeep": Placement(SMALL + "; one marker per upkeep"),

@@ -12,6 +12,7 @@ from ..tickets.shown import when
 from .api_page import ApiPageView
 from .api_tokens import ApiTokensView
 from .audit import AuditView
+from .bulk_changes import BulkChangesView
 from .catalog import ContractView, SLAView
 from .dictionary_admin import DictionaryView
 from .dictionary_rules import RulesView
@@ -22,6 +23,7 @@ from .home import HomeView
 from .logins import LoginsView
 from .outbox import OutboxView
 from .records import ContactView, CustomerView, OrgView, RecordView
+from .saved_views import SavedViewsView, panel
 from .search_keys import SearchKeyJobView, announce
 from .seed_upload import SeedUploadView
 from .tickets import TicketView
@@ -62,6 +64,10 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(AuditView(name="Audit log", endpoint="audit", category="Access"))
     admin.add_view(WebGuestView(name="Make WebGuest Login", endpoint="webguest"))
     admin.add_view(HistoryView(name="History", endpoint="history"))
+    admin.add_view(BulkChangesView(name="Bulk changes", endpoint="bulk", url="/admin/bulk"))
+    admin.add_view(SavedViewsView(name="Saved views", endpoint="saved_views",
+                                  url="/admin/saved-views"))
+    app.add_template_global(panel, "saved_views_panel")  # the record lists' Views
 
     @app.before_request
     def take_dictionary_snapshot() -> None:

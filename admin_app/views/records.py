@@ -42,6 +42,7 @@ from ..security import accounts
 from ..tickets import listing
 from . import references
 from .following import FollowsDictionary
+from .list_exports import ExportsList
 from .record_lists import FilteredList
 from .rules_explained import ExplainsRules
 from .secure import SecureModelView
@@ -57,8 +58,8 @@ CHANGES_NAMED = 50
 log = logging.getLogger(__name__)
 
 
-class RecordView(FollowsDictionary, FilteredList, references.NamesReferences, ExplainsRules,
-                 SecureModelView):
+class RecordView(FollowsDictionary, FilteredList, ExportsList, references.NamesReferences,
+                 ExplainsRules, SecureModelView):
     """A list of one entity's records at one Level (its filters, tabs and count:
     `record_lists.py`), with dictionary-driven forms."""
 
