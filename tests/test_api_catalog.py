@@ -12,8 +12,10 @@ from bson import ObjectId
 
 from admin_app.importer.engine import load
 from admin_app.models import SLA, Contract
+from admin_app.models.catalog import MOST_HOURS
 
 from .api_client import API, Api, conforms, errors_of, problem, token_for
+from .helpers import submit
 
 
 @pytest.fixture
@@ -90,6 +92,9 @@ def file_failures(app, tmp_path, resource: str, item: dict) -> dict[str, str]:
     ("contracts", BAD_CONTRACT, {"description": "too_long", "expiry_date": "invalid"}),
     ("slas", BAD_SLA, {"response_hours": "out_of_range", "resolution_hours": "invalid"}),
     ("contracts", {"description": "no name"}, {"name": "mandatory"}),
+    # Past what the store holds (schemathesis sent this one and got a 500).
+    ("slas", {"name": "Huge", "resolution_hours": 3184148158804603787829063580982968320},
+     {"resolution_hours": "out_of_range"}),
 ])
 def test_refused_values_get_422_per_field_with_the_seed_files_messages(
         api, store_app, tmp_path, resource, item, codes):
@@ -101,6 +106,17 @@ def test_refused_values_get_422_per_field_with_the_seed_files_messages(
     model = Contract if resource == "contracts" else SLA
     with store_app.app_context():
         assert model.objects.count() == 0  # nothing written, by either
+
+
+def test_the_sla_form_refuses_hours_past_ten_years_with_a_sentence(store_client, store_app):
+    huge = "3184148158804603787829063580982968320"
+    for hours in (huge, str(MOST_HOURS + 1)):
+        answer = submit(store_client, "/admin/sla/new/", {"name": "Huge", "response_hours": "1",
+                                                          "resolution_hours": hours})
+        assert answer.status_code == 200  # the form again, not a crash
+        assert f"Number must be between 0 and {MOST_HOURS}." in answer.get_data(as_text=True)
+    with store_app.app_context():
+        assert SLA.objects.count() == 0
 
 
 def test_the_messages_read_as_the_file_schemas_words(api):

@@ -118,7 +118,7 @@ def test_slapd_stopped_while_a_thread_reads_makes_the_read_incomplete(directory)
     directory.add_users(1000)
     results = []
     reader = threading.Thread(target=lambda: results.append(
-        read(directory.connector(), page_size=1)))
+        read(directory.connector(), page_size=1)), daemon=True)
     reader.start()
     time.sleep(0.3)
     directory.stop()

@@ -380,7 +380,7 @@ def test_two_runs_at_once_run_once(app):
             with app.app_context():
                 results.append(run(conn, read=slow_read))
 
-        threads = [threading.Thread(target=one) for _ in range(2)]
+        threads = [threading.Thread(target=one, daemon=True) for _ in range(2)]
         for thread in threads:
             thread.start()
         while not results:

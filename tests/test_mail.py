@@ -205,7 +205,7 @@ def test_a_retry_while_the_first_attempt_is_sending_does_not_send_it_again(app):
             with app.app_context():
                 notify_closure(ticket)
 
-        first = threading.Thread(target=close)
+        first = threading.Thread(target=close, daemon=True)
         first.start()
         deadline = time.monotonic() + 5
         while not OutboxMessage.objects(claimed_by__ne=None).count():
@@ -235,7 +235,7 @@ def test_two_senders_at_once_send_one_copy(app):
                 start.wait()
                 outcomes.append(deliver(only_message()))
 
-        senders = [threading.Thread(target=retry) for _ in range(2)]
+        senders = [threading.Thread(target=retry, daemon=True) for _ in range(2)]
         for sender in senders:
             sender.start()
         for sender in senders:

@@ -50,22 +50,25 @@ def steps_shown(html: str) -> set[int]:
 
 @pytest.fixture
 def whole_steps(monkeypatch: pytest.MonkeyPatch) -> threading.RLock:
-    """A lock that holds off snapshot loads while a step's operations are applied.
+    """A lock that holds off snapshot reads while a step's operations are applied.
 
     Each operation moves the version, so a load between two of them would read half a
     step: a snapshot the test could not tell from a mixed page. The views are what is
     under test, so every snapshot here is one whole step.
+
+    The lock is taken around the cache's whole read, outside the cache's own lock, as
+    the step takes it: a step's operations read the snapshot they just wrote (search
+    keys follow a field change), and a lock taken inside the cache's would be taken in
+    the other order by the pages, and the two would wait for each other for ever.
     """
-    # Re-entrant: a step's own operations may load the snapshot they just wrote
-    # (search keys follow a field change) while the step holds the lock.
-    lock = threading.RLock()
-    load = snapshot_module.load
+    lock = threading.RLock()  # re-entrant: a step's own operations read the snapshot
+    fresh = snapshot_module.SnapshotCache.fresh
 
-    def load_whole_step() -> snapshot_module.Snapshot:
+    def fresh_whole_step(cache: snapshot_module.SnapshotCache) -> snapshot_module.Snapshot:
         with lock:
-            return load()
+            return fresh(cache)
 
-    monkeypatch.setattr(snapshot_module, "load", load_whole_step)
+    monkeypatch.setattr(snapshot_module.SnapshotCache, "fresh", fresh_whole_step)
     return lock
 
 
@@ -104,8 +107,11 @@ def test_concurrent_pages_each_show_one_dictionary_version(app, whole_steps):
             finally:
                 changing.clear()
 
-        threads = [threading.Thread(target=read_pages, args=(i,)) for i in range(READERS)]
-        threads.append(threading.Thread(target=change_dictionary))
+        # Daemons: a thread stuck by a fault under test fails this test, not the exit of
+        # the whole run (which would wait for it).
+        threads = [threading.Thread(target=read_pages, args=(i,), daemon=True)
+                   for i in range(READERS)]
+        threads.append(threading.Thread(target=change_dictionary, daemon=True))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -146,7 +152,8 @@ def test_a_page_begun_before_a_change_is_finished_in_its_own_version(app, monkey
         browser = Browser(base)
         browser.login()
         first: dict[str, str] = {}
-        begun = threading.Thread(target=lambda: first.update(page=browser.get(path)))
+        begun = threading.Thread(target=lambda: first.update(page=browser.get(path)),
+                                 daemon=True)
         begun.start()
         assert held.wait(10)
         with app.app_context():

@@ -327,7 +327,12 @@ def test_a_type_change_records_one_change_set_per_converted_record(store_client)
     field_id = str(location().pk)
     with record_writers.watching() as writers:
         assert post_type(store_client, "integer", keep=True).status_code == 302
-    assert {module for module, _method, _collection in writers} == {"admin_app.records.batch"}
+    # The values are written by the batch; the keys of the field's list filter follow its
+    # new type afterwards (`records.rekeying` sets `search_keys` alone, by revision).
+    assert {module for module, _method, _collection in writers
+            if module != "admin_app.records.rekeying"} == {"admin_app.records.batch"}
+    assert {method for module, method, _collection in writers
+            if module == "admin_app.records.rekeying"} <= {"update_one"}
     journal = retype.TypeChange.objects.get()
     backup = FieldDefinition.objects.get(entity="customer", name="location_old")
     assert str(location().pk) == field_id, "a type change keeps the field's id"

@@ -17,6 +17,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..dictionary import Snapshot
 from ..dictionary.rules import Invalid, Rule, rule
+from ..models.catalog import MOST_HOURS
 
 
 def _text_messages(label: str) -> dict[str, str]:
@@ -107,9 +108,10 @@ class SLASchema(Schema):
 
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200)],
                          error_messages={"required": "Name is mandatory."})
-    response_hours = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    response_hours = fields.Integer(strict=True, allow_none=True,
+                                    validate=validate.Range(min=0, max=MOST_HOURS))
     resolution_hours = fields.Integer(strict=True, allow_none=True,
-                                      validate=validate.Range(min=0))
+                                      validate=validate.Range(min=0, max=MOST_HOURS))
     archived = fields.Boolean(truthy={True}, falsy={False})
 
 
