@@ -52,6 +52,7 @@ from .test_crawl import (
     add_record_changes,
     add_search_key_jobs,
     admin_only_urls,
+    bulk_urls,
     crawl,
     history_urls,
     log_demo_tickets,
@@ -204,7 +205,7 @@ def find_screens(app: Flask) -> Screens:
     with app.app_context():
         # What the crawl tests ask for besides the links (the History and revert pages,
         # the admin-only screens an agent must be refused).
-        extra = [*history_urls(), *admin_only_urls()]
+        extra = [*history_urls(), *admin_only_urls(), *bulk_urls()]
         # News on Closure for Chen Wei (after history_urls, which picks his form change).
         chen = Customer.objects.get(name="Chen Wei")
         records.update("customer", chen.pk, {"news_on_closure": CLOSURE_NEWS},
@@ -391,7 +392,8 @@ def test_every_screen_meets_wcag_21_aa(site, capsys):
     for expected in ("/admin/", "/admin/customer/", "/admin/org/", "/admin/contact/",
                      "/admin/ticket/", "/admin/dictionary/", "/admin/dictionary/rules/",
                      "/admin/seed/", "/admin/directory/", "/admin/logins/",
-                     "/admin/api_tokens/", "/admin/history/customer/"):
+                     "/admin/api_tokens/", "/admin/history/customer/", "/admin/bulk/customer/",
+                     "/admin/bulk/change/"):
         assert any(urlsplit(url).path.startswith(expected) for url in screens.admin), expected
     assert len(screens.portal) >= 4, screens.portal
     counts = ", ".join(f"{rule}: {count}" for rule, count in findings.by_rule().most_common())

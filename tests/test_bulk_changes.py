@@ -8,9 +8,11 @@ form lets them. Each page is read and posted as a browser would, on both stores.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from bson import ObjectId
 from werkzeug.datastructures import MultiDict
 
 from admin_app import background, dictionary, records
@@ -131,6 +133,31 @@ def test_setting_a_field_lists_the_records_a_rule_refuses_and_changes_the_rest(
         assert Customer.objects.get(pk=south).email == "desk@example.com"
 
 
+def test_a_reference_is_set_through_the_lists_own_lookup_and_named_in_the_question(
+        store_app, store_client):
+    a, b = make(store_app, "Ann", "Bob")
+    with store_app.app_context():
+        trace = records.trace.by_request(records.trace.FORM)
+        org = str(records.create("customer", {"name": "Acme <Ltd>", "level": "Org"},
+                                 trace).record["_id"])
+    url = f"/admin/bulk/customer/?scope=selected&id={a}&id={b}&action=set&field=org"
+    page = store_client.get(url).get_data(as_text=True)
+    assert '<option value="org" selected>Org</option>' in page
+    control = re.search(r'<input[^>]*data-role="select2-ajax"[^>]*>', page).group(0)
+    lookup = unescape(re.search(r'data-url="([^"]+)"', control).group(1))
+    assert lookup.startswith("/admin/bulk/ajax/lookup/?name=")
+    found = store_client.get(lookup + "&query=acme").get_json()
+    assert [org, "Acme <Ltd>"] in found  # the box offers the Org by its name
+    location, html = review(store_client, url, **{"value-org": org})
+    assert "Set Org to Acme <Ltd> on the 2 Customers selected?" in text(html)
+    assert "Acme &lt;Ltd&gt;" in html
+    confirm(store_client, location, html)
+    assert "Done: 2 changed" in text(store_client.get(location).get_data(as_text=True))
+    with store_app.app_context():
+        stored = Customer._get_collection().find({"_id": {"$in": [ObjectId(a), ObjectId(b)]}})
+        assert {doc["org"] for doc in stored} == {ObjectId(org)}  # as a form saves it
+
+
 def test_a_record_changed_after_the_confirmation_is_left_alone_and_named(store_app,
                                                                          store_client):
     a, b = make(store_app, "Ann", "Bob")
@@ -143,6 +170,23 @@ def test_a_record_changed_after_the_confirmation_is_left_alone_and_named(store_a
     assert "Done: 1 changed, 0 already so, 1 refused." in result
     assert f"Bob: {bulk.CHANGED_SINCE}" in result
     assert archived(store_app, [a, b]) == {a: True, b: False}
+
+
+def test_a_review_left_unconfirmed_for_a_day_is_dropped_and_its_link_says_so(store_app,
+                                                                              store_client):
+    a, b = make(store_app, "Ann", "Bob")
+    old_location, _html = review(store_client, f"/admin/bulk/customer/?id={a}&action=archive")
+    with store_app.app_context():
+        bulk.BulkChange.objects.update(set__created_at=datetime.now(UTC).replace(tzinfo=None)
+                                       - bulk.PENDING_KEPT - timedelta(minutes=1))
+    location, html = review(store_client, f"/admin/bulk/customer/?id={b}&action=archive")
+    with store_app.app_context():  # the old review went when the new one was prepared
+        assert [c.ids for c in bulk.BulkChange.objects] == [[ObjectId(b)]]
+    gone = store_client.get(old_location)
+    assert gone.status_code == 404
+    assert "one left unconfirmed for a day is dropped" in text(gone.get_data(as_text=True))
+    confirm(store_client, location, html)
+    assert archived(store_app, [a, b]) == {a: False, b: True}
 
 
 @pytest.mark.parametrize("store", ["mongomock", "embedded"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import traceback
+import typing as t
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         add_directory_connector()
         add_api_tokens()
         add_saved_views()
+        add_bulk_changes()
     return app
 
 
@@ -513,6 +515,54 @@ def add_saved_views() -> None:
               args=[["search", "a"]]).save()
 
 
+# -- bulk changes (issue 24): one waiting for its confirmation, one done with a record it
+#    refused, one a full disk stopped, so the confirmation and result pages are crawled ----
+
+def add_bulk_changes() -> None:
+    """Through `records.bulk`, as the lists' Change in bulk pages make them."""
+    from admin_app.records import bulk
+    from admin_app.records.trace import login as by_login
+
+    admin = by_login(User.objects.get(email=ADMIN_EMAIL))
+    # Not the customer whose History the crawl reads (`history_urls` picks its changes).
+    current = {"level": "Customer", "archived": False, "name": {"$ne": HISTORY_CUSTOMER}}
+
+    def prepare(action: str, name: str | None = None, value: object = None) -> t.Any:
+        return bulk.prepare("customer", "Customer", "customer", current, action, name, value,
+                            lambda n: f"{action} {n} Customers {SCRIPT_PAYLOAD}?",
+                            [("search", "a")], admin)
+
+    prepare(bulk.ARCHIVE)  # waits for its confirmation
+    done = prepare(bulk.SET, "department", "Support")
+    first = Customer.objects(level="Customer", name__ne=HISTORY_CUSTOMER).order_by("name").first()
+    records.update("customer", first.pk, {"department": "Sales"},  # after the review
+                   trace.Trace(trace.COMMAND_LINE, trace.FORM))
+    assert bulk.confirm(done)
+    bulk.run(str(done.pk))
+    failed = prepare(bulk.RESTORE)
+    failed.update(set__status="failed", set__confirmed=True,
+                  set__error=f"the disk is full {SCRIPT_PAYLOAD}")
+
+
+def bulk_urls() -> list[str]:
+    """Each list's Change in bulk page for every action and settable field, the value
+    boxes' lookups, and every change's confirmation or result page and its progress."""
+    from admin_app import dictionary
+    from admin_app.records import bulk
+    from admin_app.views.bulk_changes import LISTS
+
+    snapshot = dictionary.current()
+    urls = [f"/admin/bulk/ajax/lookup/?name={target}&query=a" for target in LOOKUP_TARGETS]
+    for list_name, (entity, level) in LISTS.items():
+        base = f"/admin/bulk/{list_name}/?scope=all&action="
+        urls += [base + bulk.ARCHIVE, base + bulk.RESTORE]
+        urls += [f"{base}{bulk.SET}&field={f.name}"
+                 for f in bulk.settable(snapshot, entity, level)]
+    for change in bulk.BulkChange.objects:
+        urls += [f"/admin/bulk/change/{change.pk}/", f"/admin/bulk/change/{change.pk}/progress"]
+    return urls
+
+
 def api_token_urls() -> list[str]:
     from admin_app.models.api_tokens import ApiToken
 
@@ -660,7 +710,7 @@ def crawl_as(app: Flask, role: str, check_markup: bool = False) -> Crawl:
     email, password = (ADMIN_EMAIL, ADMIN_PASSWORD) if role == "admin" \
         else (AGENT_EMAIL, AGENT_PASSWORD)
     with app.app_context():
-        extra = lookup_urls() + customer_facts_urls() + history_urls() + \
+        extra = lookup_urls() + customer_facts_urls() + history_urls() + bulk_urls() + \
             (admin_only_urls() if role == "agent" else [])
     with app.test_client() as client:
         assert login(client, email, password).status_code == 302
@@ -684,9 +734,12 @@ def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
     result = crawl_as(demo_app, role)
     with demo_app.app_context():
         ids, admin_only, history = record_ids(), admin_only_urls(), history_urls()
+        bulk = bulk_urls()
     if result.failures:
         pytest.fail(result.report(), pytrace=False)
     assert_covered(result, ids, admin_only, history)
+    assert {url: result.statuses.get(page_key(url)) for url in bulk} == \
+        {url: 200 for url in bulk}  # agents change in bulk what their forms change
     assert_rules_explained(result)
 
 

@@ -62,6 +62,12 @@ def test_mandatory_fields_are_marked_on_the_form(store_client):
 def test_switching_level_to_org_shows_org_layout_and_keeps_typed_values(store_client):
     page = store_client.get("/admin/customer/new/").get_data(as_text=True)
     assert 'name="department"' in page and 'name="org"' in page
+    # What choosing does is said before it is chosen (WCAG 3.2.2), and read with the switch.
+    switch = re.search(r'<select[^>]*data-level-switch[^>]*>', page).group(0)
+    assert 'aria-describedby="level-advice"' in switch
+    assert re.search(r'id="level-advice">Choosing another Level redraws the form with its '
+                     r'fields; what you typed is kept, and nothing is saved until you press '
+                     r'Save\.<', page)
     response = store_client.post("/admin/customer/new/", data={
         "csrf_token": csrf_token(page), "_level_switch": "1", "level": "Org",
         "name": "Globex", "email": "info@globex.example", "department": "Sales"})

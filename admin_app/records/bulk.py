@@ -15,11 +15,13 @@ and leaves it alone. A record the rules refuse is listed with the reasons; the r
 from __future__ import annotations
 
 import typing as t
+from datetime import timedelta
 
 from bson import ObjectId
 from mongoengine import BooleanField, DictField, DynamicField, IntField, ListField, StringField
 
 from .. import background, dictionary
+from ..models.kept import now
 from . import batch
 from .trace import FORM, Trace, Who
 from .write import collection_of
@@ -34,6 +36,9 @@ IN_REQUEST = 1000
 MOST = 100_000
 CHUNK = 500  # records read and written per batch
 REFUSALS_KEPT = 1000  # refused records listed by name on the result
+# A change prepared and never confirmed (the person went back to the list) is dropped
+# this long after: each keeps the ids of every record it would change.
+PENDING_KEPT = timedelta(days=1)
 CHANGED_SINCE = "changed by someone else since the confirmation; it was left as it is"
 GONE = "no longer exists"
 
@@ -114,7 +119,9 @@ def prepare(entity: str, level: str | None, endpoint: str, query: dict[str, t.An
             action: str, name: str | None, value: t.Any, question: t.Callable[[int], str],
             list_args: list[tuple[str, str]], by: Who) -> BulkChange:
     """A pending change of the records `query` matches now, each at its revision;
-    `question(count)` words the confirmation. ValueError: more than MOST records."""
+    `question(count)` words the confirmation. ValueError: more than MOST records.
+    Changes left unconfirmed for PENDING_KEPT are dropped first."""
+    BulkChange.objects(status="pending", created_at__lt=now() - PENDING_KEPT).delete()
     found = list(collection_of(entity).find(query, {"_id": 1, "revision": 1})
                  .limit(MOST + 1))
     if len(found) > MOST:

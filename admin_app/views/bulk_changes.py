@@ -17,11 +17,13 @@ from urllib.parse import urlencode
 from bson import ObjectId
 from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_admin.model import BaseModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from .. import background, dictionary
 from ..dictionary.values import to_storage
+from ..forms.lookups import LOOKUPS
 from ..forms.records import form_class
 from ..records import bulk, listing
 from ..records.listing import ListState
@@ -40,6 +42,11 @@ class CsrfForm(FlaskForm):
 
 class BulkChangesView(StaffOnly, BaseView):
     """Admins and agents; reached from the record lists, not the menu."""
+
+    # A reference's value box (Flask-Admin's lookup widget) asks the view drawing it for
+    # matches: this one answers as a record form's own view does, from the same lookups.
+    _form_ajax_refs = LOOKUPS
+    ajax_lookup = BaseModelView.ajax_lookup
 
     def is_visible(self) -> bool:
         return False
@@ -61,7 +68,6 @@ class BulkChangesView(StaffOnly, BaseView):
         ids = None if everything else args.getlist("id")
         action = args.get("action", bulk.ARCHIVE)
         fields = bulk.settable(snapshot, entity, level)
-        fields = [f for f in fields if not f.kind.is_reference]
         name = args.get("field") or (fields[0].name if fields else None)
         value_form = None
         if action == bulk.SET and name in {f.name for f in fields}:
@@ -115,7 +121,7 @@ class BulkChangesView(StaffOnly, BaseView):
 
     @expose("/change/<change_id>/")
     def change(self, change_id: str) -> t.Any:
-        change = _change(change_id) or abort(404)
+        change = _found(change_id)
         change.check_alive()
         list_url = _list_url(change.endpoint, [tuple(a) for a in change.list_args])
         changes_url = url_for("history.batch", batch=str(change.pk)) \
@@ -125,7 +131,7 @@ class BulkChangesView(StaffOnly, BaseView):
 
     @expose("/change/<change_id>/confirm", methods=("POST",))
     def confirm(self, change_id: str) -> t.Any:
-        change = _change(change_id) or abort(404)
+        change = _found(change_id)
         if not CsrfForm().validate_on_submit():
             flash("The form had expired. Please confirm again.", "error")
         elif bulk.confirm(change):
@@ -141,7 +147,7 @@ class BulkChangesView(StaffOnly, BaseView):
 
     @expose("/change/<change_id>/progress")
     def progress(self, change_id: str) -> t.Any:
-        change = _change(change_id) or abort(404)
+        change = _found(change_id)
         change.check_alive()
         return jsonify(status=change.status, done=change.done, total=change.total)
 
@@ -153,10 +159,14 @@ class BulkChangesView(StaffOnly, BaseView):
                 if k not in ours and not k.startswith(VALUE_PREFIX + "-")]
 
 
-def _change(change_id: str) -> bulk.BulkChange | None:
-    if not ObjectId.is_valid(change_id):
-        return None
-    return bulk.BulkChange.objects(pk=ObjectId(change_id)).first()
+def _found(change_id: str) -> bulk.BulkChange:
+    """The change, or a 404 that says why a link to one may lead nowhere."""
+    change = bulk.BulkChange.objects(pk=ObjectId(change_id)).first() \
+        if ObjectId.is_valid(change_id) else None
+    if change is None:
+        abort(404, description="This bulk change is not here: one left unconfirmed for a "
+                               "day is dropped. Start it again from the list.")
+    return change
 
 
 def _count(entity: str, query: dict[str, t.Any]) -> int:
@@ -194,6 +204,9 @@ def _question(snapshot: t.Any, entity: str, level: str, state: ListState,
 
 
 def _value_words(definition: t.Any, value: t.Any) -> str:
+    if definition.kind.is_reference:
+        record = LOOKUPS[definition.target].get_one(value)
+        return record.name if record is not None else str(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
