@@ -251,6 +251,28 @@ def test_the_chart_counts_tickets_opened_and_closed_per_day_for_30_days(store_ap
     assert "5 opened and 3 closed" in html
 
 
+def test_a_ticket_closed_today_and_one_stored_before_tickets_keyed_their_days_are_charted(
+        store_app, store_client):
+    """Closing keys the day it closed; tickets an older version stored (keys of their
+    words only) are given their days' keys by `flask setup`, once."""
+    with store_app.app_context():
+        who = Customer(name="Chart Chen", level="Customer").save()
+        old = log_ticket(who, "Logged long ago")
+        old.logged_at = now() - timedelta(days=60)
+        old.save()
+        assert close(Ticket.objects.get(pk=old.pk))
+        Ticket._get_collection().insert_one({  # as the version before day keys stored it
+            "customer": who.pk, "summary": "Printer", "status": "open",
+            "logged_at": now(), "search_keys": ["p", "pr", "pri", "prin", "print",
+                                                "printe", "printer"]})
+    data = chart_data(store_client.get("/admin/").get_data(as_text=True))
+    assert (data["opened"][-1], data["closed"][-1]) == (0, 1)  # its day not yet keyed
+    result = store_app.test_cli_runner().invoke(args=["setup", "--no-demo"])
+    assert "Records brought up to date: 1 ticket search keys." in result.output, result.output
+    data = chart_data(store_client.get("/admin/").get_data(as_text=True))
+    assert (sum(data["opened"]), data["opened"][-1], data["closed"][-1]) == (1, 1, 1)
+
+
 def test_the_chart_is_drawn_by_the_vendored_chart_js_and_home_js(store_client):
     html = store_client.get("/admin/").get_data(as_text=True)
     scripts = re.findall(r'<script src="([^"]+)"', html)

@@ -14,11 +14,18 @@ the (search_keys, -logged_at) indexes serve newest first, where a "contains" pat
 would read every ticket. `clean()` keeps the keys on every save (the ticket form, the
 portal and `tickets.log_ticket` all save through it; closing changes neither text), and
 `rekey_all()` gives them to tickets a store kept from before (`upkeep.py`).
+
+A ticket's keys also name the days it was logged and closed (`day_key`): Home's chart
+asks for the tickets of its thirty days as an equality on those keys, which an index
+serves on both stores (the embedded store's keys table, `store/litemongo_changes/
+keys_table.py`, answers equalities, not a range of times). No search word starts with
+`@`, so a search never finds a day key.
 """
 
 from __future__ import annotations
 
 import typing as t
+from datetime import date
 
 import mongoengine as me
 
@@ -31,6 +38,8 @@ SEARCHED = ("summary", "description")
 # How much of the description is keyed: about a paragraph, where a ticket says what is
 # wrong. With the summary's 200 characters, a ticket has at most 200 + 12 x 100 keys.
 DESCRIPTION_WORDS = 100
+# The times whose UTC day a ticket's keys name (`day_key`).
+DAYS_KEYED = ("logged_at", "closed_at")
 
 
 class Ticket(Kept, me.Document):
@@ -52,9 +61,9 @@ class Ticket(Kept, me.Document):
                     ("customer", "status", "resolution_due", "_id"),
                     ("search_keys", "status", "resolution_due", "_id"),
                     ("customer", "search_keys", "status", "resolution_due", "_id"),
-                    # the tickets closed on each of the last days (tickets/daily.py; the
-                    # ones logged on each day are found by -logged_at above)
-                    "closed_at"],
+                    # (Home's chart finds its days' tickets by their search keys: the
+                    # (search_keys, -logged_at) index above, `day_key`.)
+                    ],
     }
 
     customer = me.ObjectIdField(required=True)  # a record at any Level (Customer or Org)
@@ -83,12 +92,19 @@ class Ticket(Kept, me.Document):
         return self.summary or ""
 
 
+def day_key(name: str, when: date) -> str:
+    """The key of a ticket whose `name` (one of DAYS_KEYED) falls on this UTC day."""
+    return f"@{name}:{when:%Y%m%d}"
+
+
 def keys_of(ticket: t.Any) -> list[str]:
-    """The search keys of a ticket (a Ticket or a stored document) as its text reads now."""
+    """The search keys of a ticket (a Ticket or a stored document) as its text and its
+    times read now: the words' keys, then the days' (closing adds its day's key last)."""
     get = ticket.get if isinstance(ticket, dict) else lambda name: getattr(ticket, name, None)
     summary, description = (get(name) or "" for name in SEARCHED)
-    return search.keys_of_words([*search.words(summary),
-                                 *search.words(description)[:DESCRIPTION_WORDS]])
+    words = search.keys_of_words([*search.words(summary),
+                                  *search.words(description)[:DESCRIPTION_WORDS]])
+    return [*words, *(day_key(name, get(name)) for name in DAYS_KEYED if get(name))]
 
 
 def rekey_all() -> int:
@@ -99,10 +115,11 @@ def rekey_all() -> int:
     whose keys are right is not written, so running this again writes nothing."""
     collection = Ticket._get_collection()
     rewritten = 0
-    for doc in collection.find({}, {name: 1 for name in (*SEARCHED, "search_keys")}):
+    made_of = (*SEARCHED, *DAYS_KEYED)
+    for doc in collection.find({}, {name: 1 for name in (*made_of, "search_keys")}):
         keys = keys_of(doc)
         if doc.get("search_keys") != keys:
-            unchanged = {name: doc.get(name) for name in SEARCHED}
+            unchanged = {name: doc.get(name) for name in made_of}
             rewritten += collection.update_one({"_id": doc["_id"], **unchanged},
                                                {"$set": {"search_keys": keys}}).modified_count
     return rewritten

@@ -75,9 +75,10 @@ def bring_up_to_date() -> dict[str, int]:
 
 
 def _key_tickets() -> int:
-    """Tickets stored before they had search keys get them, once (the same marker, under
-    the tickets collection, says which fields their keys are made of)."""
-    name, fields = Ticket._get_collection().name, list(tickets.SEARCHED)
+    """Tickets stored before they had search keys, or before their keys named their days,
+    get them, once (the same marker, under the tickets collection, says which fields
+    their keys are made of)."""
+    name, fields = Ticket._get_collection().name, [*tickets.SEARCHED, *tickets.DAYS_KEYED]
     marker = store.database()[MARKER]
     if (marker.find_one({"_id": name}) or {}).get("search_fields") == fields:
         return 0

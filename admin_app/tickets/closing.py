@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import mail
 from ..models import Ticket
 from ..models.kept import now
+from ..models.tickets import day_key, keys_of
 
 # What the one who tried to close a ticket is told when another close won (screen, API).
 CLOSED_MEANWHILE = "Someone else closed this ticket meanwhile; it was not closed twice."
@@ -26,11 +27,13 @@ def close(ticket: Ticket) -> bool:
     close that was stored."""
     at = now()
     closed = Ticket.objects(pk=ticket.pk, status="open").update_one(
-        set__status="closed", set__closed_at=at, set__updated_at=at)
+        set__status="closed", set__closed_at=at, set__updated_at=at,
+        push__search_keys=day_key("closed_at", at))  # as `keys_of` gives it, last
     if not closed:
         ticket.reload()
         return False
     ticket.status, ticket.closed_at, ticket.updated_at = "closed", at, at
+    ticket.search_keys = keys_of(ticket)
     mail.notify_closure(ticket)
     return True
 

@@ -1,11 +1,12 @@
 """Tickets opened and closed per day over the last days, for Home's chart.
 
-One aggregation answers both series: the tickets logged or closed since the first day
-(an `$or` whose branches the `-logged_at` and `closed_at` indexes serve), grouped by the
-pair (day logged, day closed), each day only if it falls in the window. That is at most
-(days + 1)² groups whatever the number of tickets, and Python adds them up per day. Days
-are UTC days, as every time the app shows is UTC (`shown.when`); a day without tickets
-is a zero, never a gap.
+One aggregation answers both series: the tickets whose keys name a day of the window as
+their day logged or closed (`models.tickets.day_key`: an equality on the search keys,
+which an index serves on both stores, where a range of times is one the embedded store
+reads every ticket for), grouped by the pair (day logged, day closed), each day only if
+it falls in the window. That is at most (days + 1)² groups whatever the number of
+tickets, and Python adds them up per day. Days are UTC days, as every time the app
+shows is UTC (`shown.when`); a day without tickets is a zero, never a gap.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..models import Ticket
+from ..models.tickets import DAYS_KEYED, day_key
 
 DAYS = 30
 _DAY_FORMAT = "%Y-%m-%d"
@@ -42,7 +44,8 @@ def per_day(today: date, days: int = DAYS) -> list[Day]:
     first = today - timedelta(days=days - 1)
     since = datetime(first.year, first.month, first.day)
     pipeline = [
-        {"$match": {"$or": [{"logged_at": {"$gte": since}}, {"closed_at": {"$gte": since}}]}},
+        {"$match": {"search_keys": {"$in": [day_key(name, first + timedelta(days=n))
+                                             for name in DAYS_KEYED for n in range(days)]}}},
         {"$group": {"_id": {"opened": _day_of("logged_at", since),
                             "closed": _day_of("closed_at", since)},
                     "n": {"$sum": 1}}},
