@@ -109,6 +109,25 @@ def test_a_view_of_a_retired_field_opens_without_it(store_client, desk, store_ap
     assert names(text) == ["Bo Chan", "Cy Dunn"]  # vip no, tier no longer asked
 
 
+def test_a_views_sort_follows_its_column_when_the_list_columns_change(store_client, desk,
+                                                                      store_app):
+    save(store_client, "/admin/customer/?sort=2&desc=1", "By department")  # Department
+    with store_app.app_context():
+        assert SavedView.objects.get().args == [["sort_field", "department"], ["desc", "1"]]
+        update_field("customer", "org", list_column=None)  # Department is column 1 now
+    link = views(store_client.get("/admin/customer/").get_data(as_text=True))["By department"]
+    assert dict(parse_qsl(urlsplit(link).query)) == {"sort": "1", "desc": "1"}
+    opened = store_client.get(link).get_data(as_text=True)
+    assert names(opened) == ["Cy Dunn", "Bo Chan", "Ann Lee"]  # Sales, Finance Ops, Finance
+    assert 'aria-current="true">By department' in opened
+    with store_app.app_context():
+        update_field("customer", "department", list_column=None)
+    link = views(store_client.get("/admin/customer/").get_data(as_text=True))["By department"]
+    assert "sort" not in dict(parse_qsl(urlsplit(link).query))  # no column to sort by
+    assert names(store_client.get(link).get_data(as_text=True)) == [
+        "Ann Lee", "Bo Chan", "Cy Dunn"]
+
+
 def test_a_name_used_again_asks_before_replacing(store_client, desk, store_app):
     save(store_client, "/admin/customer/?f.tier=Gold", "Mine")
     asked = save(store_client, "/admin/customer/?f.tier=Silver", "Mine")

@@ -17,7 +17,7 @@ Admins and agents alike (agents cannot share). Every POST carries the CSRF token
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode
 
 import mongoengine as me
@@ -29,7 +29,7 @@ from flask_wtf import FlaskForm
 
 from .. import dictionary
 from ..models.saved_views import LISTS, NAME_LENGTH, SavedView
-from ..records.listing import ListState
+from ..records.listing import DESC, SORT, ListState, Sort
 from .secure import StaffOnly, signed_in_role
 
 # Each record list (its endpoint): the entity and the Level it lists.
@@ -68,6 +68,35 @@ def _state(list_name: str, args: t.Any) -> ListState:
     return ListState.from_args(args, dictionary.current(), entity, level)
 
 
+# A list's URL says its sort by the index of a column shown (Flask-Admin's `sort=`): a view
+# keeps the column's field name instead, so that a column added to the dictionary's list
+# columns later does not move its sort onto another column.
+SORT_FIELD = "sort_field"
+
+
+def _kept(state: ListState) -> list[list[str]]:
+    """The arguments a view keeps of the list's state: its sort by field name."""
+    args = [[key, value] for key, value in state.to_args() if key not in (SORT, DESC)]
+    if state.sort is not None:
+        args.append([SORT_FIELD, state.sort.name])
+        if state.sort.descending:
+            args.append([DESC, "1"])
+    return args
+
+
+def _opened(list_name: str, kept: t.Sequence[t.Sequence[str]]) -> list[tuple[str, str]]:
+    """A view's list arguments as the list reads them now: its sort field is the index of
+    that column today, and no sort where the field is no longer a sortable column."""
+    pairs = [(key, value) for key, value in kept]
+    field = next((value for key, value in pairs if key == SORT_FIELD), None)
+    if field is None:  # kept before views named their sort
+        return pairs
+    state = _state(list_name, [(k, v) for k, v in pairs if k not in (SORT_FIELD, DESC)])
+    if field in state.sortable():
+        state = replace(state, sort=Sort(field, (DESC, "1") in pairs))
+    return state.to_args()
+
+
 def panel(admin_view: t.Any) -> dict[str, t.Any]:
     """What the list's Views panel shows: the views (own first, then shared by others, by
     name), and what the save form carries (the list's current arguments)."""
@@ -79,11 +108,12 @@ def panel(admin_view: t.Any) -> dict[str, t.Any]:
     others = [view for view in SavedView.objects(shared=True, list=list_name)
               .order_by("name") if view.pk not in mine]
     admin = _is_admin()
-    shown = [Shown(view.name, _list_url(list_name, view.args), view.shared,
+    opened = {view.pk: _opened(list_name, view.args) for view in own + others}
+    shown = [Shown(view.name, _list_url(list_name, opened[view.pk]), view.shared,
                    "" if view.pk in mine else view.owner_email,
                    url_for("saved_views.delete", view_id=str(view.pk))
                    if view.pk in mine or admin else "",
-                   [list(pair) for pair in view.args] == current)
+                   [list(pair) for pair in opened[view.pk]] == current)
              for view in own + others]
     return {"views": shown, "list": list_name, "args": urlencode(asked),
             "can_share": admin, "name_length": NAME_LENGTH,
@@ -124,10 +154,10 @@ class SavedViewsView(StaffOnly, BaseView):
             abort(400, "The page had expired; open the list again and save the view again.")
         state = _state(list_name, parse_qsl(request.form.get("args", ""),
                                             keep_blank_values=False))
-        args = [list(pair) for pair in state.to_args()]
+        args = _kept(state)
         name = " ".join(request.form.get("name", "").split())
         shared = request.form.get("shared") == "1" and _is_admin()
-        back = _list_url(list_name, args)
+        back = _list_url(list_name, state.to_args())
         if not name:
             flash("Give the view a name to save it.", "error")
             return redirect(back)
@@ -138,9 +168,10 @@ class SavedViewsView(StaffOnly, BaseView):
         if existing is not None and request.form.get("replace") != "1":
             return self.render("dictadmin/saved_view_replace.html", form=form, name=name,
                                list_name=list_name, shared=shared,
-                               args=urlencode([tuple(pair) for pair in args]),
+                               args=urlencode(state.to_args()),
                                described=state.describe() or "no filter",
-                               back=back, was=_list_url(list_name, existing.args))
+                               back=back, was=_list_url(list_name,
+                                                        _opened(list_name, existing.args)))
         view = existing or SavedView(owner=current_user.pk, list=list_name, name=name)
         view.owner_email = current_user.email
         view.args = args
@@ -163,7 +194,7 @@ class SavedViewsView(StaffOnly, BaseView):
             abort(403, "Only the login that saved this view, or an admin if it is shared, "
                        "may delete it.")
         form = SaveForm(formdata=request.form if request.method == "POST" else None)
-        back = _list_url(view.list, view.args)
+        back = _list_url(view.list, _opened(view.list, view.args))
         if request.method == "GET":
             return self.render("dictadmin/saved_view_delete.html", view=view, form=form,
                                back=back, cancel=url_for(f"{view.list}.index_view"))

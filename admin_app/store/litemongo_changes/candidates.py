@@ -27,10 +27,19 @@ def _candidates_in_place(_upstream: t.Any) -> t.Callable[..., t.Any]:
 
 
 def held_by_all(held: list[t.Any]) -> list[t.Any]:
-    """The store keys in every holder: those of the smallest, checked against the rest."""
+    """The store keys in every holder: those of the smallest, checked against the rest
+    (the in-process ones first, then the keys table's a batch at a time)."""
     fewest = min(held, key=len)
     others = [keys for keys in held if keys is not fewest]
-    return [key for key in fewest if all(key in keys for keys in others)]
+    in_process = [keys for keys in others if not _in_table(keys)]
+    kept = [key for key in fewest if all(key in keys for keys in in_process)]
+    for table in (keys for keys in others if _in_table(keys)):
+        kept = table.kept(kept)
+    return kept
+
+
+def _in_table(keys: t.Any) -> bool:
+    return type(keys) is keys_table.KeysHeld
 
 
 def holders(index: t.Any, spec: t.Any, store: t.Any = None) -> list[t.Any] | None:

@@ -37,10 +37,10 @@ from .patching import replace
 
 PATH = "search_keys"  # the multikey path kept in SQLite
 # A query with up to FEW candidates in the table reads them at once; with more, the
-# table is asked document by document (a sorted page stops after a few), and read
-# whole once it has been asked ASKED times.
+# table is asked BATCH store keys at a time (a sorted page stops after a few batches),
+# or read whole when it is the smallest of the query's holders.
 FEW = 2_000
-ASKED = 200
+BATCH = 256
 
 _FUNCTION = "dictadmin_keys_of"
 # The triggers. In a trigger an outer upsert's conflict policy overrides `OR IGNORE`, so
@@ -216,9 +216,15 @@ def wanted_keys(condition: t.Any) -> set[str] | None:
 
 class KeysHeld:
     """The store keys of the documents that hold, for each set in `wanted`, one of its
-    keys: a container the planner intersects with the in-process index's. A few are
-    fetched at once; many are counted, then asked for one by one (a sorted page stops
-    after a few) or read whole when they are iterated.
+    keys: a container the planner intersects with the in-process index's. It is asked
+    what costs about what the caller is prepared to pay, never more:
+
+    - `holding(keys)`: which of a batch of store keys it holds, one statement a batch
+      (a sorted page walks its candidates in order and asks a batch at a time);
+    - `read_if_few(limit)`: all of them, read at once, when one of the sets is held by
+      at most `limit` documents (each set's size is counted no further than that);
+    - `len()`: the number when few (FEW), else the size of the smallest set, an upper
+      bound, for the planner to choose what to read; iterated, they are read whole.
 
     Several sets (a search of several words, list filters) are read from the one fewest
     documents hold, each of its documents checked for the others along the table's
@@ -226,41 +232,71 @@ class KeysHeld:
 
     def __init__(self, store: t.Any, wanted: list[set[str]]) -> None:
         self._connection = store._connection
-        self._numbers, self._params = numbers(self._connection, wanted)
         self._ranges = [_ranges(keys, self._connection) for keys in wanted]
         self._found: frozenset[str] | None = None
-        self._count: int | None = None
-        self._asked = 0
+        self._more_than = -1  # every set is known to hold more documents than this
+        self._bound: int | None = None
 
-    def _fetch(self, limit: int | None = None) -> list[str]:
-        query = (f"SELECT id FROM dictadmin_keyed WHERE n IN ({self._numbers}"  # noqa: S608
-                 f"{f' LIMIT {limit}' if limit else ''})")
-        return [key for (key,) in self._connection.execute(query, self._params)]
-
-    def __len__(self) -> int:
-        if self._found is None and self._count is None:
-            few = self._fetch(FEW + 1)
-            if len(few) <= FEW:
-                self._found = frozenset(few)
-            else:
-                self._count = self._connection.execute(
-                    f"SELECT count(*) FROM ({self._numbers})",  # noqa: S608
-                    self._params).fetchone()[0]
-        return len(self._found) if self._found is not None else t.cast(int, self._count)
-
-    def __contains__(self, store_key: object) -> bool:
-        self._asked += 1
-        if self._found is None and self._asked > ASKED:
-            self._found = frozenset(self._fetch())
+    def read_if_few(self, limit: int) -> frozenset[str] | None:
+        """The store keys held, when they are at most `limit` (read at once when a set
+        holds no more: reading them costs about `limit` index probes), else None."""
         if self._found is not None:
-            return store_key in self._found
+            return self._found if len(self._found) <= limit else None
+        if limit <= self._more_than:
+            return None
+        for at, (where, params) in enumerate(self._ranges):
+            if _rows(self._connection, where, params, limit + 1) <= limit:
+                self._found = frozenset(self._fetch(at))
+                return self._found
+        self._more_than = limit
+        return None
+
+    def holding(self, keys: t.Sequence[str]) -> t.Collection[str]:
+        """Those of `keys` (a batch, up to BATCH) that are held."""
+        if self._found is not None:
+            return self._found
+        if not keys:
+            return ()
+        marks = ",".join("?" * len(keys))
         exists = " AND ".join(
             f"EXISTS (SELECT 1 FROM dictadmin_keys INDEXED BY dictadmin_keys_of_n"  # noqa: S608
             f" WHERE n = d.n AND ({where}))" for where, _ in self._ranges)
-        return self._connection.execute(
-            f"SELECT 1 FROM dictadmin_keyed AS d WHERE d.id = ? AND {exists}",  # noqa: S608
-            (store_key, *(p for _, params in self._ranges for p in params))
-        ).fetchone() is not None
+        return {key for (key,) in self._connection.execute(
+            f"SELECT d.id FROM dictadmin_keyed AS d WHERE d.id IN ({marks}) AND {exists}",  # noqa: S608
+            (*keys, *(p for _, params in self._ranges for p in params)))}
+
+    def kept(self, keys: t.Iterable[str]) -> list[str]:
+        """`keys` less those not held, in their order (asked a batch at a time)."""
+        if self._found is not None:
+            return [key for key in keys if key in self._found]
+        kept: list[str] = []
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == BATCH:
+                held = self.holding(batch)
+                kept += (key for key in batch if key in held)
+                batch = []
+        held = self.holding(batch)
+        return kept + [key for key in batch if key in held]
+
+    def _fetch(self, first: int | None = None) -> list[str]:
+        held, params = numbers(self._connection, ranges=self._ranges, first=first)
+        query = f"SELECT k.id FROM ({held}) AS h JOIN dictadmin_keyed AS k ON k.n = h.n"  # noqa: S608
+        return [key for (key,) in self._connection.execute(query, params)]
+
+    def __len__(self) -> int:
+        found = self.read_if_few(FEW)
+        if found is not None:
+            return len(found)
+        if self._bound is None:
+            self._bound = _smallest(self._connection, self._ranges)[1]
+        return self._bound
+
+    def __contains__(self, store_key: object) -> bool:
+        if self._found is None and type(store_key) is str:
+            return store_key in self.holding([store_key])
+        return store_key in (self._found or ())
 
     def __iter__(self) -> t.Iterator[str]:
         if self._found is None:
@@ -268,17 +304,37 @@ class KeysHeld:
         return iter(self._found)
 
 
-def numbers(connection: t.Any, wanted: list[set[str]]) -> tuple[str, list[str]]:
+def _rows(connection: t.Any, where: str, params: list[str], limit: int | None = None) -> int:
+    """How many (key, document) rows are in the ranges `where`, counted no further than
+    `limit` (an upper bound on the documents holding one of their keys)."""
+    return connection.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM dictadmin_keys WHERE {where} LIMIT ?)",  # noqa: S608
+        (*params, -1 if limit is None else limit)).fetchone()[0]
+
+
+def _smallest(connection: t.Any, ranges: list[tuple[str, list[str]]]) -> tuple[int, int]:
+    """Which of the ranges holds the fewest rows, and how many: each counted no further
+    than the fewest so far (a set of most documents is not counted whole)."""
+    best, fewest = 0, _rows(connection, *ranges[0])
+    for at, (where, params) in enumerate(ranges[1:], 1):
+        rows = _rows(connection, where, params, fewest)
+        if rows < fewest:
+            best, fewest = at, rows
+    return best, fewest
+
+
+def numbers(connection: t.Any, wanted: list[set[str]] | None = None, *,
+            ranges: list[tuple[str, list[str]]] | None = None,
+            first: int | None = None) -> tuple[str, list[str]]:
     """SQL selecting the numbers (`dictadmin_keyed.n`) of the documents holding, for each
-    set, one of its keys, and its parameters: the set fewest documents hold is read
-    (each set's count is one walk of the key index), each document checked for the
+    set (`wanted`, or their `ranges`), one of its keys, and its parameters: one set is
+    read (`first`, else the one of fewest rows), each of its documents checked for the
     others through the (document, key) index."""
-    ranges = [_ranges(keys, connection) for keys in wanted]
-    if len(ranges) > 1:
-        sizes = [connection.execute(f"SELECT count(*) FROM dictadmin_keys WHERE {where}",  # noqa: S608
-                                    params).fetchone()[0] for where, params in ranges]
-        ranges.insert(0, ranges.pop(sizes.index(min(sizes))))
-    (where, params), others = ranges[0], ranges[1:]
+    if ranges is None:
+        ranges = [_ranges(keys, connection) for keys in wanted or []]
+    if first is None:
+        first = _smallest(connection, ranges)[0] if len(ranges) > 1 else 0
+    (where, params), others = ranges[first], ranges[:first] + ranges[first + 1:]
     exists = "".join(" AND EXISTS (SELECT 1 FROM dictadmin_keys AS b INDEXED BY"  # noqa: S608
                      f" dictadmin_keys_of_n WHERE b.n = a.n AND ({other}))"
                      for other, _ in others)
