@@ -948,8 +948,8 @@ def test_upstream_keeps_every_search_key_in_the_process_and_the_fix_in_the_file(
     """Pinned to litemongo 0.2.0: upstream's hash index holds each (search key, document)
     pair in the process that reads; the fix keeps none in the process, the file holds
     them, and every query answers as upstream's (mongomock's) does, on every branch of
-    the table's answer (a few read at once, many asked one by one, then read whole)."""
-    from admin_app.store.litemongo_changes import keys_table
+    the table's answer (a few read at once, many asked a batch at a time, read whole)."""
+    from admin_app.store.litemongo_changes import keys_table, text_order
 
     client, people, reference = _keyed_pair(tmp_path)
     store = people._store
@@ -967,10 +967,104 @@ def test_upstream_keeps_every_search_key_in_the_process_and_the_fix_in_the_file(
     assert _keyed_answers(people) == expected
     assert "search_keys" not in store._get_query_index()._fields
     assert _table_pairs(store) == _pairs_from_documents(store) < pairs
-    for few, asked in ((5, 3), (0, 0), (10_000, 10_000)):
+    # (few, batch, walked, walked_most, table_read): small rounds and batches, a walk
+    # that never reads the table (a read when the walk is over), everything at once.
+    for few, batch, walked, most, read in ((5, 3, 2, 4, 1), (0, 1, 1, 1, 0),
+                                           (10_000, 10_000, 10_000, 10_000, 10_000)):
         monkeypatch.setattr(keys_table, "FEW", few)
-        monkeypatch.setattr(keys_table, "ASKED", asked)
-        assert _keyed_answers(people) == expected, (few, asked)
+        monkeypatch.setattr(keys_table, "BATCH", batch)
+        monkeypatch.setattr(text_order, "WALKED", walked)
+        monkeypatch.setattr(text_order, "WALKED_MOST", most)
+        monkeypatch.setattr(text_order, "TABLE_READ", read)
+        assert _keyed_answers(people) == expected, (few, batch, walked, most, read)
+    client.close()
+
+
+FILTERED = [  # (query, sort, skip, limit): a list page as the app asks it, and beyond
+    ({"level": "Org", "archived": False, "search_keys": "=tier:Gold\x1f",
+      "$and": [{"search_keys": "a"}, {"search_keys": {"$in": ["@d:202", "@d:203"]}}]},
+     [("name", 1), ("_id", 1)], 0, 20),  # dense: walked, the table asked round by round
+    ({"level": "Org", "archived": False, "search_keys": "=tier:Gold\x1f",
+      "$and": [{"search_keys": "a"}, {"search_keys": {"$in": ["@d:202", "@d:203"]}}]},
+     [("name", -1), ("_id", -1)], 40, 20),
+    ({"level": "Org", "archived": False, "search_keys": "=tier:Gold\x1f",
+      "$and": [{"search_keys": "acme"}]}, [("name", 1), ("_id", 1)], 0, 20),  # a few: read
+    ({"level": "Customer", "archived": False, "search_keys": "=tier:Gold\x1f",
+      "$and": [{"search_keys": "w"}]}, [("name", 1), ("_id", 1)], 0, 20),
+    ({"level": "Org", "search_keys": "=tier:Gold\x1f", "$and": [{"search_keys": "=tier:Tin\x1f"}]},
+     [("name", 1), ("_id", 1)], 0, 20),  # dense sets, nothing in common: walked to the end
+    ({"search_keys": "a", "$and": [{"search_keys": "@d:2027"}]}, [("name", 1)], 0, 0),
+    ({"level": "Org", "search_keys": "a"}, None, 0, 0),  # unsorted: the table a batch at a time
+]
+
+
+def _filtered(count=3000):
+    """Records keyed as a filtered list keys them: a Tier, the prefixes of a date, and
+    the prefixes of the words of the name."""
+    from bson import ObjectId
+
+    from admin_app.models.search import keys_of
+
+    docs = []
+    for i in range(count):
+        name = f"{WORDS[(i * 7) % 15].title()} {WORDS[(i // 15) % 15].title()} {i % 13}"
+        date = f"{2025 + i % 3}{1 + i % 12:02d}{1 + i % 28:02d}"
+        docs.append({"_id": ObjectId(f"{i:024x}"), "level": "Org" if i % 10 else "Customer",
+                     "archived": i % 17 == 0, "name": name,
+                     "search_keys": [*keys_of([name]), f"=tier:{('Gold', 'Silver')[i % 2]}\x1f",
+                                     *(f"@d:{date[:end]}" for end in range(1, 9))]})
+    return docs
+
+
+def _filtered_answers(collection):
+    out = []
+    for spec, sort, skip, limit in FILTERED:
+        cursor = collection.find(spec)
+        cursor = cursor.sort(sort) if sort else cursor
+        out.append([d["_id"] for d in cursor.skip(skip).limit(limit)])
+    return out
+
+
+def test_a_sorted_page_of_dense_filters_reads_no_set_of_the_keys_table_whole(tmp_path,
+                                                                             monkeypatch):
+    """A list page whose filters most records pass (a Tier, a date range, a one-letter
+    search) walks the name order and asks the keys table for each round's keys: before,
+    its first question counted every set and read every match (7,351 at 110,000
+    records) to show 20. Here the sets are counted no further than the walk goes, none
+    is read, and the answers are upstream's (mongomock's, from every document) on every
+    branch: the walk, a set of a few read at once, a walk to the end, unsorted."""
+    import mongomock
+
+    from admin_app.store.litemongo_changes import keys_table, text_order
+
+    litemongo_changes.apply()
+    # 3,000 records, not 110,000: a set is as dear to read as a walk to count (the
+    # walk stops for a set of up to TABLE_READ times what it looked at), so reading
+    # is made dearer here.
+    monkeypatch.setattr(text_order, "TABLE_READ", 1)
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people, reference = client["db"]["people"], mongomock.MongoClient()["db"]["people"]
+    for collection in (people, reference):
+        collection.create_index([("level", 1), ("archived", 1), ("search_keys", 1),
+                                 ("name", 1), ("_id", 1)])
+        collection.insert_many(_filtered())
+    expected = _filtered_answers(reference)
+    assert all(len(expected[n]) == 20 for n in (0, 1, 2, 3))
+    assert expected[4] == [] and len(expected[5]) > 100
+    read, counted = [], []
+    real_fetch, real_rows = keys_table.KeysHeld._fetch, keys_table._rows
+    monkeypatch.setattr(keys_table.KeysHeld, "_fetch",
+                        lambda self, *a: read.append(1) or real_fetch(self, *a))
+    monkeypatch.setattr(keys_table, "_rows",
+                        lambda *a: counted.append(a[3] if len(a) > 3 else None) or real_rows(*a))
+    spec, sort, skip, limit = FILTERED[0]
+    page = [d["_id"] for d in people.find(spec).sort(sort).skip(skip).limit(limit)]
+    assert page == expected[0]
+    assert read == [] and counted and None not in counted and max(counted) <= 1024 + 1
+    spec, sort, skip, limit = FILTERED[2]  # `acme`: a set of a few hundred, read at once
+    assert [d["_id"] for d in people.find(spec).sort(sort).limit(limit)] == expected[2]
+    assert read == [1]
+    assert _filtered_answers(people) == expected
     client.close()
 
 
