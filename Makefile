@@ -72,7 +72,8 @@ test: system-deps $(VENV)/.installed-dev lint
 # Refresh the screenshots the README shows (the browser tests take them).
 screenshots: system-deps $(VENV)/.installed-dev
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser_tickets.py \
-	  tests/test_home_browser.py
+	  tests/test_home_browser.py tests/test_browser_rules_tour.py \
+	  tests/test_list_filters_browser.py
 
 # Chart.js draws Home's chart. It comes from npm, never a CDN: `make vendor` fetches the
 # pinned version with `npm pack`, checks the tarball against the integrity hash pinned

@@ -48,6 +48,7 @@ from .test_crawl import (
     WEBGUEST_EMAIL,
     WEBGUEST_PASSWORD,
     _Links,
+    add_bulk_changes,
     add_conditional_rules,
     add_record_changes,
     add_search_key_jobs,
@@ -236,6 +237,7 @@ def site(tmp_path_factory) -> t.Iterator[t.Any]:
         add_record_changes()
         add_search_key_jobs()
         add_conditional_rules()
+        add_bulk_changes()
     screens = find_screens(app)
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: run `make test` (it installs it)"

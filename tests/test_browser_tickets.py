@@ -83,9 +83,9 @@ def choose_customer(page: Page, typed: str, name: str) -> None:
     results.first.click()
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name))
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 def record_id(name: str) -> str:

@@ -98,7 +98,6 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
         add_directory_connector()
         add_api_tokens()
         add_saved_views()
-        add_bulk_changes()
     return app
 
 
@@ -519,24 +518,27 @@ def add_saved_views() -> None:
 #    refused, one a full disk stopped, so the confirmation and result pages are crawled ----
 
 def add_bulk_changes() -> None:
-    """Through `records.bulk`, as the lists' Change in bulk pages make them."""
+    """Through `records.bulk`, as the lists' Change in bulk pages make them, on two
+    customers of their own (the demo's records stay as other tests expect them)."""
     from admin_app.records import bulk
     from admin_app.records.trace import login as by_login
 
     admin = by_login(User.objects.get(email=ADMIN_EMAIL))
-    # Not the customer whose History the crawl reads (`history_urls` picks its changes).
-    current = {"level": "Customer", "archived": False, "name": {"$ne": HISTORY_CUSTOMER}}
+    made = trace.Trace(trace.COMMAND_LINE, trace.FORM)
+    names = ["Bulk Ann", "Bulk Bob"]
+    for name in names:
+        records.create("customer", {"name": name, "level": "Customer"}, made)
+    theirs = {"level": "Customer", "archived": False, "name": {"$in": names}}
 
     def prepare(action: str, name: str | None = None, value: object = None) -> t.Any:
-        return bulk.prepare("customer", "Customer", "customer", current, action, name, value,
+        return bulk.prepare("customer", "Customer", "customer", theirs, action, name, value,
                             lambda n: f"{action} {n} Customers {SCRIPT_PAYLOAD}?",
-                            [("search", "a")], admin)
+                            [("search", "bulk")], admin)
 
     prepare(bulk.ARCHIVE)  # waits for its confirmation
     done = prepare(bulk.SET, "department", "Support")
-    first = Customer.objects(level="Customer", name__ne=HISTORY_CUSTOMER).order_by("name").first()
-    records.update("customer", first.pk, {"department": "Sales"},  # after the review
-                   trace.Trace(trace.COMMAND_LINE, trace.FORM))
+    records.update("customer", Customer.objects.get(name="Bulk Ann").pk,  # after the review
+                   {"department": "Sales"}, made)
     assert bulk.confirm(done)
     bulk.run(str(done.pk))
     failed = prepare(bulk.RESTORE)
@@ -699,6 +701,7 @@ def demo_app(request, tmp_path):
         add_record_changes()
         add_search_key_jobs()
         add_conditional_rules()
+        add_bulk_changes()
     yield app
     mongoengine.disconnect()
 

@@ -1,6 +1,7 @@
 """Filtering a list in headless Chromium (issue 24, point 1): pick filters by keyboard and
 with the Org lookup, submit, and read the results, the count and the shared URL; then
-remove one filter and clear them all."""
+remove one filter and clear them all. `make screenshots` keeps the filtered list the
+README shows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 
 from .conftest import make_app
 from .servers import signed_in_browser
+from .test_browser_tickets import VIEWPORT, screenshot
 from .test_list_filters import make_desk
 
 
@@ -21,7 +23,7 @@ def page(tmp_path):
     app = make_app(tmp_path, "embedded")
     with app.app_context():
         make_desk()
-    with signed_in_browser(tmp_path / "instance") as context:
+    with signed_in_browser(tmp_path / "instance", viewport=VIEWPORT) as context:
         yield context.new_page()
     mongoengine.disconnect()
 
@@ -49,6 +51,7 @@ def test_picking_filters_narrows_the_list_and_the_url_says_so(page):
     expect(page.locator("#list-count")).to_have_text("1–1 of 1")
     expect(page.locator("#active-filters")).to_contain_text("Tier is Gold")
     expect(page.locator("#active-filters")).to_contain_text("Department starts with fin")
+    screenshot(page, "list-filters.png", full_page=True)  # the README's (`make screenshots`)
 
     # The Org lookup: type, choose, apply; the link keeps the other filters.
     page.locator("#s2id_filter-org").click()

@@ -19,6 +19,7 @@ caller says no count rather than read the records.
 
 from __future__ import annotations
 
+import itertools
 import typing as t
 
 from bson import ObjectId
@@ -26,6 +27,7 @@ from bson import ObjectId
 from .bulk_reads import _litemongo_store
 
 _EXACT_VALUES = (str, ObjectId, bool)
+_CHUNK = 1024  # store keys checked against the in-process holders at once
 
 
 def bounded_count(collection: t.Any, query: t.Mapping[str, t.Any], limit: int) -> int | None:
@@ -51,18 +53,23 @@ def _from_index(collection_store: t.Any, query: t.Mapping[str, t.Any], limit: in
     natural = index._docs
     if wanted:  # the keys table drives: its smallest set, streamed, checked against the rest
         found = _held_keys(collection_store._connection, wanted)
+        others = [natural, *sorted(held, key=len)]
     elif held:
-        found = iter(min(held, key=len))
+        fewest = min(held, key=len)
+        found = iter(fewest)
+        others = [natural, *(keys for keys in held if keys is not fewest)]
     else:  # no condition at all: every document
         return min(len(natural), limit)
-    others = [keys for keys in held if keys is not found]
     count = 0
-    for key in found:
-        if key in natural and all(key in keys for keys in others):
-            count += 1
-            if count >= limit:
-                break
-    return count
+    while count < limit:
+        # A chunk at a time, a holder at a time: a test per key and holder, no call.
+        kept = list(itertools.islice(found, _CHUNK))
+        if not kept:
+            break
+        for keys in others:
+            kept = [key for key in kept if key in keys]
+        count += len(kept)
+    return min(count, limit)
 
 
 def _keys_wanted(query: t.Mapping[str, t.Any], in_sqlite: t.Collection[str],
@@ -93,11 +100,10 @@ def _without(query: t.Mapping[str, t.Any], in_sqlite: t.Collection[str]) -> dict
 def _held_keys(connection: t.Any, wanted: list[set[str]]) -> t.Iterator[str]:
     """The store keys of the documents holding, for each set, one of its keys, streamed
     from the keys table (a count that stops early reads no more)."""
-    from .litemongo_changes.keys_table import numbers
+    from .litemongo_changes.keys_table import ids_of, numbers
 
     held, params = numbers(connection, wanted)
-    query = f"SELECT k.id FROM ({held}) AS h JOIN dictadmin_keyed AS k ON k.n = h.n"  # noqa: S608
-    for (key,) in connection.execute(query, params):
+    for (key,) in connection.execute(ids_of(held), params):
         yield key
 
 

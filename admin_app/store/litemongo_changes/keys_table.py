@@ -282,8 +282,7 @@ class KeysHeld:
 
     def _fetch(self, first: int | None = None) -> list[str]:
         held, params = numbers(self._connection, ranges=self._ranges, first=first)
-        query = f"SELECT k.id FROM ({held}) AS h JOIN dictadmin_keyed AS k ON k.n = h.n"  # noqa: S608
-        return [key for (key,) in self._connection.execute(query, params)]
+        return [key for (key,) in self._connection.execute(ids_of(held), params)]
 
     def __len__(self) -> int:
         found = self.read_if_few(FEW)
@@ -340,6 +339,13 @@ def numbers(connection: t.Any, wanted: list[set[str]] | None = None, *,
                      for other, _ in others)
     return (f"SELECT DISTINCT a.n FROM dictadmin_keys AS a WHERE ({where}){exists}",  # noqa: S608
             [*params, *(p for _, more in others for p in more)])
+
+
+def ids_of(numbers_sql: str) -> str:
+    """SQL selecting the store keys of the documents `numbers_sql` selects, streamed as
+    they are found (a join would have SQLite find them all first)."""
+    return (f"SELECT (SELECT id FROM dictadmin_keyed WHERE n = h.n)"  # noqa: S608
+            f" FROM ({numbers_sql}) AS h")
 
 
 def install() -> None:

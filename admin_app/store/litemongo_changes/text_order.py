@@ -27,7 +27,7 @@ from .keys_table import KeysHeld
 # keys it has looked at (reading a document's number there costs about what looking at
 # a key costs here).
 WALKED = 64
-WALKED_MOST = 1024
+WALKED_MOST = 256
 TABLE_READ = 4
 
 
