@@ -81,6 +81,26 @@ function keepFocusIn(dialog, first, fallback) {
   });
 }
 
+// News in a pop-up: each item a section with its record's name and its text, put in as
+// text only (News is user data). `kind` names the classes: ticket-news for News when a
+// ticket is logged, closure-news for News on Closure (whose text reads as the other's).
+function fillNews(body, items, kind) {
+  body.textContent = '';
+  items.forEach(function (item) {
+    var section = document.createElement('section');
+    section.className = kind + '-item';
+    var title = document.createElement('h6');
+    title.className = kind + '-title';
+    title.textContent = item.title;
+    var text = document.createElement('p');
+    text.className = kind + '-text' + (kind === 'ticket-news' ? '' : ' ticket-news-text');
+    text.textContent = item.text;
+    section.appendChild(title);
+    section.appendChild(text);
+    body.appendChild(section);
+  });
+}
+
 // A job (a seed check or load, rewriting search keys) runs on after its page answered:
 // follow its progress, then show its report (templates/dictadmin/job_parts.html).
 document.addEventListener('DOMContentLoaded', function () {
@@ -169,21 +189,7 @@ document.addEventListener('DOMContentLoaded', function () {
   }
 
   function showNews(items) {
-    var body = document.getElementById('ticket-news-body');
-    body.textContent = '';
-    items.forEach(function (item) {
-      var section = document.createElement('section');
-      section.className = 'ticket-news-item';
-      var title = document.createElement('h6');
-      title.className = 'ticket-news-title';
-      title.textContent = item.title;
-      var text = document.createElement('p');
-      text.className = 'ticket-news-text';
-      text.textContent = item.text;
-      section.appendChild(title);
-      section.appendChild(text);
-      body.appendChild(section);
-    });
+    fillNews(document.getElementById('ticket-news-body'), items, 'ticket-news');
     if (items.length) { $(news).modal('show'); }
   }
 
@@ -233,7 +239,6 @@ document.addEventListener('DOMContentLoaded', function () {
   var customer = form.querySelector('input[name="customer"]');  // none on a logged ticket
   var body = document.getElementById('ticket-closure-news-body');
   var ok = document.getElementById('ticket-closure-news-ok');
-  var returnTo = null;
   var asked = 0;  // a late answer about a customer chosen before the last one is dropped
 
   function closes() {
@@ -241,20 +246,7 @@ document.addEventListener('DOMContentLoaded', function () {
   }
 
   function fill(news) {
-    body.textContent = '';
-    news.news.forEach(function (item) {
-      var section = document.createElement('section');
-      section.className = 'closure-news-item';
-      var title = document.createElement('h6');
-      title.className = 'closure-news-title';
-      title.textContent = item.title;
-      var text = document.createElement('p');
-      text.className = 'closure-news-text ticket-news-text';
-      text.textContent = item.text;
-      section.appendChild(title);
-      section.appendChild(text);
-      body.appendChild(section);
-    });
+    fillNews(body, news.news, 'closure-news');
     document.getElementById('ticket-closure-news-title').textContent = news.heading;
     dialog.dataset.customer = news.customer;
     dialog.dataset.token = news.token;
@@ -263,7 +255,6 @@ document.addEventListener('DOMContentLoaded', function () {
   function open() {
     if (!body.children.length) { return; }  // no News on Closure: no pop-up
     seen.value = dialog.dataset.token;
-    returnTo = document.activeElement;
     var other = document.querySelector('.modal.show');  // the News pop-up, still open
     if (other && other !== dialog) {
       $(other).one('hidden.bs.modal', function () { $(dialog).modal('show'); });
@@ -272,28 +263,9 @@ document.addEventListener('DOMContentLoaded', function () {
     }
   }
 
-  // Keyboard: focus goes to the dialog's button, Tab and Shift+Tab go round the dialog's
-  // buttons, Esc closes it (Bootstrap); closed, the focus returns to where it was (the
-  // Status field).
-  $(dialog).on('shown.bs.modal', function () { ok.focus(); });
-  dialog.addEventListener('keydown', function (event) {
-    if (event.key !== 'Tab') { return; }
-    var stops = dialog.querySelectorAll('button, [href], input, select, textarea');
-    var first = stops[0];
-    var last = stops[stops.length - 1];
-    var at = document.activeElement;
-    if (event.shiftKey && (at === first || at === dialog)) {
-      event.preventDefault();
-      last.focus();
-    } else if (!event.shiftKey && at === last) {
-      event.preventDefault();
-      first.focus();
-    }
-  });
-  $(dialog).on('hidden.bs.modal', function () {
-    if (returnTo && document.body.contains(returnTo)) { returnTo.focus(); }
-    returnTo = null;
-  });
+  // Keyboard: closed, the focus returns to where it was, the Status field (also when the
+  // pop-up opened with the page).
+  keepFocusIn(dialog, ok, status);
 
   function show() {
     if (!closes()) { return; }
