@@ -7,8 +7,8 @@ For each size:
 - the peak memory the XLSX export allocates (tracemalloc, a run of its own), which stays
   flat as the list grows: the export holds one batch of records, not the list;
 - the seconds the XLSX export takes (the unfiltered list: one stream in the store's
-  order) and the same list narrowed by a search and sorted by name (read a batch at a
-  time after the last record), and the CSV export;
+  order) and the same list narrowed by a search and sorted by name (its ids read in that
+  order once, then the records a batch at a time by id), and the CSV export;
 - the seconds `seed export` takes for the same Customers (`importer.export.export`,
   customers only, to a JSON file).
 
@@ -110,7 +110,7 @@ def measure(app: t.Any, size: int, tmp: Path) -> dict[str, float]:
           f"{figures['xlsx s']:.1f} s, {size_bytes / 1e6:.1f} MB file", flush=True)
     print(f"  CSV export: {figures['csv s']:.1f} s", flush=True)
     print(f"  XLSX export of the list searched 'a', sorted by name ({rows:,} records, "
-          f"read a batch at a time): {figures['narrowed xlsx s']:.1f} s (with a count pass)",
+          f"ids in order, then by id): {figures['narrowed xlsx s']:.1f} s (with a count pass)",
           flush=True)
     print(f"  seed export of the same {counts['customers']:,} Customers: "
           f"{figures['seed export s']:.1f} s", flush=True)

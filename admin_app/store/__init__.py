@@ -9,10 +9,19 @@ The rest of the app imports this package and asks it (`store.database()`,
 
 from __future__ import annotations
 
-from .connection import ALIAS, StoreError, connect, database, describe, disk_full, in_memory
+from .connection import (
+    ALIAS,
+    StoreError,
+    connect,
+    database,
+    describe,
+    disk_full,
+    in_memory,
+    queries_in_process,
+)
 from .counting import bounded_count
 from .grouped_writes import together
 from .warm import warm
 
 __all__ = ["ALIAS", "StoreError", "bounded_count", "connect", "database", "describe",
-           "disk_full", "in_memory", "together", "warm"]
+           "disk_full", "in_memory", "queries_in_process", "together", "warm"]

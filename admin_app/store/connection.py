@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import mongoengine
 import mongomock
+import pymongo
 from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
 
 ALIAS = "default"
@@ -166,6 +167,13 @@ def in_memory() -> bool:
     """True on mongomock: the store lives inside this process, so another process cannot
     see it, and it has no indexes (every query is a scan)."""
     return isinstance(database().client, mongomock.MongoClient)
+
+
+def queries_in_process() -> bool:
+    """True on the embedded store and mongomock: a query is worked out in this process,
+    from the candidates an index gives, so a query that starts over (a page after a
+    page) costs its candidates again, where a server walks its index from a key."""
+    return not isinstance(database().client, pymongo.MongoClient)
 
 
 def database() -> t.Any:
