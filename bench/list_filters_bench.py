@@ -7,7 +7,9 @@ an Expiry Date, both flagged filterable), a warmed app (its index built, as a wo
 is before it serves) answers, through its test client, signed in:
 
 - the Org list filtered by two filters plus the search box: Tier is Gold, Expiry Date
-  from 2026-01-01, and the search `s` (full pages at both sizes), and a narrower one
+  from 2026-01-01, and the search `s` (a full page at 110,000, 6,696 matches; at 1,000,
+  with 100 Orgs, 4 rows: an unfiltered 20-row page there costs about 8.8 ms against
+  this one's 6.4, so the ratio is the stricter for it), and a narrower one
   (the search `acme`);
 - the Customer list: Tier is Gold, Department starts with `fin`, and the search `a`;
 - each page with its count ("1–20 of …"), and the same page with the count turned off;
