@@ -890,9 +890,10 @@ KEYED_QUERIES = [
 ]
 
 
-def _keyed_answers(collection):
+def _keyed_answers(collection, queries=None):
+    """The ids each (query, sort, skip, limit) finds, in order (KEYED_QUERIES by default)."""
     out = []
-    for spec, sort, skip, limit in KEYED_QUERIES:
+    for spec, sort, skip, limit in KEYED_QUERIES if queries is None else queries:
         cursor = collection.find(spec)
         cursor = cursor.sort(sort) if sort else cursor
         out.append([d["_id"] for d in cursor.skip(skip).limit(limit)])
@@ -1017,12 +1018,7 @@ def _filtered(count=3000):
 
 
 def _filtered_answers(collection):
-    out = []
-    for spec, sort, skip, limit in FILTERED:
-        cursor = collection.find(spec)
-        cursor = cursor.sort(sort) if sort else cursor
-        out.append([d["_id"] for d in cursor.skip(skip).limit(limit)])
-    return out
+    return _keyed_answers(collection, FILTERED)
 
 
 def test_a_sorted_page_of_dense_filters_reads_no_set_of_the_keys_table_whole(tmp_path,
