@@ -13,6 +13,8 @@ Flask-Admin's own `page`:
   (`f.<field>=<v>`: that one value);
 - `search=<words>` (the search box), `archived=1` (the Archived tab);
 - `sort=<column index>` and `desc=1` (Flask-Admin's: the index into the columns shown);
+  or `sort_field=<field>`, the sort by the column's field, which a saved view keeps so
+  that a column added or taken away later does not move its sort (`to_args(kept=True)`);
 - `cols=<field>,<field>`: the columns shown, in order (default: the dictionary's list
   columns on this Level's form).
 
@@ -52,6 +54,7 @@ from .filter_keys import BOOLEAN, CHOICE, DATES, RANGED, REFERENCE, TEXT
 FILTER = "f."  # a filter argument's prefix
 EXACT, MIN, MAX = "exact", "min", "max"  # after the field's name: f.<field>.<part>
 SEARCH, ARCHIVED, SORT, DESC, COLUMNS = "search", "archived", "sort", "desc", "cols"
+SORT_FIELD = "sort_field"
 # Counted up to here: past it a list says "more than COUNT_BOUND".
 COUNT_BOUND = 10_000
 # Names from a URL are quoted back in a notice at most this long.
@@ -247,8 +250,9 @@ class ListState:
 
     # -- writing it back -----------------------------------------------------------------
 
-    def to_args(self) -> list[tuple[str, str]]:
-        """The canonical URL arguments of this state (no page)."""
+    def to_args(self, kept: bool = False) -> list[tuple[str, str]]:
+        """The canonical URL arguments of this state (no page); `kept`: the sort by its
+        field's name (`sort_field`), as a saved view keeps it, not by column index."""
         args: list[tuple[str, str]] = []
         if self.archived:
             args.append((ARCHIVED, "1"))
@@ -260,7 +264,7 @@ class ListState:
             args.append((COLUMNS, ",".join(f.name for f in self.columns)))
         if self.sort is not None:
             index = [f.name for f in self.columns].index(self.sort.name)
-            args.append((SORT, str(index)))
+            args.append((SORT_FIELD, self.sort.name) if kept else (SORT, str(index)))
             if self.sort.descending:
                 args.append((DESC, "1"))
         return args
@@ -462,10 +466,12 @@ def _sorts(entity: str, narrowed: bool) -> list[str]:
 
 
 def _sort(state: ListState, snapshot: t.Any, pairs: list[tuple[str, str]]) -> Sort | None:
-    text = _one(pairs, SORT)
-    if not text.isdigit() or int(text) >= len(state.columns):
-        return None
-    name = state.columns[int(text)].name
+    name = _one(pairs, SORT_FIELD)
+    if not name:
+        text = _one(pairs, SORT)
+        if not text.isdigit() or int(text) >= len(state.columns):
+            return None
+        name = state.columns[int(text)].name
     if name not in state.sortable():
         return None
     return Sort(name, _one(pairs, DESC) == "1")

@@ -205,8 +205,7 @@ def _question(snapshot: t.Any, entity: str, level: str, state: ListState,
 
 def _value_words(definition: t.Any, value: t.Any) -> str:
     if definition.kind.is_reference:
-        record = LOOKUPS[definition.target].get_one(value)
-        return record.name if record is not None else str(value)
+        return listing.record_name(definition, value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):

@@ -17,7 +17,7 @@ Admins and agents alike (agents cannot share). Every POST carries the CSRF token
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 import mongoengine as me
@@ -29,7 +29,7 @@ from flask_wtf import FlaskForm
 
 from .. import dictionary
 from ..models.saved_views import LISTS, NAME_LENGTH, SavedView
-from ..records.listing import DESC, SORT, ListState, Sort
+from ..records.listing import DESC, SORT, SORT_FIELD, ListState
 from .secure import StaffOnly, signed_in_role
 
 # Each record list (its endpoint): the entity and the Level it lists.
@@ -68,33 +68,13 @@ def _state(list_name: str, args: t.Any) -> ListState:
     return ListState.from_args(args, dictionary.current(), entity, level)
 
 
-# A list's URL says its sort by the index of a column shown (Flask-Admin's `sort=`): a view
-# keeps the column's field name instead, so that a column added to the dictionary's list
-# columns later does not move its sort onto another column.
-SORT_FIELD = "sort_field"
-
-
-def _kept(state: ListState) -> list[list[str]]:
-    """The arguments a view keeps of the list's state: its sort by field name."""
-    args = [[key, value] for key, value in state.to_args() if key not in (SORT, DESC)]
-    if state.sort is not None:
-        args.append([SORT_FIELD, state.sort.name])
-        if state.sort.descending:
-            args.append([DESC, "1"])
-    return args
-
-
 def _opened(list_name: str, kept: t.Sequence[t.Sequence[str]]) -> list[tuple[str, str]]:
-    """A view's list arguments as the list reads them now: its sort field is the index of
-    that column today, and no sort where the field is no longer a sortable column."""
+    """A view's list arguments as the list reads them now: its sort, kept by field name,
+    is that column's index today (none where the field is no longer a sortable column);
+    the rest as kept, so a filter since retired reaches the list and its notice."""
     pairs = [(key, value) for key, value in kept]
-    field = next((value for key, value in pairs if key == SORT_FIELD), None)
-    if field is None:  # kept before views named their sort
-        return pairs
-    state = _state(list_name, [(k, v) for k, v in pairs if k not in (SORT_FIELD, DESC)])
-    if field in state.sortable():
-        state = replace(state, sort=Sort(field, (DESC, "1") in pairs))
-    return state.to_args()
+    sort = [pair for pair in _state(list_name, pairs).to_args() if pair[0] in (SORT, DESC)]
+    return [pair for pair in pairs if pair[0] not in (SORT_FIELD, SORT, DESC)] + sort
 
 
 def panel(admin_view: t.Any) -> dict[str, t.Any]:
@@ -154,7 +134,7 @@ class SavedViewsView(StaffOnly, BaseView):
             abort(400, "The page had expired; open the list again and save the view again.")
         state = _state(list_name, parse_qsl(request.form.get("args", ""),
                                             keep_blank_values=False))
-        args = _kept(state)
+        args = [list(pair) for pair in state.to_args(kept=True)]
         name = " ".join(request.form.get("name", "").split())
         shared = request.form.get("shared") == "1" and _is_admin()
         back = _list_url(list_name, state.to_args())
