@@ -29,6 +29,9 @@ def from_environment() -> dict[str, t.Any]:
         "EMBEDDED_COMFORT_RECORDS": _number("EMBEDDED_COMFORT_RECORDS", None),
         # A bulk change of more records than this runs as a job (records.bulk.IN_REQUEST).
         "BULK_IN_REQUEST": _number("BULK_IN_REQUEST", 1000),
+        # The embedded store's keys-table rows a list reads to count what it shows,
+        # before it says "of many" (unset: records.listing.COUNT_WORK).
+        "LIST_COUNT_WORK": _number("LIST_COUNT_WORK", None),
         # Sessions (see security.sessions). SESSION_COOKIE_SECURE unset: Secure when
         # PREFERRED_URL_SCHEME is https or the request came over HTTPS (behind a proxy, only
         # with TRUST_PROXY, which also makes X-Forwarded-For the client's address).

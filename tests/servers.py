@@ -53,11 +53,14 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def dictadmin_server(instance_path: Path, workers: int = 1) -> t.Iterator[str]:
+def dictadmin_server(instance_path: Path, workers: int = 1,
+                     settings: t.Mapping[str, str] | None = None) -> t.Iterator[str]:
     """Serve the app on the embedded store in `instance_path` as `make run` does: gunicorn
-    process workers, each serving its connections cooperatively (gevent)."""
+    process workers, each serving its connections cooperatively (gevent); `settings`:
+    more environment variables (admin_app/config.py)."""
     port = free_port()
-    env = {**os.environ, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test-secret"}
+    env = {**os.environ, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test-secret",
+           **(settings or {})}
     env.pop("MONGODB_URI", None)
     log = open(instance_path.parent / f"gunicorn-{port}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -180,16 +183,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @contextlib.contextmanager
-def signed_in_browser(instance_path: Path, **context_options: t.Any) -> t.Iterator[t.Any]:
+def signed_in_browser(instance_path: Path, settings: t.Mapping[str, str] | None = None,
+                      **context_options: t.Any) -> t.Iterator[t.Any]:
     """Debian's Chromium (driven by Playwright, so no browser is downloaded), signed in as
-    the admin on gunicorn serving the embedded store in `instance_path`: a browser context
-    whose pages share that session."""
+    the admin on gunicorn serving the embedded store in `instance_path` (with `settings`):
+    a browser context whose pages share that session."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: run `make test` (it installs it)"
     # Two process workers, as `make run` serves.
-    with dictadmin_server(instance_path, workers=2) as base, sync_playwright() as pw:
+    with dictadmin_server(instance_path, workers=2, settings=settings) as base, \
+            sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=base, **context_options)
         page = context.new_page()

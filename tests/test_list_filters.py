@@ -309,6 +309,32 @@ def test_the_count_says_which_records_of_how_many(store_client, desk, monkeypatc
         as_text=True)) == "1–1 of 1"
 
 
+def test_a_count_that_would_read_too_much_says_many_and_offers_to_count_them_all(
+        store_client, desk, store_app, monkeypatch):
+    """The embedded store reads no more than COUNT_WORK rows of its keys table to count;
+    past that the list says "of many" and offers a button that counts them all, which
+    the paging links keep and a saved view does not. MongoDB counts along its index."""
+    monkeypatch.setattr(listing, "COUNT_WORK", 1)
+    url = "/admin/customer/?f.tier=Gold&f.expiry_date.min=2025-01-01&sort=0"
+    page = store_client.get(url).get_data(as_text=True)
+    if store_app.config["MONGODB_URI"]:  # mongomock
+        assert count_text(page) == "1–2 of 2" and 'id="count-all"' not in page
+        return
+    assert count_text(page) == "1–2 of many"
+    button = html_lib.unescape(re.search(r'href="([^"]*)" id="count-all"', page).group(1))
+    assert ("count", "all") in parse_qsl(urlsplit(button).query)
+    counted = store_client.get(button).get_data(as_text=True)
+    assert count_text(counted) == "1–2 of 2" and 'id="count-all"' not in counted
+    assert names(counted) == ["Ann Lee", "Cy Dunn"]
+    state = ListState.from_args(parse_qsl(urlsplit(button).query), dictionary.current(),
+                                "customer", "Customer")
+    assert ("count", "all") in state.to_args() and ("count", "all") not in state.to_args(True)
+    # A set within the work (three Gold, one archived) is counted: no button.
+    monkeypatch.setattr(listing, "COUNT_WORK", 3)
+    few = store_client.get("/admin/customer/?f.tier=Gold").get_data(as_text=True)
+    assert count_text(few) == "1–2 of 2" and 'id="count-all"' not in few
+
+
 def test_the_embedded_store_counts_from_its_index(tmp_path, monkeypatch):
     """No record is read to count: the hash index and the keys table say how many, up to
     the limit; a condition they cannot answer exactly gets no count."""
@@ -334,6 +360,13 @@ def test_the_embedded_store_counts_from_its_index(tmp_path, monkeypatch):
         assert bounded_count(customers, {"level": "Customer", "archived": False}, 10) == 3
         assert bounded_count(customers, {"level": "Customer", "archived": False}, 2) == 2
         assert bounded_count(customers, {"level": "Customer", "seats": {"$gt": 3}}, 10) is None
+        # Reading no more than `work` rows of the keys table's smallest set: within it,
+        # the count; past it, a bound's worth of matches found, or else None.
+        gold = ListState.from_args([("f.tier", "Gold")], dictionary.current(), "customer",
+                                   "Customer").query()
+        assert bounded_count(customers, gold, 10, work=3) == 2  # three Gold, one archived
+        assert bounded_count(customers, gold, 10, work=2) is None
+        assert bounded_count(customers, gold, 1, work=1) == 1
 
 
 # -- the flag ---------------------------------------------------------------------------------

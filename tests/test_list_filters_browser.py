@@ -73,3 +73,23 @@ def test_picking_filters_narrows_the_list_and_the_url_says_so(page):
     page.wait_for_load_state()
     assert "f." not in page.url
     expect(page.locator("#list-count")).to_have_text("1–3 of 3")
+
+
+def test_a_count_past_its_work_says_many_and_the_button_counts_them_all(tmp_path):
+    """A server told to read one row of the keys table to count (LIST_COUNT_WORK) says
+    "of many" for two filters; the button, reached by keyboard, counts them all."""
+    app = make_app(tmp_path, "embedded")
+    with app.app_context():
+        make_desk()
+    with signed_in_browser(tmp_path / "instance", settings={"LIST_COUNT_WORK": "1"},
+                           viewport=VIEWPORT) as context:
+        page = context.new_page()
+        page.goto("/admin/customer/?f.tier=Gold&f.expiry_date.min=2025-01-01")
+        expect(page.locator("#list-count")).to_have_text("1–2 of many")
+        page.locator("#count-all").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r".*count=all.*"))
+        expect(page.locator("#list-count")).to_have_text("1–2 of 2")
+        expect(page.locator("#count-all")).to_have_count(0)
+        assert rows(page) == ["Ann Lee", "Cy Dunn"]
+    mongoengine.disconnect()

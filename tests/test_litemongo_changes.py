@@ -9,6 +9,7 @@ import bson
 import litemongo
 import pytest
 from litemongo._vendor.mongomock import collection as vendored
+from litemongo._vendor.mongomock import indexing as vendored_indexing
 
 from admin_app.store import litemongo_changes
 from admin_app.store.litemongo_changes import compact_index
@@ -649,6 +650,60 @@ def test_upstream_copies_a_set_per_condition_and_the_fix_reads_them_in_place(tmp
     client.close()
 
 
+DENSE_PAGES = [  # the Org list unfiltered: its Level and Archive flag held by most documents
+    ({"level": "Org", "archived": False}, 0, 20),
+    ({"level": "Org", "archived": False}, 200, 20),
+    ({"level": "Org", "archived": False}, 0, 0),
+    ({"archived": False}, 560, 30),  # past the end
+    ({"level": "Org", "rank": 2}, 0, 0),  # rank is not indexed here: the filter decides
+]
+
+
+def test_upstream_orders_every_dense_candidate_for_a_page_and_the_fix_walks_to_it(
+        tmp_path, monkeypatch):
+    """Pinned to litemongo 0.2.0: a query most documents pass (the unfiltered Org list)
+    puts every candidate in natural order for a page of 20; the fix walks the natural
+    order and reads a growing batch, with the same answers in the same order through an
+    update (it keeps its place), an insert (last) and a delete."""
+    from litemongo import sqlite_store
+
+    litemongo_changes.apply()
+    client = litemongo.MongoClient(str(tmp_path / "store"))
+    people = client["db"]["people"]
+    _named(people)
+
+    def answers():
+        return [[d["_id"] for d in people.find(spec).skip(skip).limit(limit)]
+                for spec, skip, limit in DENSE_PAGES]
+
+    def page():
+        return people.find({"level": "Org", "archived": False}).limit(20)
+
+    def upstream(read):
+        with monkeypatch.context() as patched:
+            patched.setattr(sqlite_store.CollectionStore, "find_candidates",
+                            litemongo_changes.UPSTREAM["CollectionStore.find_candidates"])
+            return read()
+
+    ordered = []
+    real = vendored_indexing.CollectionIndexes.in_natural_order
+    monkeypatch.setattr(vendored_indexing.CollectionIndexes, "in_natural_order",
+                        lambda self, keys: ordered.extend(real(self, keys)) or real(self, keys))
+    assert answers() == upstream(answers)
+    upstream(lambda: list(page()))
+    assert len(ordered) > 300  # every Org put in order for a page of 20
+    ordered.clear()
+    assert len(list(page())) == 20 and ordered == []
+    assert _decoded(people, monkeypatch, page) == 20
+    people.update_one({"_id": 4}, {"$set": {"name": "Z", "archived": True}})
+    people.update_one({"_id": 8}, {"$set": {"name": "Y"}})
+    people.insert_one({"_id": 1000, "level": "Org", "archived": False, "name": "A"})
+    people.delete_one({"_id": 5})
+    assert answers() == upstream(answers)
+    assert answers()[1][:3] != [] and 1000 in answers()[2]
+    client.close()
+
+
 # --- transactions, batch_insert, in_set: one write is one SQLite transaction ------------
 
 _RACE = """
@@ -1251,3 +1306,41 @@ def test_upstream_fails_some_of_the_processes_opening_new_collections_together(t
             assert any(reason in said for reason in reasons), said
             return
     pytest.fail("five rounds of simultaneous openings all succeeded upstream")
+
+
+def test_what_the_keys_table_read_whole_is_given_again_only_while_the_file_is_unchanged(
+        tmp_path):
+    """A list page reads a query's sets whole and its count asks again: the second ask
+    reads nothing, until a write of this connection or a commit of another; answers are
+    mongomock's throughout."""
+    from admin_app.models.search import keys_of
+    from admin_app.store.litemongo_changes.keys_table import KeysHeld
+
+    client, people, reference = _keyed_pair(tmp_path)
+    other = litemongo.MongoClient(str(tmp_path / "store"))["db"]["people"]
+    store = people._store
+    statements: list[str] = []
+    store._connection.set_trace_callback(statements.append)
+    query = {"search_keys": "ac", "$and": [{"search_keys": "ma"}]}
+
+    def held(asked=({"ac"}, {"ma"})):
+        statements.clear()
+        return set(KeysHeld(store, [set(keys) for keys in asked]))
+
+    def expected():
+        return {store._documents.encode_key(d["_id"]) for d in reference.find(query)}
+
+    first = held()
+    assert first and any("dictadmin_keys" in s for s in statements)
+    assert held() == first and not any("dictadmin_keys" in s for s in statements)
+    assert held(({"ma"}, {"ac"})) == first and not any("dictadmin_keys" in s for s in statements)
+    assert first == expected()
+    for writer, new_id in ((people, 1000), (other, 1001)):  # this connection, then another
+        for collection in (writer, reference):
+            collection.insert_one({"_id": new_id, "name": "Ace Mab",
+                                   "search_keys": keys_of(["Ace Mab"])})
+        again = held()
+        assert any("dictadmin_keys" in s for s in statements)
+        assert again == expected() and store._documents.encode_key(new_id) in again
+    store._connection.set_trace_callback(None)
+    client.close()

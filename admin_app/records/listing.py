@@ -32,7 +32,9 @@ only; an unfiltered list sorts by any column a list index orders
 (`models.records.LIST_INDEXES`).
 
 How many records match is counted only up to COUNT_BOUND, from the index
-(`store.bounded_count`): "1–20 of 7,342", or "of more than 10,000".
+(`store.bounded_count`): "1–20 of 7,342", or "of more than 10,000". On the embedded
+store a count reads no more than COUNT_WORK rows of its keys table; past that the list
+says "of many" and offers `count=all`, which counts them (up to the same bound).
 """
 
 from __future__ import annotations
@@ -55,8 +57,12 @@ FILTER = "f."  # a filter argument's prefix
 EXACT, MIN, MAX = "exact", "min", "max"  # after the field's name: f.<field>.<part>
 SEARCH, ARCHIVED, SORT, DESC, COLUMNS = "search", "archived", "sort", "desc", "cols"
 SORT_FIELD = "sort_field"
+COUNT, ALL = "count", "all"  # count=all: count however many rows that reads
 # Counted up to here: past it a list says "more than COUNT_BOUND".
 COUNT_BOUND = 10_000
+# The keys-table rows a list's count reads before it says "of many" instead: about what
+# the rest of a filtered page costs at 110,000 records (bench/list_filters_bench.py).
+COUNT_WORK = 4_096
 # Names from a URL are quoted back in a notice at most this long.
 _SHOWN = 40
 
@@ -156,6 +162,7 @@ class ListState:
     columns: tuple[t.Any, ...] = ()  # the dictionary's Fields shown, in order
     chosen_columns: bool = False  # `cols` was given (else the dictionary's list columns)
     sort: Sort | None = None
+    count_all: bool = False  # count=all: counted however many rows that reads
     notices: tuple[str, ...] = ()  # what the URL named that was dropped, in words
     problems: tuple[str, ...] = ()  # a sentence per filter whose value could not be read
     available: tuple[t.Any, ...] = ()  # the Fields this list can filter on (the panel)
@@ -204,7 +211,8 @@ class ListState:
         columns, chosen = _columns(snapshot, entity, level, pairs, notices)
         state = cls(entity, level, archived=_one(pairs, ARCHIVED) == "1",
                     search=_one(pairs, SEARCH).strip(), filters=tuple(filters),
-                    columns=tuple(columns), chosen_columns=chosen, notices=(),
+                    columns=tuple(columns), chosen_columns=chosen,
+                    count_all=_one(pairs, COUNT) == ALL, notices=(),
                     problems=tuple(problems), available=available, typed=typed)
         sort = _sort(state, snapshot, pairs)
         said = [f"These filters or columns were dropped: {', '.join(notices)}."] \
@@ -251,8 +259,9 @@ class ListState:
     # -- writing it back -----------------------------------------------------------------
 
     def to_args(self, kept: bool = False) -> list[tuple[str, str]]:
-        """The canonical URL arguments of this state (no page); `kept`: the sort by its
-        field's name (`sort_field`), as a saved view keeps it, not by column index."""
+        """The canonical URL arguments of this state (no page); `kept`: as a saved view
+        keeps it, the sort by its field's name (`sort_field`), not by column index, and
+        without `count=all` (asked for one look, not kept)."""
         args: list[tuple[str, str]] = []
         if self.archived:
             args.append((ARCHIVED, "1"))
@@ -267,6 +276,8 @@ class ListState:
             args.append((SORT_FIELD, self.sort.name) if kept else (SORT, str(index)))
             if self.sort.descending:
                 args.append((DESC, "1"))
+        if self.count_all and not kept:
+            args.append((COUNT, ALL))
         return args
 
     def without(self, name: str | None = None) -> ListState:
@@ -288,20 +299,26 @@ class ListState:
 
 # -- counting --------------------------------------------------------------------------------
 
-def counted(state: ListState, collection: t.Any, bound: int | None = None) -> int | None:
+def counted(state: ListState, collection: t.Any, bound: int | None = None,
+            work: int | None = None) -> int | None:
     """How many records the state's query matches, up to `bound` + 1 (more than `bound`;
-    default COUNT_BOUND); None when the store cannot tell without reading the records."""
-    return store.bounded_count(collection, state.query(), (bound or COUNT_BOUND) + 1)
+    default COUNT_BOUND); None when the store cannot tell without reading the records
+    or, unless the state asks to count all, more than `work` rows of its keys (default
+    COUNT_WORK)."""
+    return store.bounded_count(collection, state.query(), (bound or COUNT_BOUND) + 1,
+                               work=None if state.count_all else int(work or COUNT_WORK))
 
 
-def count_words(first: int, shown: int, total: int | None, bound: int | None = None) -> str:
-    """"1–20 of 7,342", "1–20 of more than 10,000", or "1–20" (not counted)."""
+def count_words(first: int, shown: int, total: int | None, bound: int | None = None,
+                tried_all: bool = False) -> str:
+    """"1–20 of 7,342", "1–20 of more than 10,000", "1–20 of many" (not counted: too
+    many to count cheaply), or "1–20" (`tried_all`: the store cannot count them)."""
     bound = bound or COUNT_BOUND
     if shown == 0:
         return "No records" if total in (0, None) else f"None on this page, of {total:,}"
     span = f"{first:,}–{first + shown - 1:,}"
     if total is None:
-        return span
+        return span if tried_all else f"{span} of many"
     if total > bound:
         return f"{span} of more than {bound:,}"
     return f"{span} of {total:,}"

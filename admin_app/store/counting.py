@@ -15,6 +15,14 @@ number), and equalities on the search keys (the keys table finds a key as the ra
 keys it starts, which for search keys, every prefix of each word, is the same records).
 Any other condition, or a path holding values the index could not key, gets None: the
 caller says no count rather than read the records.
+
+Several sets of the keys table (two filters and a search) are counted by reading the
+smallest, each of its documents looked up in the others: at 110,000 records a filter
+most records pass and a one-letter search cost three list pages. Given `work`, the count
+reads no more than that many rows of it: it still finds a bound's worth of matches
+("more than 10,000") or a whole set that small, and otherwise gives None (the list says
+"of many" and offers to count them all). MongoDB counts along its index natively and
+is given no such bound.
 """
 
 from __future__ import annotations
@@ -30,18 +38,22 @@ _EXACT_VALUES = (str, ObjectId, bool)
 _CHUNK = 1024  # store keys checked against the in-process holders at once
 
 
-def bounded_count(collection: t.Any, query: t.Mapping[str, t.Any], limit: int) -> int | None:
+def bounded_count(collection: t.Any, query: t.Mapping[str, t.Any], limit: int,
+                  work: int | None = None) -> int | None:
     """How many documents match `query`, counting no further than `limit`; None when it
     cannot be told without reading documents (the embedded store, a query its indexes do
-    not answer exactly)."""
+    not answer exactly), or without reading more than `work` rows of the embedded
+    store's keys table."""
     litemongo_store = _litemongo_store(collection)
     if litemongo_store is None:
         return int(collection.count_documents(dict(query), limit=limit))
-    return _from_index(litemongo_store, query, limit)
+    return _from_index(litemongo_store, query, limit, work)
 
 
-def _from_index(collection_store: t.Any, query: t.Mapping[str, t.Any], limit: int) -> int | None:
+def _from_index(collection_store: t.Any, query: t.Mapping[str, t.Any], limit: int,
+                work: int | None) -> int | None:
     from .litemongo_changes.candidates import holders
+    from .litemongo_changes.keys_table import FEW, KeysHeld
 
     index = collection_store._get_query_index()
     in_sqlite = getattr(collection_store, "_paths_in_sqlite", ())
@@ -51,8 +63,14 @@ def _from_index(collection_store: t.Any, query: t.Mapping[str, t.Any], limit: in
     _keys_wanted(query, in_sqlite, wanted)
     held = holders(index, _without(query, in_sqlite), collection_store) or []
     natural = index._docs
-    if wanted:  # the keys table drives: its smallest set, streamed, checked against the rest
-        found = _held_keys(collection_store._connection, wanted)
+    cut_short = False
+    if wanted:  # the keys table drives: what its sets hold, checked against the rest
+        table = KeysHeld(collection_store, wanted)
+        few = table.read_if_few(FEW if work is None else work)  # read at once (or known)
+        if few is not None:
+            found: t.Iterator[str] = iter(few)
+        else:  # the smallest set streamed
+            found, cut_short = _held_keys(collection_store._connection, wanted, work)
         others = [natural, *sorted(held, key=len)]
     elif held:
         fewest = min(held, key=len)
@@ -69,6 +87,8 @@ def _from_index(collection_store: t.Any, query: t.Mapping[str, t.Any], limit: in
         for keys in others:
             kept = [key for key in kept if key in keys]
         count += len(kept)
+    if cut_short and count < limit:
+        return None
     return min(count, limit)
 
 
@@ -97,14 +117,19 @@ def _without(query: t.Mapping[str, t.Any], in_sqlite: t.Collection[str]) -> dict
     return kept
 
 
-def _held_keys(connection: t.Any, wanted: list[set[str]]) -> t.Iterator[str]:
+def _held_keys(connection: t.Any, wanted: list[set[str]],
+               work: int | None) -> tuple[t.Iterator[str], bool]:
     """The store keys of the documents holding, for each set, one of its keys, streamed
-    from the keys table (a count that stops early reads no more)."""
-    from .litemongo_changes.keys_table import ids_of, numbers
+    from the keys table (a count that stops early reads no more); and whether they were
+    cut short, the smallest set holding more than `work` rows (only those are read)."""
+    from .litemongo_changes.keys_table import ids_of, key_ranges, numbers, smallest
 
-    held, params = numbers(connection, wanted)
-    for (key,) in connection.execute(ids_of(held), params):
-        yield key
+    ranges = [key_ranges(keys, connection) for keys in wanted]
+    first, rows = smallest(connection, ranges, None if work is None else work + 1)
+    cut_short = work is not None and rows > work
+    held, params = numbers(connection, ranges=ranges, first=first,
+                           most=work if cut_short else None)
+    return (key for (key,) in connection.execute(ids_of(held), params)), cut_short
 
 
 def _answered_exactly(index: t.Any, query: t.Any, in_sqlite: t.Collection[str]) -> bool:

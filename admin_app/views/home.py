@@ -59,9 +59,10 @@ class Figure:
 
     @property
     def shown(self) -> str:
-        """The count as Home shows it: "7,342", "more than 10,000", or "not counted"."""
+        """The count as Home shows it: "7,342", "more than 10,000", or "many" (more than
+        the store counts cheaply: the list it links to offers to count them all)."""
         if self.count is None:
-            return "not counted"
+            return "many"
         if self.count > records_listing.COUNT_BOUND:
             return f"more than {records_listing.COUNT_BOUND:,}"
         return f"{self.count:,}"

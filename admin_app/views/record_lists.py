@@ -16,7 +16,7 @@ import typing as t
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_admin import expose
 from mongoengine import QuerySet
 
@@ -124,15 +124,24 @@ class FilteredList:
         count, rows = super().get_list(  # type: ignore[misc]
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size)
         if execute:
-            self.list_count = listing.counted(self.list_state(), collection_of(self.entity))
+            self.list_count = listing.counted(self.list_state(), collection_of(self.entity),
+                                              work=current_app.config.get("LIST_COUNT_WORK"))
         return count, rows
 
     # -- what the page says --------------------------------------------------------------
 
     def count_words(self, page: int | None, page_size: int, shown: int) -> str:
-        """"1–20 of 7,342" (or "of more than 10,000"), for the page shown."""
+        """"1–20 of 7,342" (or "of more than 10,000", "of many"), for the page shown."""
         page = min(page or 0, references.MAX_PAGE)
-        return listing.count_words(page * page_size + 1, shown, getattr(self, "list_count", None))
+        return listing.count_words(page * page_size + 1, shown, getattr(self, "list_count", None),
+                                   tried_all=self.list_state().count_all)
+
+    def count_all_url(self, shown: int) -> str | None:
+        """The same list asked to count every match, when this page said "of many"."""
+        state = self.list_state()
+        if shown == 0 or state.count_all or getattr(self, "list_count", None) is not None:
+            return None
+        return self.state_url(replace(state, count_all=True))
 
     def filter_controls(self) -> list[Control]:
         """The panel's controls: one per field this list filters on, by its type."""

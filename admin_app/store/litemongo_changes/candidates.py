@@ -3,6 +3,12 @@ set per indexed condition, each a copy: the customer list's Level and Archive fl
 copied 110,000 keys to find 10,000. Here the documents under the fewest-held key are
 checked against the others where they are kept, then put in natural order as upstream.
 
+When even the fewest-held key holds a good share of the documents (DENSE: the Org list
+unfiltered, its Level and Archive flag held by 100,000 of 110,000 records), putting
+them all in order cost 70 ms for a page of 20; those candidates are walked in natural
+order instead, and read a growing batch at a time, so a page reads about its page. The
+index keeps its documents in natural order (a new one goes last, a replaced one keeps
+its place), and the walk goes over a copy of that order taken when the query starts.
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from . import keys_table
 from .compact_index import CompactFieldIndex
 from .patching import replace
 
+# Walked in natural order when the fewest-held key holds a DENSEth of the documents.
+DENSE = 4
+
 
 def _candidates_in_place(_upstream: t.Any) -> t.Callable[..., t.Any]:
     def find_candidates(self: t.Any, filter: t.Any) -> t.Any:  # noqa: A002 - upstream's name
@@ -21,9 +30,28 @@ def _candidates_in_place(_upstream: t.Any) -> t.Callable[..., t.Any]:
         held = holders(index, filter, self)
         if held is None:
             return self.documents
+        natural = index._docs
+        if not any(_in_table(keys) for keys in held) and \
+                len(min(held, key=len)) * DENSE >= len(natural):
+            return _walked(self, list(natural), held)
         return self._get_many(index.in_natural_order(held_by_all(held)))
 
     return find_candidates
+
+
+def _walked(store: t.Any, in_order: list[t.Any], held: list[t.Any]) -> t.Iterator[t.Any]:
+    """The documents of the keys in every holder, in the order given, read a growing
+    batch at a time (a page needs a few; a count or an export reads them all)."""
+    held = sorted(held, key=len)
+    batch: list[t.Any] = []
+    size = 32
+    for key in in_order:
+        if all(key in keys for keys in held):
+            batch.append(key)
+            if len(batch) >= size:
+                yield from store._get_many(batch)
+                batch, size = [], min(size * 2, 512)
+    yield from store._get_many(batch)
 
 
 def held_by_all(held: list[t.Any]) -> list[t.Any]:

@@ -41,6 +41,11 @@ PATH = "search_keys"  # the multikey path kept in SQLite
 # or read whole when it is the smallest of the query's holders.
 FEW = 2_000
 BATCH = 256
+# The documents held by a query's sets, once read whole, are remembered on the store
+# (REMEMBERED answers of up to REMEMBERED_MOST keys) for as long as the file is unchanged:
+# a list page reads them, then its count asks the same again.
+REMEMBERED = 8
+REMEMBERED_MOST = 20_000
 
 _FUNCTION = "dictadmin_keys_of"
 # The triggers. In a trigger an outer upsert's conflict policy overrides `OR IGNORE`, so
@@ -138,7 +143,7 @@ def _after(key: str) -> str | None:
     return None
 
 
-def _ranges(keys: t.Iterable[str], connection: t.Any = None) -> tuple[str, list[str]]:
+def key_ranges(keys: t.Iterable[str], connection: t.Any = None) -> tuple[str, list[str]]:
     """SQL (`key` in any of the ranges the keys start) and its parameters. Given the
     file's connection, ranges with no stored key between them are made one: a list
     filter's date range is many prefixes (`2026`, `2027`, `203`…) whose keys make one run,
@@ -228,14 +233,36 @@ class KeysHeld:
 
     Several sets (a search of several words, list filters) are read from the one fewest
     documents hold, each of its documents checked for the others along the table's
-    (document, key) index (`numbers`): an `INTERSECT` would read every set whole."""
+    (document, key) index (`numbers`): an `INTERSECT` would read every set whole.
+
+    What was read whole is remembered on the store until the file changes: this
+    connection's writes move its `total_changes`, another's commit its `data_version`;
+    an answer is kept under the pair read before it was, so one read across a write is
+    never given again."""
 
     def __init__(self, store: t.Any, wanted: list[set[str]]) -> None:
+        self._store = store
         self._connection = store._connection
-        self._ranges = [_ranges(keys, self._connection) for keys in wanted]
-        self._found: frozenset[str] | None = None
+        self._ranges = [key_ranges(keys, self._connection) for keys in wanted]
+        self._asked = tuple(sorted((where, tuple(params)) for where, params in self._ranges))
+        self._unchanged_since = _file_state(self._connection)
+        memory = getattr(store, "_keys_read", None)
+        self._found: frozenset[str] | None = (
+            memory[1].get(self._asked) if memory and memory[0] == self._unchanged_since
+            else None)
         self._more_than = -1  # every set is known to hold more documents than this
         self._bound: int | None = None
+
+    def _read(self, first: int | None = None) -> frozenset[str]:
+        self._found = frozenset(self._fetch(first))
+        if len(self._found) <= REMEMBERED_MOST:
+            memory = getattr(self._store, "_keys_read", None)
+            if not memory or memory[0] != self._unchanged_since:
+                memory = self._store._keys_read = (self._unchanged_since, {})
+            if len(memory[1]) >= REMEMBERED:
+                memory[1].pop(next(iter(memory[1])))
+            memory[1][self._asked] = self._found
+        return self._found
 
     def read_if_few(self, limit: int) -> frozenset[str] | None:
         """The store keys held, when they are at most `limit` (read at once when a set
@@ -246,8 +273,7 @@ class KeysHeld:
             return None
         for at, (where, params) in enumerate(self._ranges):
             if _rows(self._connection, where, params, limit + 1) <= limit:
-                self._found = frozenset(self._fetch(at))
-                return self._found
+                return self._read(at)
         self._more_than = limit
         return None
 
@@ -289,7 +315,7 @@ class KeysHeld:
         if found is not None:
             return len(found)
         if self._bound is None:
-            self._bound = _smallest(self._connection, self._ranges)[1]
+            self._bound = smallest(self._connection, self._ranges)[1]
         return self._bound
 
     def __contains__(self, store_key: object) -> bool:
@@ -298,9 +324,12 @@ class KeysHeld:
         return store_key in (self._found or ())
 
     def __iter__(self) -> t.Iterator[str]:
-        if self._found is None:
-            self._found = frozenset(self._fetch())
-        return iter(self._found)
+        return iter(self._found if self._found is not None else self._read())
+
+
+def _file_state(connection: t.Any) -> tuple[int, int]:
+    """What changes when the file does: this connection's writes, another's commits."""
+    return connection.total_changes, connection.execute("PRAGMA data_version").fetchone()[0]
 
 
 def _rows(connection: t.Any, where: str, params: list[str], limit: int | None = None) -> int:
@@ -311,10 +340,12 @@ def _rows(connection: t.Any, where: str, params: list[str], limit: int | None = 
         (*params, -1 if limit is None else limit)).fetchone()[0]
 
 
-def _smallest(connection: t.Any, ranges: list[tuple[str, list[str]]]) -> tuple[int, int]:
+def smallest(connection: t.Any, ranges: list[tuple[str, list[str]]],
+              most: int | None = None) -> tuple[int, int]:
     """Which of the ranges holds the fewest rows, and how many: each counted no further
-    than the fewest so far (a set of most documents is not counted whole)."""
-    best, fewest = 0, _rows(connection, *ranges[0])
+    than the fewest so far (a set of most documents is not counted whole), nor than
+    `most`."""
+    best, fewest = 0, _rows(connection, *ranges[0], most)
     for at, (where, params) in enumerate(ranges[1:], 1):
         rows = _rows(connection, where, params, fewest)
         if rows < fewest:
@@ -324,21 +355,25 @@ def _smallest(connection: t.Any, ranges: list[tuple[str, list[str]]]) -> tuple[i
 
 def numbers(connection: t.Any, wanted: list[set[str]] | None = None, *,
             ranges: list[tuple[str, list[str]]] | None = None,
-            first: int | None = None) -> tuple[str, list[str]]:
+            first: int | None = None, most: int | None = None) -> tuple[str, list[t.Any]]:
     """SQL selecting the numbers (`dictadmin_keyed.n`) of the documents holding, for each
     set (`wanted`, or their `ranges`), one of its keys, and its parameters: one set is
     read (`first`, else the one of fewest rows), each of its documents checked for the
-    others through the (document, key) index."""
+    others through the (document, key) index; no more than `most` rows of it."""
     if ranges is None:
-        ranges = [_ranges(keys, connection) for keys in wanted or []]
+        ranges = [key_ranges(keys, connection) for keys in wanted or []]
     if first is None:
-        first = _smallest(connection, ranges)[0] if len(ranges) > 1 else 0
+        first = smallest(connection, ranges)[0] if len(ranges) > 1 else 0
     (where, params), others = ranges[first], ranges[:first] + ranges[first + 1:]
     exists = "".join(" AND EXISTS (SELECT 1 FROM dictadmin_keys AS b INDEXED BY"  # noqa: S608
                      f" dictadmin_keys_of_n WHERE b.n = a.n AND ({other}))"
                      for other, _ in others)
+    checked = [p for _, more in others for p in more]
+    if most is not None:
+        return (f"SELECT DISTINCT a.n FROM (SELECT n FROM dictadmin_keys"  # noqa: S608
+                f" WHERE ({where}) LIMIT ?) AS a WHERE 1{exists}", [*params, most, *checked])
     return (f"SELECT DISTINCT a.n FROM dictadmin_keys AS a WHERE ({where}){exists}",  # noqa: S608
-            [*params, *(p for _, more in others for p in more)])
+            [*params, *checked])
 
 
 def ids_of(numbers_sql: str) -> str:
