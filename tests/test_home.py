@@ -139,6 +139,22 @@ def test_past_the_lists_count_bound_home_says_more_than(desk, store_client, monk
     assert count_of(html, "org") == 2 and count_of(html, "tickets-due") == 2
 
 
+def test_a_figure_past_the_lists_count_work_says_many_as_its_list_does(desk, store_app,
+                                                                       store_client):
+    """On the embedded store a list's count reads no more than LIST_COUNT_WORK rows of the
+    keys table: past them Home says "many" where its list says "of many"; MongoDB counts."""
+    store_app.config["LIST_COUNT_WORK"] = 1
+    html = store_client.get("/admin/").get_data(as_text=True)
+    if store_app.config["MONGODB_URI"]:  # mongomock
+        assert count_of(html, "customer-expired") == 2
+        return
+    assert re.search(r'id="count-customer-expired">many<', html)
+    assert count_of(html, "customer") == 7  # no keys-table condition: counted
+    listed = store_client.get(re.search(r'href="([^"]*)" id="link-customer-expired"',
+                                        html).group(1).replace("&amp;", "&"))
+    assert "of many" in listed.get_data(as_text=True)
+
+
 def test_each_ticket_figure_links_to_the_list_of_exactly_those_tickets(desk, store_client):
     html = store_client.get("/admin/").get_data(as_text=True)
     assert link_of(html, "tickets-open") == "/admin/ticket/?status=open"

@@ -42,10 +42,10 @@ PATH = "search_keys"  # the multikey path kept in SQLite
 FEW = 2_000
 BATCH = 256
 # The documents held by a query's sets, once read whole, are remembered on the store
-# (REMEMBERED answers of up to REMEMBERED_MOST keys) for as long as the file is unchanged:
-# a list page reads them, then its count asks the same again.
+# (REMEMBERED answers of up to REMEMBERED_MOST keys, at most about 4 MB) for as long as
+# the file is unchanged: a list page reads them, then its count asks the same again.
 REMEMBERED = 8
-REMEMBERED_MOST = 20_000
+REMEMBERED_MOST = 5_000
 
 _FUNCTION = "dictadmin_keys_of"
 # The triggers. In a trigger an outer upsert's conflict policy overrides `OR IGNORE`, so
