@@ -54,7 +54,7 @@ class FormSaves:
 
     `saved` is each record's value of the last save answered 302 back to its edit page,
     `saves_of` how many such saves it had; `answers` counts every answer by status;
-    `refused` keeps what any other answer said. `undone` keeps each time the edit page
+    `refused` keeps what any other answer said (its page). `undone` keeps each time the edit page
     did not show the value this browser saved last (nobody else writes `field`): a save
     answered "saved" was lost, even if a later save covered it."""
 
@@ -128,7 +128,7 @@ class FormSaves:
                 self.saved[record] = value
                 self.saves_of[record] = self.saves_of.get(record, 0) + 1
             else:
-                self.refused.append((record, status, target or body[-2000:]))
+                self.refused.append((record, status, target or body))
 
 
 @dataclass
