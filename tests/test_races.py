@@ -21,6 +21,7 @@ import html
 import json
 import subprocess
 import sys
+import typing as t
 from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
@@ -157,30 +158,61 @@ def verdict(record_property, scenario: str, saves: FormSaves | None, runs: int,
     assert turned > 0, "the two writers never took turns on a record"
 
 
+def race(app: t.Any, command: Callable[[int], list[str]], writers: Callable[[str], t.Any]
+         ) -> tuple[t.Any, list[tuple[int, str]]]:
+    """`command` run again and again, each run a process, while `writers(base)` (the
+    form's browsers, API scripts) save through gunicorn's two workers; the writers and
+    the runs."""
+    with dictadmin_server(Path(app.instance_path), workers=2) as base:
+        runner = Repeated(command, environment(app.instance_path), at_least=3).start()
+        saves = writers(base).start()
+        try:
+            saves.join()
+        finally:  # no run starts after the test, whatever happened
+            runs = runner.stop().join()
+    return saves, runs
+
+
+def outcome(app: t.Any, ids: list[str], saves: t.Any, runs: list[tuple[int, str]],
+            ways: tuple[str, str], first_location: str | None = FIRST_LOCATION
+            ) -> tuple[list[str], list[str], dict[str, list[tuple[str, frozenset[str]]]]]:
+    """The writes lost, the change sets missing (`ways`: the writers', the runs') and the
+    records' change sets, after the writers saved Location and the runs Department."""
+    with app.app_context():
+        last = DEPARTMENTS[(len(runs) - 1) % 2]
+        lost = lost_writes(ids, {oid: {"department": last,
+                                       "location": saves.saved.get(oid, first_location)}
+                                 for oid in ids})
+        history = change_sets(ids)
+    gaps = history_gaps(history, {(ways[0], "location"): Counter(saves.saves_of),
+                                  (ways[1], "department"): Counter(dict.fromkeys(
+                                      ids, len(runs)))})
+    return lost, gaps, history
+
+
+def loads_against(app: t.Any, folder: Path, count: int,
+                  writers: Callable[[str, list[str]], t.Any], way: str = FORM
+                  ) -> tuple[t.Any, list[tuple[int, str]], list[str], list[str],
+                             dict[str, list[tuple[str, frozenset[str]]]]]:
+    """`count` customers; seed loads setting Department while `writers(base, ids)` save
+    Location as `way`: the writers, the runs, and their `outcome`."""
+    with app.app_context():
+        ids = add_customers(count)
+    files = seed_files(folder, count, "department", DEPARTMENTS)
+    saves, runs = race(app, seed_load(files), lambda base: writers(base, ids))
+    return (saves, runs, *outcome(app, ids, saves, runs, (way, IMPORT)))
+
+
+def form_saves(base: str, ids: list[str]) -> FormSaves:
+    """Three browsers saving Location, 80 saves each."""
+    return FormSaves(base, ids, "location", saves_each=80, browsers=3)
+
+
 def test_a_seed_load_again_and_again_and_the_form_on_500_customers_lose_no_write(
         tmp_path, record_property):
     app = make_app(tmp_path, "embedded")
     try:
-        with app.app_context():
-            ids = add_customers(500)
-        files = seed_files(tmp_path, 500, "department", DEPARTMENTS)
-        with dictadmin_server(tmp_path / "instance", workers=2) as base:
-            loads = Repeated(seed_load(files), environment(app.instance_path),
-                             at_least=3).start()
-            saves = FormSaves(base, ids, "location", saves_each=80, browsers=3).start()
-            try:
-                saves.join()
-            finally:  # no run starts after the test, whatever happened
-                runs = loads.stop().join()
-        with app.app_context():
-            last = DEPARTMENTS[(len(runs) - 1) % 2]
-            lost = lost_writes(ids, {oid: {"department": last,
-                                           "location": saves.saved.get(oid, FIRST_LOCATION)}
-                                     for oid in ids})
-            history = change_sets(ids)
-        gaps = history_gaps(history, {(FORM, "location"): Counter(saves.saves_of),
-                                      (IMPORT, "department"): Counter(dict.fromkeys(
-                                          ids, len(runs)))})
+        saves, runs, lost, gaps, history = loads_against(app, tmp_path, 500, form_saves)
         verdict(record_property, "seed load of 500 vs the form", saves, len(runs),
                 runs_not_writing_all(runs, loaded_all(500)), lost, gaps, turns(history))
     finally:
@@ -224,27 +256,10 @@ def test_a_rule_in_force_holds_while_seed_loads_and_the_form_race_on_300_custome
     app = make_app(tmp_path, "embedded")
     try:
         with app.app_context():
-            ids = add_customers(300)
             add_rule(LOCK_LOCATION)
-        files = seed_files(tmp_path, 300, "department", DEPARTMENTS)
-        with dictadmin_server(tmp_path / "instance", workers=2) as base:
-            loads = Repeated(seed_load(files), environment(app.instance_path),
-                             at_least=3).start()
-            saves = FormSaves(base, ids, "location", saves_each=80, browsers=3).start()
-            try:
-                saves.join()
-            finally:  # no run starts after the test, whatever happened
-                runs = loads.stop().join()
+        saves, runs, lost, gaps, history = loads_against(app, tmp_path, 300, form_saves)
         with app.app_context():
-            last = DEPARTMENTS[(len(runs) - 1) % 2]
-            lost = lost_writes(ids, {oid: {"department": last,
-                                           "location": saves.saved.get(oid, FIRST_LOCATION)}
-                                     for oid in ids})
-            history = change_sets(ids)
-            locked_saves = departments_at_location_saves(ids)
-        gaps = history_gaps(history, {(FORM, "location"): Counter(saves.saves_of),
-                                      (IMPORT, "department"): Counter(dict.fromkeys(
-                                          ids, len(runs)))})
+            locked_saves = departments_at_location_saves(list(history))
         sentence = "Location is read-only when Department is Dept A (rule lock-location)"
         odd = [(oid, status, said[-2000:]) for oid, status, said in saves.refused
                if status != 200 or sentence not in html.unescape(said)]
@@ -274,28 +289,12 @@ def test_a_seed_load_again_and_again_and_api_patches_on_500_customers_lose_no_wr
     app = make_app(tmp_path, "embedded")
     try:
         with app.app_context():
-            ids = add_customers(500)
             admin = User.objects.get(email=ADMIN_EMAIL)
             token = api_tokens.create(admin, "read-write", actor="test").secret
-        files = seed_files(tmp_path, 500, "department", DEPARTMENTS)
         monkeypatch.setenv("API_REQUESTS_PER_MINUTE", "1000000")
-        with dictadmin_server(tmp_path / "instance", workers=2) as base:
-            loads = Repeated(seed_load(files), environment(app.instance_path),
-                             at_least=3).start()
-            patches = ApiPatches(base, token, ids, "location", patches_each=80).start()
-            try:
-                patches.join()
-            finally:  # no run starts after the test, whatever happened
-                runs = loads.stop().join()
-        with app.app_context():
-            last = DEPARTMENTS[(len(runs) - 1) % 2]
-            lost = lost_writes(ids, {oid: {"department": last,
-                                           "location": patches.saved.get(oid, FIRST_LOCATION)}
-                                     for oid in ids})
-            history = change_sets(ids)
-        gaps = history_gaps(history, {(API, "location"): Counter(patches.saves_of),
-                                      (IMPORT, "department"): Counter(dict.fromkeys(
-                                          ids, len(runs)))})
+        patches, runs, lost, gaps, history = loads_against(
+            app, tmp_path, 500, lambda base, ids: ApiPatches(base, token, ids, "location",
+                                                             patches_each=80), way=API)
         record_property("api_patches", sum(patches.saves_of.values()))
         record_property("api_retries_after_412", patches.retried)
         assert patches.refused == [] and patches.undone == [], (patches.refused[:3],
@@ -332,21 +331,8 @@ def test_a_directory_sync_again_and_again_and_the_form_on_500_people_lose_no_wri
                         (ldap3.MODIFY_REPLACE, [DEPARTMENTS[number % 2]])]})
             return flask("ldap", "sync", "--connector", connector.name)
 
-        with dictadmin_server(tmp_path / "instance", workers=2) as base:
-            syncs = Repeated(next_run, environment(app.instance_path), at_least=3).start()
-            saves = FormSaves(base, ids, "location", saves_each=80, browsers=3).start()
-            try:
-                saves.join()
-            finally:  # no run starts after the test, whatever happened
-                runs = syncs.stop().join()
-        with app.app_context():
-            last = DEPARTMENTS[(len(runs) - 1) % 2]
-            lost = lost_writes(ids, {oid: {"department": last,
-                                           "location": saves.saved.get(oid)} for oid in ids})
-            history = change_sets(ids)
-        gaps = history_gaps(history, {(FORM, "location"): Counter(saves.saves_of),
-                                      (SYNC, "department"): Counter(dict.fromkeys(
-                                          ids, len(runs)))})
+        saves, runs = race(app, next_run, lambda base: form_saves(base, ids))
+        lost, gaps, history = outcome(app, ids, saves, runs, (FORM, SYNC), first_location=None)
         everyone = (f"{connector.name}: complete (0 created, 500 updated, 0 archived, "
                     f"0 restored, 0 conflicts, 0 skipped, 0 unchanged).")
         verdict(record_property, "directory sync of 500 vs the form", saves, len(runs),
