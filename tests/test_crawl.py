@@ -14,6 +14,7 @@ crawls again: no page may break, and no page may contain the markup unescaped.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 import typing as t
 from collections import deque
@@ -388,6 +389,10 @@ def judge(role: str, url: str, status: int, headers, body: str, check_markup: bo
             json.loads(body)
         except ValueError:
             return "the lookup did not answer JSON"
+    if status == 200 and headers.get("Content-Type", "").startswith("text/html"):
+        headings = len(re.findall(r"<h1[\s>]", body))
+        if headings != 1:  # a screen reader's "go to the main heading" finds one
+            return f"the page has {headings} main headings (h1), not one"
     return ""
 
 

@@ -49,14 +49,14 @@ def test_status_lists_only_that_status(queue, store_client):
         "printer jams soon", "printer broken overdue", "laptop later", "no due time"))
     closed = store_client.get("/admin/ticket/?status=closed").get_data(as_text=True)
     assert sorted(summaries(closed)) == ["Ada closed printer", "Bo closed printer"]
-    assert 'id="ticket-list-heading">Closed tickets</h4>' in closed
+    assert 'id="ticket-list-heading">Closed tickets</h1>' in closed
     assert 'id="all-tickets"' in closed
 
 
 def test_due_lists_are_in_due_order_with_the_due_time_and_no_other_sort(queue, store_client):
     html = store_client.get("/admin/ticket/?due=soon&sort=0").get_data(as_text=True)
     assert summaries(html) == ["Ada printer jams soon", "Bo printer jams soon"]
-    assert 'id="ticket-list-heading">Open tickets due in the next 24 hours</h4>' in html
+    assert 'id="ticket-list-heading">Open tickets due in the next 24 hours</h1>' in html
     assert "Resolution due" in html and re.search(r'<td class="col-resolution_due">\s*\d{4}-'
                                                   r'\d\d-\d\d \d\d:\d\d UTC', html)
     assert "Sort by" not in html  # one order: the most pressing first

@@ -183,7 +183,7 @@ def test_every_marked_word_shows_on_both_pages(app):
     for page in (listing, form):  # the menu entry, named and marked as the page's own
         assert re.search(r'class="dropdown-item active\s*" href="/admin/customer/">\s*Clients4<',
                          page)
-    assert 'id="record-heading">New Client4</h4>' in form
+    assert 'id="record-heading">New Client4</h1>' in form
     assert steps_shown(listing) == steps_shown(form) == {4}
     assert 'card-title"><a href="/admin/customer/">Clients4</a>' in home
 
