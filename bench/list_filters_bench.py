@@ -130,11 +130,12 @@ def measure(orgs: int, customers: int, repeat: int, flag: bool) -> dict[str, flo
             with app.app_context():
                 from admin_app.records.write import collection_of as _collection_of
                 from admin_app.store.bulk_reads import _litemongo_store
+                from admin_app.store.litemongo_changes import keys_table
 
                 kept_reads = _litemongo_store(_collection_of("customer"))
 
             def forget() -> None:
-                kept_reads._keys_read = None
+                keys_table.forget(kept_reads)
 
             def get(url: str, cold: bool = True) -> t.Callable[[], None]:
                 def fetch() -> None:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from bson import ObjectId
+from flask import current_app, has_app_context
 
 from .. import store
 from ..dictionary.rules import Invalid
@@ -299,14 +300,15 @@ class ListState:
 
 # -- counting --------------------------------------------------------------------------------
 
-def counted(state: ListState, collection: t.Any, bound: int | None = None,
-            work: int | None = None) -> int | None:
+def counted(state: ListState, collection: t.Any, bound: int | None = None) -> int | None:
     """How many records the state's query matches, up to `bound` + 1 (more than `bound`;
     default COUNT_BOUND); None when the store cannot tell without reading the records
-    or, unless the state asks to count all, more than `work` rows of its keys (default
-    COUNT_WORK)."""
+    or, unless the state asks to count all, more than COUNT_WORK rows of its keys (the
+    LIST_COUNT_WORK setting overrides it)."""
+    work = (current_app.config.get("LIST_COUNT_WORK") if has_app_context() else None) \
+        or COUNT_WORK
     return store.bounded_count(collection, state.query(), (bound or COUNT_BOUND) + 1,
-                               work=None if state.count_all else int(work or COUNT_WORK))
+                               work=None if state.count_all else int(work))
 
 
 def count_words(first: int, shown: int, total: int | None, bound: int | None = None,

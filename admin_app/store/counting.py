@@ -69,8 +69,10 @@ def _from_index(collection_store: t.Any, query: t.Mapping[str, t.Any], limit: in
         few = table.read_if_few(FEW if work is None else work)  # read at once (or known)
         if few is not None:
             found: t.Iterator[str] = iter(few)
-        else:  # the smallest set streamed
-            found, cut_short = _held_keys(collection_store._connection, wanted, work)
+        elif work is None:  # the smallest set streamed
+            found = table.streamed()
+        else:  # every set holds more than `work` rows: no more than that many of one
+            found, cut_short = table.streamed(first=0, most=work), True
         others = [natural, *sorted(held, key=len)]
     elif held:
         fewest = min(held, key=len)
@@ -115,21 +117,6 @@ def _without(query: t.Mapping[str, t.Any], in_sqlite: t.Collection[str]) -> dict
         elif path not in in_sqlite:
             kept[path] = condition
     return kept
-
-
-def _held_keys(connection: t.Any, wanted: list[set[str]],
-               work: int | None) -> tuple[t.Iterator[str], bool]:
-    """The store keys of the documents holding, for each set, one of its keys, streamed
-    from the keys table (a count that stops early reads no more); and whether they were
-    cut short, the smallest set holding more than `work` rows (only those are read)."""
-    from .litemongo_changes.keys_table import ids_of, key_ranges, numbers, smallest
-
-    ranges = [key_ranges(keys, connection) for keys in wanted]
-    first, rows = smallest(connection, ranges, None if work is None else work + 1)
-    cut_short = work is not None and rows > work
-    held, params = numbers(connection, ranges=ranges, first=first,
-                           most=work if cut_short else None)
-    return (key for (key,) in connection.execute(ids_of(held), params)), cut_short
 
 
 def _answered_exactly(index: t.Any, query: t.Any, in_sqlite: t.Collection[str]) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_admin import AdminIndexView, expose
 
 from .. import dictionary, store
@@ -85,8 +85,7 @@ def counted_list(snapshot: dictionary.Snapshot, endpoint: str, args: list[tuple[
     bound, from the index) and its address."""
     entity, level = LISTS[endpoint]
     state = records_listing.ListState.from_args(args, snapshot, entity, level)
-    count = records_listing.counted(state, RECORDS[entity]._get_collection(),
-                                    work=current_app.config.get("LIST_COUNT_WORK"))
+    count = records_listing.counted(state, RECORDS[entity]._get_collection())
     query = urlencode(state.to_args())
     return state, count, url_for(f"{endpoint}.index_view") + (f"?{query}" if query else "")
 

@@ -16,7 +16,7 @@ import typing as t
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from flask import current_app, g, request, url_for
+from flask import g, request, url_for
 from flask_admin import expose
 from mongoengine import QuerySet
 
@@ -124,8 +124,7 @@ class FilteredList:
         count, rows = super().get_list(  # type: ignore[misc]
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size)
         if execute:
-            self.list_count = listing.counted(self.list_state(), collection_of(self.entity),
-                                              work=current_app.config.get("LIST_COUNT_WORK"))
+            self.list_count = listing.counted(self.list_state(), collection_of(self.entity))
         return count, rows
 
     # -- what the page says --------------------------------------------------------------

@@ -143,7 +143,7 @@ def _after(key: str) -> str | None:
     return None
 
 
-def key_ranges(keys: t.Iterable[str], connection: t.Any = None) -> tuple[str, list[str]]:
+def _ranges(keys: t.Iterable[str], connection: t.Any = None) -> tuple[str, list[str]]:
     """SQL (`key` in any of the ranges the keys start) and its parameters. Given the
     file's connection, ranges with no stored key between them are made one: a list
     filter's date range is many prefixes (`2026`, `2027`, `203`…) whose keys make one run,
@@ -229,7 +229,8 @@ class KeysHeld:
     - `read_if_few(limit)`: all of them, read at once, when one of the sets is held by
       at most `limit` documents (each set's size is counted no further than that);
     - `len()`: the number when few (FEW), else the size of the smallest set, an upper
-      bound, for the planner to choose what to read; iterated, they are read whole.
+      bound, for the planner to choose what to read; iterated, they are read whole;
+    - `streamed(first, most)`: them as the table finds them, for a count that may stop.
 
     Several sets (a search of several words, list filters) are read from the one fewest
     documents hold, each of its documents checked for the others along the table's
@@ -243,7 +244,7 @@ class KeysHeld:
     def __init__(self, store: t.Any, wanted: list[set[str]]) -> None:
         self._store = store
         self._connection = store._connection
-        self._ranges = [key_ranges(keys, self._connection) for keys in wanted]
+        self._ranges = [_ranges(keys, self._connection) for keys in wanted]
         self._asked = tuple(sorted((where, tuple(params)) for where, params in self._ranges))
         self._unchanged_since = _file_state(self._connection)
         memory = getattr(store, "_keys_read", None)
@@ -306,16 +307,21 @@ class KeysHeld:
         held = self.holding(batch)
         return kept + [key for key in batch if key in held]
 
+    def streamed(self, first: int | None = None, most: int | None = None) -> t.Iterator[str]:
+        """The store keys held, as the table finds them (a count that stops early reads
+        no more): set `first` read (else the smallest), no more than `most` of its rows."""
+        held, params = numbers(self._connection, ranges=self._ranges, first=first, most=most)
+        return (key for (key,) in self._connection.execute(ids_of(held), params))
+
     def _fetch(self, first: int | None = None) -> list[str]:
-        held, params = numbers(self._connection, ranges=self._ranges, first=first)
-        return [key for (key,) in self._connection.execute(ids_of(held), params)]
+        return list(self.streamed(first))
 
     def __len__(self) -> int:
         found = self.read_if_few(FEW)
         if found is not None:
             return len(found)
         if self._bound is None:
-            self._bound = smallest(self._connection, self._ranges)[1]
+            self._bound = _smallest(self._connection, self._ranges)[1]
         return self._bound
 
     def __contains__(self, store_key: object) -> bool:
@@ -325,6 +331,12 @@ class KeysHeld:
 
     def __iter__(self) -> t.Iterator[str]:
         return iter(self._found if self._found is not None else self._read())
+
+
+def forget(store: t.Any) -> None:
+    """Forget what the store's keys table was read to hold (a benchmark measuring a
+    first look)."""
+    store._keys_read = None
 
 
 def _file_state(connection: t.Any) -> tuple[int, int]:
@@ -340,12 +352,10 @@ def _rows(connection: t.Any, where: str, params: list[str], limit: int | None = 
         (*params, -1 if limit is None else limit)).fetchone()[0]
 
 
-def smallest(connection: t.Any, ranges: list[tuple[str, list[str]]],
-              most: int | None = None) -> tuple[int, int]:
+def _smallest(connection: t.Any, ranges: list[tuple[str, list[str]]]) -> tuple[int, int]:
     """Which of the ranges holds the fewest rows, and how many: each counted no further
-    than the fewest so far (a set of most documents is not counted whole), nor than
-    `most`."""
-    best, fewest = 0, _rows(connection, *ranges[0], most)
+    than the fewest so far (a set of most documents is not counted whole)."""
+    best, fewest = 0, _rows(connection, *ranges[0])
     for at, (where, params) in enumerate(ranges[1:], 1):
         rows = _rows(connection, where, params, fewest)
         if rows < fewest:
@@ -361,9 +371,9 @@ def numbers(connection: t.Any, wanted: list[set[str]] | None = None, *,
     read (`first`, else the one of fewest rows), each of its documents checked for the
     others through the (document, key) index; no more than `most` rows of it."""
     if ranges is None:
-        ranges = [key_ranges(keys, connection) for keys in wanted or []]
+        ranges = [_ranges(keys, connection) for keys in wanted or []]
     if first is None:
-        first = smallest(connection, ranges)[0] if len(ranges) > 1 else 0
+        first = _smallest(connection, ranges)[0] if len(ranges) > 1 else 0
     (where, params), others = ranges[first], ranges[:first] + ranges[first + 1:]
     exists = "".join(" AND EXISTS (SELECT 1 FROM dictadmin_keys AS b INDEXED BY"  # noqa: S608
                      f" dictadmin_keys_of_n WHERE b.n = a.n AND ({other}))"
