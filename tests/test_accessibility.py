@@ -45,6 +45,7 @@ from .servers import CHROMIUM_ARGS, dictadmin_server
 from .test_crawl import (
     AGENT_EMAIL,
     AGENT_PASSWORD,
+    COUNT_WORK,
     WEBGUEST_EMAIL,
     WEBGUEST_PASSWORD,
     _Links,
@@ -54,6 +55,7 @@ from .test_crawl import (
     add_search_key_jobs,
     admin_only_urls,
     bulk_urls,
+    counting_urls,
     crawl,
     history_urls,
     log_demo_tickets,
@@ -206,7 +208,7 @@ def find_screens(app: Flask) -> Screens:
     with app.app_context():
         # What the crawl tests ask for besides the links (the History and revert pages,
         # the admin-only screens an agent must be refused).
-        extra = [*history_urls(), *admin_only_urls(), *bulk_urls()]
+        extra = [*history_urls(), *admin_only_urls(), *bulk_urls(), *counting_urls()]
         # News on Closure for Chen Wei (after history_urls, which picks his form change).
         chen = Customer.objects.get(name="Chen Wei")
         records.update("customer", chen.pk, {"news_on_closure": CLOSURE_NEWS},
@@ -241,7 +243,8 @@ def site(tmp_path_factory) -> t.Iterator[t.Any]:
     screens = find_screens(app)
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: run `make test` (it installs it)"
-    with dictadmin_server(tmp_path / "instance", workers=2) as base, \
+    with dictadmin_server(tmp_path / "instance", workers=2,
+                          settings={"LIST_COUNT_WORK": str(COUNT_WORK)}) as base, \
             sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

@@ -48,6 +48,8 @@ from .conftest import app_config
 from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, submit
 
 AGENT_EMAIL = "agent@example.com"
+# The keys-table rows a list count reads in the crawl's app (and the browser's server).
+COUNT_WORK = 1
 AGENT_PASSWORD = "agent-pass"
 # A customer's portal login (Make WebGuest Login): nothing under /admin is for it.
 WEBGUEST_EMAIL = "alice.carter@acme.example"
@@ -81,9 +83,11 @@ def set_up_like_make_run(tmp_path, store: str) -> Flask:
     """An app whose store was prepared by the real `flask setup` command (no pre-install).
 
     Same settings as tests.conftest.make_app, but the dictionary, the demo data (through
-    the importer) and the first admin all come from `setup`, as with `make run`.
+    the importer) and the first admin all come from `setup`, as with `make run`. A list
+    count reads one keys-table row at most (LIST_COUNT_WORK), so that on the embedded
+    store a searched list says "of many" and offers its Count them all button.
     """
-    app = create_app(app_config(tmp_path, store))
+    app = create_app(app_config(tmp_path, store, LIST_COUNT_WORK=COUNT_WORK))
     result = app.test_cli_runner().invoke(args=["setup"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -551,6 +555,12 @@ def add_bulk_changes() -> None:
                   set__error=f"the disk is full {SCRIPT_PAYLOAD}")
 
 
+def counting_urls() -> list[str]:
+    """Each record list searched so that, on the embedded store, its count passes the
+    crawl's count work: "of many" and the Count them all button, which the crawl follows."""
+    return ["/admin/customer/?search=a+e", "/admin/org/?search=a+e", "/admin/contact/?search=a"]
+
+
 def bulk_urls() -> list[str]:
     """Each list's Change in bulk page for every action and settable field, the value
     boxes' lookups, and every change's confirmation or result page and its progress."""
@@ -719,7 +729,7 @@ def crawl_as(app: Flask, role: str, check_markup: bool = False) -> Crawl:
         else (AGENT_EMAIL, AGENT_PASSWORD)
     with app.app_context():
         extra = lookup_urls() + customer_facts_urls() + history_urls() + bulk_urls() + \
-            (admin_only_urls() if role == "agent" else [])
+            counting_urls() + (admin_only_urls() if role == "agent" else [])
     with app.test_client() as client:
         assert login(client, email, password).status_code == 302
         return crawl(client, role, extra, check_markup)
@@ -748,6 +758,14 @@ def test_every_page_reachable_after_make_run_setup_answers(demo_app, role):
     assert_covered(result, ids, admin_only, history)
     assert {url: result.statuses.get(page_key(url)) for url in bulk} == \
         {url: 200 for url in bulk}  # agents change in bulk what their forms change
+    counted_all = {key: status for key, status in result.statuses.items()
+                   if ("count", "all") in parse_qsl(urlsplit(key).query)}
+    if demo_app.config["MONGODB_URI"]:  # mongomock counts along its index: no button
+        assert counted_all == {}
+    else:  # each searched list's button followed (and the tabs and links from there)
+        assert {page_key(f"{url}&count=all") for url in counting_urls()} <= set(counted_all), \
+            sorted(counted_all)
+        assert set(counted_all.values()) == {200}, counted_all
     assert_rules_explained(result)
 
 
