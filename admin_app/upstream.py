@@ -470,7 +470,7 @@ INTERNALS = (
         "collection's query index's `_docs`",
         (("store/snapshot.py", "_store._dirpath"), ("store/warm.py", "_dirpath"),
          ("store/warm.py", "._docs"), ("store/counting.py", "index._docs"),
-         ("store/counting.py", "index._fields"), ("store/counting.py", "._connection")),
+         ("store/counting.py", "index._fields")),
         "a backup holds every collection file's lock at one moment; a worker warms the "
         "embedded store's indexes before it serves; a list counts what matches from the "
         "hash index and the collection file's keys table, reading no record",
